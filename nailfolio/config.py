@@ -1,0 +1,120 @@
+"""Settings and the one place that picks a backend and builds its adapters.
+
+Environment variables read here and nowhere else:
+  NAILFOLIO_BACKEND   local (default) or aws
+  NAILFOLIO_ROOT      project folder holding content/, theme/, var/, output/ (default: cwd)
+  NAILFOLIO_WORKERS   image worker processes (default: number of cores)
+  NAILFOLIO_SITE_URL  absolute URL of the published site (default http://127.0.0.1:8000)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+from nailfolio.errors import ConfigError
+
+BACKENDS = ("local", "aws")
+# Bump when the image pipeline changes its output for the same settings: forces re-rendering.
+PIPELINE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ImageSettings:
+    """What the image pipeline accepts and produces; its fingerprint keys the rendition cache."""
+
+    max_file_bytes: int = 50 * 1024 * 1024
+    max_pixels: int = 64_000_000
+    widths: tuple[int, ...] = (480, 960, 1600)  # responsive WebP variants, never upscaled
+    fallback_width: int = 1200  # the one JPEG for browsers without WebP
+    thumb_size: tuple[int, int] = (400, 500)  # grid thumbnail, cover-cropped (4:5)
+    webp_quality: int = 80
+    webp_method: int = 4  # 0 fast .. 6 small
+    jpeg_quality: int = 82
+    placeholder_width: int = 16
+
+    def fingerprint(self) -> str:
+        """A short hash of every setting that changes the pipeline's output."""
+        data = asdict(self) | {"pipeline": PIPELINE_VERSION}
+        del data["max_file_bytes"], data["max_pixels"]  # they gate input, never change output
+        blob = json.dumps(data, sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class ModerationSettings:
+    """Thresholds on the moderator's highest label confidence (0-100)."""
+
+    review_at: float = 40.0  # at or above: needs review by an admin
+    reject_at: float = 85.0  # at or above: rejected outright
+
+
+@dataclass(frozen=True)
+class Settings:
+    root: Path
+    backend: str = "local"
+    workers: int = 0  # 0: one per core
+    site_url: str = "http://127.0.0.1:8000"
+    site_name: str = "Nailfolio"
+    images: ImageSettings = field(default_factory=ImageSettings)
+    moderation: ModerationSettings = field(default_factory=ModerationSettings)
+
+    @property
+    def content_dir(self) -> Path:
+        return self.root / "content"
+
+    @property
+    def designs_dir(self) -> Path:
+        return self.content_dir / "designs"
+
+    @property
+    def output_dir(self) -> Path:
+        return self.root / "output"
+
+    @property
+    def var_dir(self) -> Path:
+        return self.root / "var"
+
+    @property
+    def theme_dir(self) -> Path:
+        return self.root / "theme"
+
+    @property
+    def renditions_dir(self) -> Path:
+        """Cache of rendered variants, keyed by content hash; copied into output/ on build."""
+        return self.var_dir / "renditions"
+
+    @property
+    def catalog_path(self) -> Path:
+        return self.var_dir / "catalog.sqlite3"
+
+    @property
+    def worker_count(self) -> int:
+        return self.workers or os.cpu_count() or 1
+
+    def with_root(self, root: Path) -> Settings:
+        return replace(self, root=root)
+
+
+def load_settings(env: Mapping[str, str] | None = None, root: Path | None = None) -> Settings:
+    """Build Settings from the environment; raises ConfigError with a fixable message."""
+    env = os.environ if env is None else env
+    backend = env.get("NAILFOLIO_BACKEND", "local").strip().lower() or "local"
+    if backend not in BACKENDS:
+        raise ConfigError(
+            f"NAILFOLIO_BACKEND={backend!r} is not a backend; use one of: {', '.join(BACKENDS)}"
+        )
+    root = Path(root or env.get("NAILFOLIO_ROOT") or Path.cwd()).resolve()
+    workers_text = env.get("NAILFOLIO_WORKERS", "0")
+    try:
+        workers = int(workers_text)
+    except ValueError:
+        raise ConfigError(f"NAILFOLIO_WORKERS={workers_text!r} is not a whole number") from None
+    if workers < 0:
+        raise ConfigError(f"NAILFOLIO_WORKERS={workers} must be 0 (one per core) or more")
+    site_url = env.get("NAILFOLIO_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+    return Settings(root=root, backend=backend, workers=workers, site_url=site_url)

@@ -1,0 +1,26 @@
+"""Exceptions the library raises; entry points map them to exit codes or HTTP statuses."""
+
+
+class NailfolioError(Exception):
+    """Base class: the message is written for the person who has to act on it."""
+
+
+class ConfigError(NailfolioError):
+    """A setting or path is missing or malformed."""
+
+
+class ImageRejected(NailfolioError):
+    """An image cannot be published: not an image, too big, corrupt, unsupported type."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+class ContentError(NailfolioError):
+    """A sidecar or designer file in the content folder is malformed."""
+
+
+class DesignNotFound(NailfolioError):
+    """No design with that key is in the catalog."""
