@@ -1,0 +1,1 @@
+"""Event entry points: thin handlers that call the nailfolio library."""

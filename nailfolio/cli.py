@@ -1,0 +1,232 @@
+"""The command line: parses options, builds settings and adapters, calls the library.
+
+The same commands run as `python build.py ...` and as the `nailfolio` console script.
+"""
+
+from __future__ import annotations
+
+import getpass
+import shutil
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from nailfolio import config
+from nailfolio.errors import DesignNotFound, NailfolioError
+from nailfolio.models import Decision, Status
+from nailfolio.pipeline import BuildReport, build_configured
+
+
+class _Errors(click.Group):
+    """Turns library errors into one-line messages and exit code 1, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except NailfolioError as exc:
+            raise click.ClickException(str(exc)) from None
+        except OSError as exc:
+            where = f": {exc.filename}" if exc.filename else ""
+            raise click.ClickException(f"{exc.strerror or exc}{where}") from None
+
+
+@click.group(cls=_Errors)
+@click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Project folder holding content/ (default: NAILFOLIO_ROOT or the current folder).",
+)
+@click.pass_context
+def main(ctx: click.Context, root: Path | None) -> None:
+    """Nailfolio: a moderated nail-art gallery built from the content folder."""
+    settings = config.load_settings(root=root)
+    if not settings.content_dir.is_dir():
+        raise click.ClickException(
+            f"no content folder at {settings.content_dir}; run from the project folder or pass --root"
+        )
+    ctx.obj = settings
+
+
+def _settings() -> config.Settings:
+    return click.get_current_context().obj
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[tuple[Callable[[int], None], Callable[[str], None]]]:
+    """A progress bar over the images that need work; silent when there are none."""
+    bar: list[Any] = []
+
+    def start(total: int) -> None:
+        if enabled and total:
+            bar.append(click.progressbar(length=total, label="Processing images", file=sys.stderr))
+            bar[0].__enter__()
+
+    def step(_key: str) -> None:
+        if bar:
+            bar[0].update(1)
+
+    try:
+        yield start, step
+    finally:
+        if bar:
+            bar[0].__exit__(None, None, None)
+
+
+def run_build(settings: config.Settings, show_progress: bool = True) -> BuildReport:
+    """One build with a progress bar; shared by build, serve --watch and approve."""
+    with _progress(show_progress) as (start, step):
+        return build_configured(settings, on_progress=step, on_start=start)
+
+
+def _summary(report: BuildReport) -> str:
+    return (
+        f"{report.designs} designs: {report.processed} processed, {report.reused} reused, "
+        f"{report.published} published, {report.rejected} rejected, "
+        f"{report.needs_review} need review, {report.invalid} not usable "
+        f"in {report.seconds:.1f} s"
+    )
+
+
+def _echo_report(report: BuildReport) -> None:
+    for problem in report.problems:
+        click.secho(f"skipped {problem}", fg="yellow", err=True)
+    click.echo(_summary(report))
+
+
+@main.command()
+@click.option("--strict", is_flag=True, help="Fail if any image is rejected or not usable.")
+@click.option("--workers", type=click.IntRange(min=1), help="Image worker processes.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def build(strict: bool, workers: int | None, quiet: bool) -> None:
+    """Moderate new images and build the static site into output/."""
+    settings = _settings()
+    if workers:
+        settings = replace(settings, workers=workers)
+    report = run_build(settings, show_progress=not quiet)
+    _echo_report(report)
+    if strict and (report.rejected or report.invalid):
+        raise click.ClickException(
+            f"--strict: {report.rejected} rejected and {report.invalid} unusable images"
+        )
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--watch", is_flag=True, help="Rebuild whenever the content folder changes.")
+def serve(host: str, port: int, watch: bool) -> None:
+    """Serve output/ over HTTP on loopback."""
+    from nailfolio.server import make_server
+    from nailfolio.watch import watch_folder
+
+    settings = _settings()
+    if not (settings.output_dir / "index.html").is_file():
+        click.echo("output/ has no site yet: building it first")
+        _echo_report(run_build(settings))
+    server = make_server(settings.output_dir, host, port)
+    stop = threading.Event()
+    if watch:
+
+        def rebuild() -> None:
+            try:
+                click.echo(_summary(run_build(settings, show_progress=False)))
+            except NailfolioError as exc:  # keep serving the last good site
+                click.secho(f"rebuild failed: {exc}", fg="red", err=True)
+
+        args = (settings.content_dir, rebuild, stop)
+        threading.Thread(target=watch_folder, args=args, daemon=True).start()
+    click.echo(f"Serving {settings.output_dir} at http://{host}:{port}/ (Ctrl-C to stop)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("stopped")
+    finally:
+        stop.set()
+        server.server_close()
+
+
+@main.command()
+def clean() -> None:
+    """Remove output/ and the rendition cache (moderation decisions are kept)."""
+    settings = _settings()
+    for folder in (settings.output_dir, settings.renditions_dir):
+        if folder.exists():
+            shutil.rmtree(folder)
+            click.echo(f"removed {folder}")
+
+
+@main.group()
+def moderation() -> None:
+    """Moderation decisions: list them, see the admins' outbox."""
+
+
+@moderation.command("list")
+@click.option("--status", type=click.Choice([s.value for s in Status]), help="Only this status.")
+def moderation_list(status: str | None) -> None:
+    """The current decision for every design."""
+    with config.open_catalog(_settings()) as catalog:
+        decisions = catalog.latest_decisions(Status(status) if status else None)
+    if not decisions:
+        click.echo("no decisions recorded yet: run build.py build")
+    for d in decisions:
+        top = max(d.labels, key=lambda lb: lb.confidence, default=None)
+        score = f"{top.name} {top.confidence:.1f}%" if top else "-"
+        when = d.decided_at.strftime("%Y-%m-%d %H:%M") if d.decided_at else "-"
+        by = d.decided_by if d.decided_by != "auto" else d.model
+        click.echo(f"{d.status.value:<13} {d.key:<40} {score:<28} {when}  {by}")
+
+
+@moderation.command("outbox")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1))
+def moderation_outbox(limit: int) -> None:
+    """Notifications sent to the admins, newest first."""
+    for note in config.open_notifier(_settings()).list_notifications(limit):
+        click.echo(f"{note.created_at:%Y-%m-%d %H:%M}  {note.subject}\n    {note.body}")
+
+
+def _override(key: str, status: Status, reason: str, rebuild: bool) -> None:
+    settings = _settings()
+    with config.open_catalog(settings) as catalog:
+        current = catalog.latest_decision(key)
+        if current is None:
+            raise DesignNotFound(f"no design {key!r} in the catalog; see build.py moderation list")
+        catalog.record_decision(
+            Decision(
+                key=key,
+                content_hash=current.content_hash,
+                status=status,
+                model="admin",
+                labels=current.labels,
+                decided_at=datetime.now(UTC),
+                decided_by=getpass.getuser(),
+                reason=reason,
+            )
+        )
+    click.echo(f"{key}: {status.value}")
+    if rebuild:  # the rebuild hook: an approval (or a withdrawal) republishes the site
+        click.echo(_summary(run_build(settings)))
+
+
+@main.command()
+@click.argument("design")
+@click.option("--reason", default="", help="Why (kept in the audit log).")
+@click.option("--no-rebuild", is_flag=True, help="Record only; publish with the next build.")
+def approve(design: str, reason: str, no_rebuild: bool) -> None:
+    """Approve DESIGN (designer/slug) against the moderator's decision, then rebuild."""
+    _override(design, Status.APPROVED, reason, not no_rebuild)
+
+
+@main.command()
+@click.argument("design")
+@click.option("--reason", required=True, help="Why (kept in the audit log).")
+@click.option("--no-rebuild", is_flag=True, help="Record only; unpublish with the next build.")
+def reject(design: str, reason: str, no_rebuild: bool) -> None:
+    """Reject DESIGN (designer/slug) and take it off the site."""
+    _override(design, Status.REJECTED, reason, not no_rebuild)

@@ -1,0 +1,94 @@
+"""The sample gallery in a real headless Chromium: phone and desktop, plus axe accessibility."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page
+
+pytestmark = pytest.mark.browser
+
+PHONE = {"width": 360, "height": 740}
+DESKTOP = {"width": 1366, "height": 900}
+
+
+@pytest.fixture(params=[PHONE, DESKTOP], ids=["phone", "desktop"])
+def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
+    context = browser.new_context(viewport=request.param, device_scale_factor=1)
+    page = context.new_page()
+    page.errors = []  # type: ignore[attr-defined]
+    page.on("console", lambda msg: msg.type == "error" and page.errors.append(msg.text))
+    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+    page.on("requestfailed", lambda req: page.errors.append(f"failed: {req.url}"))
+    yield page
+    context.close()
+
+
+def _scroll_through(page: Page) -> None:
+    """Bring every lazy image into view so the browser fetches it."""
+    height = page.evaluate("document.body.scrollHeight")
+    for y in range(0, height + 1, 500):
+        page.evaluate(f"window.scrollTo(0, {y})")
+        page.wait_for_timeout(30)
+    page.wait_for_load_state("networkidle")
+
+
+def _broken_images(page: Page) -> list[str]:
+    return page.evaluate(
+        "[...document.images].filter(i => !i.complete || i.naturalWidth === 0)"
+        ".map(i => i.currentSrc || i.src)"
+    )
+
+
+def test_index_loads_every_image_without_errors(page: Page, sample_site: str) -> None:
+    page.goto(sample_site + "/")
+    _scroll_through(page)
+    assert page.locator("img").count() >= 10
+    assert _broken_images(page) == []
+    assert page.errors == []  # type: ignore[attr-defined]
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, "the page must not scroll sideways"
+
+
+def test_design_page_opens_from_the_grid(page: Page, sample_site: str) -> None:
+    page.goto(sample_site + "/")
+    first = page.locator("main a[href*='/designs/']").first
+    href = first.get_attribute("href")
+    first.click()
+    page.wait_for_load_state("networkidle")
+    assert page.url == _absolute(sample_site, href)
+    assert page.locator("h1").count() == 1
+    assert page.locator("picture img").count() == 1
+    assert _broken_images(page) == []
+    assert page.locator("#comments").count() == 1
+    assert page.errors == []  # type: ignore[attr-defined]
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0
+
+
+def _design_and_designer_urls(page: Page, sample_site: str) -> list[str]:
+    page.goto(sample_site + "/")
+    design = page.locator("main a[href*='/designs/']").first.get_attribute("href")
+    page.goto(sample_site + "/designers/")
+    designer = page.locator("main a[href*='/designers/']").first.get_attribute("href")
+    return [sample_site + "/", _absolute(sample_site, design), _absolute(sample_site, designer)]
+
+
+def _absolute(base: str, href: str | None) -> str:
+    assert href, "expected a link"
+    return href if href.startswith("http") else base + "/" + href.lstrip("/")
+
+
+def test_no_wcag_a_or_aa_violations(page: Page, sample_site: str) -> None:
+    from axe_playwright_python.sync_playwright import Axe
+
+    axe = Axe()
+    for url in _design_and_designer_urls(page, sample_site):
+        page.goto(url)
+        _scroll_through(page)
+        results = axe.run(
+            page,
+            options={"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21aa"]}},
+        )
+        assert results.violations_count == 0, f"{url}\n{results.generate_report()}"

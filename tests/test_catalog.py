@@ -1,0 +1,421 @@
+"""The catalog contract (every adapter passes it) and the SQLite adapter and helper."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from nailfolio import sqlite
+from nailfolio.catalog import MIGRATIONS, Catalog, SqliteCatalog
+from nailfolio.errors import ConfigError
+from nailfolio.models import Decision, Label, Rendition, Status, Variant
+from nailfolio.notify import OutboxNotifier
+
+WHEN = datetime(2026, 3, 1, 12, 30, 15, 123456, tzinfo=UTC)
+LABELS = (Label("Explicit", "", 2.5), Label("Explicit Nudity", "Explicit", 1.25))
+
+
+def _decision(
+    key: str = "ana/red-tips",
+    content_hash: str = "h1",
+    status: Status = Status.APPROVED,
+    **changes: Any,
+) -> Decision:
+    base = Decision(key, content_hash, status, model="fake 1", labels=LABELS, decided_at=WHEN)
+    return replace(base, **changes)
+
+
+def _rendition(content_hash: str = "h1", taken_at: datetime | None = None) -> Rendition:
+    return Rendition(
+        content_hash=content_hash,
+        width=3000,
+        height=4000,
+        variants=(
+            Variant(f"red-{content_hash[:8]}-480.webp", 480, 640, "webp", "responsive"),
+            Variant(f"red-{content_hash[:8]}-1200.jpg", 1200, 1600, "jpeg", "fallback"),
+            Variant(f"red-{content_hash[:8]}-thumb.webp", 400, 500, "webp", "thumb"),
+        ),
+        placeholder="data:image/webp;base64,UklGRg==",
+        dominant_colour="#f4c2c2",
+        taken_at=taken_at,
+    )
+
+
+# --- the contract: parametrize over adapters (the aws one joins when it exists) -------------
+
+
+@pytest.fixture(params=["sqlite"])
+def open_catalog(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], Catalog]]:
+    """Opens the same catalog again each call (another connection, or another client)."""
+    opened: list[Catalog] = []
+
+    def open_() -> Catalog:
+        catalog = SqliteCatalog(tmp_path / "var" / "catalog.sqlite3")
+        opened.append(catalog)
+        return catalog
+
+    yield open_
+    for catalog in opened:
+        catalog.close()
+
+
+@pytest.fixture
+def catalog(open_catalog: Callable[[], Catalog]) -> Catalog:
+    return open_catalog()
+
+
+def test_empty_catalog_knows_nothing(catalog: Catalog) -> None:
+    assert catalog.get_decision("ana/red-tips", "h1") is None
+    assert catalog.latest_decision("ana/red-tips") is None
+    assert catalog.latest_decisions() == []
+    assert catalog.decision_history("ana/red-tips") == []
+    assert catalog.get_rendition("h1", "fp") is None
+    assert catalog.get_file_hash("designs/ana/red.jpg", 10, 20) is None
+
+
+def test_decision_round_trips_as_equal_dataclass(catalog: Catalog) -> None:
+    decision = _decision(decided_by="maria", reason="looks fine", status=Status.NEEDS_REVIEW)
+    catalog.record_decision(decision)
+    assert catalog.get_decision(decision.key, decision.content_hash) == decision
+    assert catalog.latest_decision(decision.key) == decision
+
+
+def test_decision_applies_only_while_the_hash_is_unchanged(catalog: Catalog) -> None:
+    catalog.record_decision(_decision(content_hash="h1"))
+    assert catalog.get_decision("ana/red-tips", "h1") is not None
+    assert catalog.get_decision("ana/red-tips", "h2") is None  # the image changed: moderate
+    assert catalog.get_decision("ana/blue-tips", "h1") is None  # same bytes, other design
+
+
+def test_newest_decision_for_a_hash_wins_and_history_is_kept(catalog: Catalog) -> None:
+    model = _decision(status=Status.NEEDS_REVIEW)
+    override = _decision(status=Status.APPROVED, model="admin", decided_by="maria")
+    catalog.record_decision(model)
+    catalog.record_decision(override)
+    assert catalog.get_decision("ana/red-tips", "h1") == override
+    assert catalog.decision_history("ana/red-tips") == [override, model]
+
+
+def test_older_versions_keep_their_decisions(catalog: Catalog) -> None:
+    first = _decision(content_hash="h1", status=Status.APPROVED)
+    second = _decision(content_hash="h2", status=Status.REJECTED)
+    catalog.record_decision(first)
+    catalog.record_decision(second)
+    assert catalog.get_decision("ana/red-tips", "h1") == first
+    assert catalog.get_decision("ana/red-tips", "h2") == second
+    assert catalog.latest_decision("ana/red-tips") == second
+
+
+def test_latest_decisions_take_the_newest_per_key_sorted_by_key(catalog: Catalog) -> None:
+    catalog.record_decision(_decision("zoe/gold", "z1", Status.REJECTED))
+    catalog.record_decision(_decision("ana/red", "a1", Status.NEEDS_REVIEW))
+    catalog.record_decision(_decision("ana/red", "a2", Status.APPROVED))
+    catalog.record_decision(_decision("bea/blue", "b1", Status.NEEDS_REVIEW))
+
+    latest = catalog.latest_decisions()
+
+    assert [(d.key, d.content_hash, d.status) for d in latest] == [
+        ("ana/red", "a2", Status.APPROVED),
+        ("bea/blue", "b1", Status.NEEDS_REVIEW),
+        ("zoe/gold", "z1", Status.REJECTED),
+    ]
+
+
+def test_latest_decisions_filter_on_the_current_status_only(catalog: Catalog) -> None:
+    catalog.record_decision(_decision("ana/red", "a1", Status.NEEDS_REVIEW))
+    catalog.record_decision(_decision("ana/red", "a1", Status.APPROVED, model="admin"))
+    catalog.record_decision(_decision("bea/blue", "b1", Status.NEEDS_REVIEW))
+
+    queue = catalog.latest_decisions(Status.NEEDS_REVIEW)
+
+    assert [d.key for d in queue] == ["bea/blue"]  # ana/red was reviewed since
+    assert catalog.latest_decisions(Status.REJECTED) == []
+
+
+def test_decision_without_a_time_is_stamped_in_utc(catalog: Catalog) -> None:
+    before = datetime.now(UTC)
+    catalog.record_decision(_decision(decided_at=None))
+    stored = catalog.get_decision("ana/red-tips", "h1")
+    assert stored is not None and stored.decided_at is not None
+    assert before <= stored.decided_at <= datetime.now(UTC)
+    assert stored.decided_at.utcoffset() == timedelta(0)
+
+
+def test_decision_time_in_another_zone_comes_back_as_the_same_instant_in_utc(
+    catalog: Catalog,
+) -> None:
+    paris = datetime(2026, 3, 1, 13, 30, tzinfo=timezone(timedelta(hours=1)))
+    catalog.record_decision(_decision(decided_at=paris))
+    stored = catalog.get_decision("ana/red-tips", "h1")
+    assert stored is not None and stored.decided_at == paris
+    assert stored.decided_at.tzinfo == UTC
+
+
+@pytest.mark.parametrize(
+    "taken_at",
+    [None, datetime(2025, 7, 14, 18, 5, 59), datetime(2025, 7, 14, 16, 5, 59, 1, tzinfo=UTC)],
+    ids=["none", "naive-exif", "aware"],
+)
+def test_rendition_round_trips_exactly(catalog: Catalog, taken_at: datetime | None) -> None:
+    rendition = _rendition(taken_at=taken_at)
+    catalog.put_rendition("fp1", rendition)
+    got = catalog.get_rendition("h1", "fp1")
+    assert got == rendition
+    assert got is not None and isinstance(got.variants, tuple)
+    assert all(isinstance(v, Variant) for v in got.variants)
+
+
+def test_rendition_is_keyed_by_hash_and_fingerprint(catalog: Catalog) -> None:
+    catalog.put_rendition("fp1", _rendition("h1"))
+    assert catalog.get_rendition("h1", "fp2") is None  # settings changed: render again
+    assert catalog.get_rendition("h2", "fp1") is None
+
+
+def test_putting_a_rendition_again_replaces_it(catalog: Catalog) -> None:
+    catalog.put_rendition("fp1", _rendition())
+    newer = _rendition(taken_at=datetime(2025, 1, 1, 9, 0))
+    catalog.put_rendition("fp1", newer)
+    assert catalog.get_rendition("h1", "fp1") == newer
+
+
+def test_file_hash_hits_only_for_the_same_size_and_mtime(catalog: Catalog) -> None:
+    mtime_ns = 1_767_000_000_123_456_789
+    catalog.put_file_hash("designs/ana/red.jpg", 3_000_000, mtime_ns, "h1")
+    assert catalog.get_file_hash("designs/ana/red.jpg", 3_000_000, mtime_ns) == "h1"
+    assert catalog.get_file_hash("designs/ana/red.jpg", 3_000_001, mtime_ns) is None
+    assert catalog.get_file_hash("designs/ana/red.jpg", 3_000_000, mtime_ns + 1) is None
+    assert catalog.get_file_hash("designs/ana/blue.jpg", 3_000_000, mtime_ns) is None
+
+
+def test_file_hash_put_again_replaces_the_old_entry(catalog: Catalog) -> None:
+    catalog.put_file_hash("designs/ana/red.jpg", 10, 1, "h1")
+    catalog.put_file_hash("designs/ana/red.jpg", 12, 2, "h2")
+    assert catalog.get_file_hash("designs/ana/red.jpg", 12, 2) == "h2"
+    assert catalog.get_file_hash("designs/ana/red.jpg", 10, 1) is None
+
+
+def test_everything_survives_reopening(open_catalog: Callable[[], Catalog]) -> None:
+    with open_catalog() as first:
+        first.record_decision(_decision())
+        first.put_rendition("fp1", _rendition())
+        first.put_file_hash("designs/ana/red.jpg", 10, 1, "h1")
+    with open_catalog() as second:
+        assert second.get_decision("ana/red-tips", "h1") == _decision()
+        assert second.get_rendition("h1", "fp1") == _rendition()
+        assert second.get_file_hash("designs/ana/red.jpg", 10, 1) == "h1"
+
+
+# --- the SQLite adapter ------------------------------------------------------------------
+
+
+def test_new_catalog_creates_its_folder_and_uses_wal(tmp_path: Path) -> None:
+    path = tmp_path / "deep" / "var" / "catalog.sqlite3"
+    with SqliteCatalog(path) as catalog:
+        catalog.record_decision(_decision())
+    conn = sqlite3.connect(path)
+    try:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    finally:
+        conn.close()
+
+
+def test_catalog_migrates_an_empty_file(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.sqlite3"
+    path.touch()
+    with SqliteCatalog(path) as catalog:
+        catalog.record_decision(_decision())
+        assert catalog.latest_decision("ana/red-tips") == _decision()
+
+
+def test_catalog_refuses_a_schema_from_the_future(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.sqlite3"
+    SqliteCatalog(path).close()
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    conn.close()
+    with pytest.raises(ConfigError, match=r"schema version 2 is newer .*upgrade Nailfolio"):
+        SqliteCatalog(path)
+
+
+def test_catalog_refuses_another_stores_file(tmp_path: Path) -> None:
+    path = tmp_path / "shared.sqlite3"
+    OutboxNotifier(path).close()
+    with pytest.raises(ConfigError, match="belongs to another store"):
+        SqliteCatalog(path)
+
+
+def test_catalog_refuses_a_file_that_is_not_a_database(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.sqlite3"
+    path.write_text("designs, not a database\n" * 100)
+    with pytest.raises(ConfigError, match=r"catalog\.sqlite3: cannot open the database"):
+        SqliteCatalog(path)
+
+
+def test_two_writers_on_one_file_do_not_fail(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.sqlite3"
+    errors: list[BaseException] = []
+    start = threading.Barrier(2)
+
+    def write(writer: str) -> None:
+        try:
+            start.wait()  # both open the fresh file at once: migrations must not collide
+            with SqliteCatalog(path) as catalog:
+                for i in range(100):
+                    catalog.record_decision(_decision(f"{writer}/d{i}", f"h{i}"))
+                    catalog.put_file_hash(f"designs/{writer}/{i}.jpg", i, i, f"h{i}")
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(name,)) for name in ("ana", "bea")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    with SqliteCatalog(path) as catalog:
+        assert len(catalog.latest_decisions()) == 200
+
+
+def test_many_connections_can_create_a_fresh_file_at_once(tmp_path: Path) -> None:
+    errors: list[BaseException] = []
+
+    def open_and_close(path: Path, start: threading.Barrier) -> None:
+        try:
+            start.wait()
+            SqliteCatalog(path).close()
+        except BaseException as exc:
+            errors.append(exc)
+
+    for attempt in range(50):  # the race shows up in ~7% of attempts without the fix
+        start = threading.Barrier(6)
+        path = tmp_path / f"catalog-{attempt}.sqlite3"
+        threads = [threading.Thread(target=open_and_close, args=(path, start)) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    assert errors == []
+
+
+def test_a_writer_waits_for_a_held_lock_instead_of_failing(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.sqlite3"
+    locked = threading.Event()
+
+    def hold_lock() -> None:
+        conn = sqlite.connect(path, MIGRATIONS)
+        with sqlite.transaction(conn):
+            conn.execute("INSERT INTO file_hashes VALUES ('x', 1, 1, 'h')")
+            locked.set()
+            time.sleep(0.3)
+        conn.close()
+
+    SqliteCatalog(path).close()
+    holder = threading.Thread(target=hold_lock)
+    holder.start()
+    locked.wait()
+    with SqliteCatalog(path) as catalog:
+        catalog.record_decision(_decision())  # blocks until the holder commits
+        assert catalog.get_file_hash("x", 1, 1) == "h"
+    holder.join()
+
+
+# --- the shared SQLite helper --------------------------------------------------------------
+
+ONE = "CREATE TABLE a (id INTEGER PRIMARY KEY, name TEXT NOT NULL);"
+TWO = """
+    -- a comment; with a semicolon
+    CREATE TABLE b (id INTEGER PRIMARY KEY, a_id INTEGER NOT NULL REFERENCES a (id));
+    INSERT INTO a (name) VALUES ('semi;colon');
+"""
+
+
+def _version(path: Path) -> int:
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute("PRAGMA user_version").fetchone()[0]
+    finally:
+        conn.close()
+
+
+def test_connect_applies_only_the_missing_migrations(tmp_path: Path) -> None:
+    path = tmp_path / "store.sqlite3"
+    sqlite.connect(path, [ONE]).close()
+    assert _version(path) == 1
+    conn = sqlite.connect(path, [ONE, TWO])
+    try:
+        assert sqlite.schema_version(conn) == 2
+        assert conn.execute("SELECT name FROM a").fetchall() == [("semi;colon",)]
+    finally:
+        conn.close()
+
+
+def test_connect_turns_on_foreign_keys_and_a_busy_timeout(tmp_path: Path) -> None:
+    conn = sqlite.connect(tmp_path / "store.sqlite3", [ONE, TWO], busy_timeout=2.5)
+    try:
+        assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 2500
+        assert conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+        with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
+            conn.execute("INSERT INTO b (a_id) VALUES (999)")
+    finally:
+        conn.close()
+
+
+def test_a_failing_migration_leaves_no_trace(tmp_path: Path) -> None:
+    path = tmp_path / "store.sqlite3"
+    sqlite.connect(path, [ONE]).close()
+    broken = "CREATE TABLE c (id INTEGER); INSERT INTO nowhere VALUES (1);"
+    with pytest.raises(ConfigError, match="no such table: nowhere"):
+        sqlite.connect(path, [ONE, broken])
+    conn = sqlite.connect(path, [ONE])
+    try:
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+        assert sqlite.schema_version(conn) == 1
+        assert tables == {"a"}
+    finally:
+        conn.close()
+
+
+def test_a_migration_with_an_unfinished_statement_is_a_bug(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="incomplete statement"):
+        sqlite.connect(tmp_path / "store.sqlite3", ["CREATE TABLE d (note TEXT DEFAULT 'oops"])
+
+
+def test_transaction_rolls_back_on_error(tmp_path: Path) -> None:
+    conn = sqlite.connect(tmp_path / "store.sqlite3", [ONE])
+    try:
+        with pytest.raises(RuntimeError), sqlite.transaction(conn):
+            conn.execute("INSERT INTO a (name) VALUES ('kept?')")
+            raise RuntimeError("boom")
+        assert conn.execute("SELECT COUNT(*) FROM a").fetchone()[0] == 0
+        assert not conn.in_transaction
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC),
+        datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=-5))),
+        datetime(2026, 1, 2, 3, 4, 5),
+        None,
+    ],
+    ids=["utc", "offset", "naive", "none"],
+)
+def test_datetimes_survive_a_text_column(value: datetime | None) -> None:
+    text = sqlite.format_datetime(value)
+    assert sqlite.parse_datetime(text) == value
+    if value is not None and value.tzinfo is not None:
+        assert text is not None and text.endswith("+00:00")

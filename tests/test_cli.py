@@ -1,0 +1,88 @@
+"""build.py commands through click's runner, on a throwaway project."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner, Result
+from conftest import MarkerModerator, Project
+
+from nailfolio import cli, config
+
+
+@pytest.fixture(autouse=True)
+def fake_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(config, "moderator_factory", lambda settings: MarkerModerator)
+    monkeypatch.setenv("NAILFOLIO_WORKERS", "1")
+
+
+def invoke(project: Project, *args: str) -> Result:
+    return CliRunner().invoke(cli.main, ["--root", str(project.root), *args])
+
+
+def test_build_prints_a_summary_and_skipped_files(project: Project) -> None:
+    project.add_image("ana/red.jpg")
+    project.add_image("ana/bad.jpg", marker=255)
+    (project.designs / "ana" / "readme.jpg").write_text("not a picture")
+    result = invoke(project, "build", "--quiet")
+    assert result.exit_code == 0, result.output
+    assert "3 designs: 3 processed, 0 reused, 1 published, 1 rejected" in result.output
+    assert "skipped content/designs/ana/readme.jpg: not an image" in result.output
+
+
+def test_strict_build_fails_when_anything_is_rejected(project: Project) -> None:
+    project.add_image("ana/red.jpg")
+    project.add_image("ana/bad.jpg", marker=255)
+    result = invoke(project, "build", "--quiet", "--strict")
+    assert result.exit_code == 1
+    assert "--strict: 1 rejected and 0 unusable images" in result.output
+
+
+def test_missing_content_folder_is_one_line_not_a_traceback(tmp_path) -> None:
+    result = CliRunner().invoke(cli.main, ["--root", str(tmp_path / "nowhere"), "build"])
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: no content folder at")
+    assert "Traceback" not in result.output
+
+
+def test_bad_backend_setting_is_one_line(project: Project, monkeypatch) -> None:
+    monkeypatch.setenv("NAILFOLIO_BACKEND", "cloud")
+    result = invoke(project, "build")
+    assert result.exit_code == 1
+    assert "NAILFOLIO_BACKEND='cloud' is not a backend" in result.output
+
+
+def test_moderation_list_approve_and_reject(project: Project) -> None:
+    project.add_image("ana/maybe.jpg", marker=128)
+    project.add_image("ana/fine.jpg")
+    invoke(project, "build", "--quiet")
+    listing = invoke(project, "moderation", "list", "--status", "needs_review").output
+    assert "ana/maybe" in listing and "ana/fine" not in listing
+
+    approved = invoke(project, "approve", "ana/maybe", "--reason", "glitter, not skin")
+    assert approved.exit_code == 0, approved.output
+    assert (project.root / "output/designs/ana/maybe/index.html").is_file()
+
+    rejected = invoke(project, "reject", "ana/fine", "--reason", "blurry")
+    assert rejected.exit_code == 0, rejected.output
+    assert not (project.root / "output/designs/ana/fine").exists()
+    assert "rejected" in invoke(project, "moderation", "list").output
+
+
+def test_approving_an_unknown_design_says_so(project: Project) -> None:
+    result = invoke(project, "approve", "nobody/nothing")
+    assert result.exit_code == 1
+    assert "no design 'nobody/nothing' in the catalog" in result.output
+
+
+def test_outbox_lists_moderation_notifications(project: Project) -> None:
+    project.add_image("ana/bad.jpg", marker=255)
+    invoke(project, "build", "--quiet")
+    assert "Design ana/bad was rejected" in invoke(project, "moderation", "outbox").output
+
+
+def test_clean_keeps_moderation_decisions(project: Project) -> None:
+    project.add_image("ana/red.jpg")
+    invoke(project, "build", "--quiet")
+    assert invoke(project, "clean").exit_code == 0
+    assert not (project.root / "output").exists()
+    assert "ana/red" in invoke(project, "moderation", "list").output

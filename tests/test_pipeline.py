@@ -1,0 +1,166 @@
+"""The build end to end on the local adapters, with a deterministic moderator."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from conftest import MarkerModerator, Project
+
+from nailfolio import config
+from nailfolio.config import ImageSettings
+from nailfolio.models import Decision, Status
+from nailfolio.pipeline import BuildReport, build_gallery
+
+
+def run(project: Project, **changes: object) -> BuildReport:
+    settings = replace(project.settings, **changes) if changes else project.settings
+    with config.open_catalog(settings) as catalog:
+        return build_gallery(settings, catalog, config.open_notifier(settings), MarkerModerator)
+
+
+def page(project: Project, key: str) -> Path:
+    return project.root / "output" / "designs" / key / "index.html"
+
+
+def published_images(project: Project) -> set[str]:
+    return set(os.listdir(project.root / "output" / "img"))
+
+
+def test_cold_build_publishes_every_approved_design(project: Project) -> None:
+    project.add_image("ana/red.jpg")
+    project.add_image("ana/blue.png", fmt="PNG")
+    report = run(project)
+    assert (report.designs, report.processed, report.published) == (2, 2, 2)
+    assert page(project, "ana/red").is_file()
+    assert page(project, "ana/blue").is_file()
+    assert MarkerModerator.calls == 2
+
+
+def test_rebuild_with_nothing_changed_does_no_image_work(project: Project) -> None:
+    project.add_image("ana/red.jpg")
+    project.add_image("bea/gold.jpg")
+    run(project)
+    MarkerModerator.calls = 0
+    report = run(project)
+    assert (report.processed, report.reused, report.published) == (0, 2, 2)
+    assert MarkerModerator.calls == 0
+
+
+def test_adding_one_image_processes_only_that_image(project: Project) -> None:
+    project.add_image("ana/red.jpg")
+    run(project)
+    project.add_image("ana/green.jpg", colour=(20, 160, 90))
+    report = run(project)
+    assert (report.processed, report.reused, report.published) == (1, 1, 2)
+
+
+def test_image_replaced_under_the_same_name_is_picked_up(project: Project) -> None:
+    path = project.add_image("ana/red.jpg", colour=(220, 30, 40))
+    run(project)
+    before = published_images(project)
+    project.add_image("ana/red.jpg", colour=(30, 30, 220), size=(1000, 1000))
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    report = run(project)
+    assert report.processed == 1
+    after = published_images(project)
+    assert before.isdisjoint(after), "new content must get new content-hashed names"
+
+
+def test_removed_image_disappears_from_pages_and_output(project: Project) -> None:
+    project.add_image("ana/red.jpg")
+    gone = project.add_image("ana/gone.jpg", colour=(10, 200, 10))
+    run(project)
+    assert page(project, "ana/gone").is_file()
+    images_before = published_images(project)
+    gone.unlink()
+    report = run(project)
+    assert report.published == 1
+    assert not page(project, "ana/gone").exists()
+    assert len(published_images(project)) < len(images_before)
+    index = (project.root / "output" / "index.html").read_text()
+    assert "ana/gone" not in index
+
+
+def test_changing_an_image_setting_rerenders_without_remoderating(project: Project) -> None:
+    project.add_image("ana/red.jpg")
+    run(project)
+    MarkerModerator.calls = 0
+    report = run(project, images=ImageSettings(webp_quality=60))
+    assert report.processed == 1
+    assert MarkerModerator.calls == 0
+
+
+def test_rejected_and_needs_review_are_not_published_and_notify_admins(project: Project) -> None:
+    project.add_image("ana/ok.jpg")
+    project.add_image("ana/bad.jpg", marker=255)
+    project.add_image("ana/maybe.jpg", marker=128)
+    report = run(project)
+    assert (report.published, report.rejected, report.needs_review) == (1, 1, 1)
+    assert not page(project, "ana/bad").exists()
+    assert not page(project, "ana/maybe").exists()
+    subjects = [n.subject for n in config.open_notifier(project.settings).list_notifications()]
+    assert sorted(subjects) == ["Design ana/bad was rejected", "Design ana/maybe needs review"]
+    run(project)  # a rebuild reuses the decisions and sends nothing twice
+    assert len(config.open_notifier(project.settings).list_notifications()) == 2
+
+
+def test_admin_approval_publishes_a_design_the_moderator_held_back(project: Project) -> None:
+    project.add_image("ana/maybe.jpg", marker=128)
+    run(project)
+    with config.open_catalog(project.settings) as catalog:
+        held = catalog.latest_decision("ana/maybe")
+        assert held is not None and held.status is Status.NEEDS_REVIEW
+        catalog.record_decision(
+            Decision("ana/maybe", held.content_hash, Status.APPROVED, "admin", decided_by="ed")
+        )
+    report = run(project)
+    assert report.published == 1
+    assert page(project, "ana/maybe").is_file()
+
+
+def test_one_bad_file_is_reported_and_the_rest_still_build(project: Project) -> None:
+    project.add_image("ana/red.jpg")
+    (project.designs / "ana" / "notes.jpg").write_text("shopping list: top coat, glitter\n")
+    truncated = project.add_image("ana/broken.jpg")
+    truncated.write_bytes(truncated.read_bytes()[:2000])
+    report = run(project)
+    assert report.published == 1
+    reasons = {p.path: p.reason for p in report.problems}
+    assert set(reasons) == {"content/designs/ana/notes.jpg", "content/designs/ana/broken.jpg"}
+    assert "text" in reasons["content/designs/ana/notes.jpg"]
+
+
+def test_oversize_file_is_refused_before_it_is_read(project: Project) -> None:
+    project.add_image("ana/huge.jpg", size=(1500, 1500))
+    report = run(project, images=ImageSettings(max_file_bytes=1000))
+    assert report.published == 0
+    assert "limit" in report.problems[0].reason
+
+
+@pytest.mark.slow
+def test_process_pool_build_matches_inline_build(project: Project) -> None:
+    for i in range(4):
+        project.add_image(f"ana/design-{i}.jpg", colour=(40 * i, 100, 150))
+    project.add_image("ana/bad.jpg", marker=255)
+    report = run(project, workers=2)
+    assert (report.processed, report.published, report.rejected) == (5, 4, 1)
+    assert run(project, workers=2).processed == 0
+
+
+def test_reverting_an_image_restores_its_earlier_decision(project: Project) -> None:
+    path = project.add_image("ana/red.jpg")
+    original = path.read_bytes()
+    run(project)
+    project.add_image("ana/red.jpg", marker=255, size=(1100, 900))
+    assert run(project).rejected == 1
+    path.write_bytes(original)
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 2 * 10**9))
+    report = run(project)
+    assert (report.processed, report.published, report.rejected) == (0, 1, 0)
+    with config.open_catalog(project.settings) as catalog:
+        latest = catalog.latest_decision("ana/red")
+    assert latest is not None and latest.status is Status.APPROVED
+    assert latest.reason == "image reverted to this version"
