@@ -11,8 +11,8 @@ import sys
 from typing import Any
 
 from nailfolio import config
-from nailfolio.pipeline import build_configured
 from nailfolio.errors import NailfolioError
+from nailfolio.pipeline import build_configured
 
 
 def handle(event: dict[str, Any]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from typing import Any
 import click
 
 from nailfolio import config
+from nailfolio.cli_users import users
 from nailfolio.errors import DesignNotFound, NailfolioError
 from nailfolio.models import Decision, Status
 from nailfolio.pipeline import BuildReport, build_configured
@@ -46,16 +47,19 @@ class _Errors(click.Group):
 @click.pass_context
 def main(ctx: click.Context, root: Path | None) -> None:
     """Nailfolio: a moderated nail-art gallery built from the content folder."""
-    settings = config.load_settings(root=root)
-    if not settings.content_dir.is_dir():
-        raise click.ClickException(
-            f"no content folder at {settings.content_dir}; run from the project folder or pass --root"
-        )
-    ctx.obj = settings
+    if not isinstance(ctx.obj, config.Settings):  # tests may hand in ready-made settings
+        ctx.obj = config.load_settings(root=root)
 
 
 def _settings() -> config.Settings:
-    return click.get_current_context().obj
+    """The settings, for commands that work on the content folder."""
+    settings: config.Settings = click.get_current_context().obj
+    if not settings.content_dir.is_dir():
+        raise click.ClickException(
+            f"no content folder at {settings.content_dir}; "
+            "run from the project folder or pass --root"
+        )
+    return settings
 
 
 @contextmanager
@@ -230,3 +234,6 @@ def approve(design: str, reason: str, no_rebuild: bool) -> None:
 def reject(design: str, reason: str, no_rebuild: bool) -> None:
     """Reject DESIGN (designer/slug) and take it off the site."""
     _override(design, Status.REJECTED, reason, not no_rebuild)
+
+
+main.add_command(users)

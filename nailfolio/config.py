@@ -21,6 +21,7 @@ from nailfolio.errors import ConfigError
 
 if TYPE_CHECKING:
     from nailfolio.catalog import Catalog
+    from nailfolio.identity import IdentityProvider
     from nailfolio.moderation import Moderator
     from nailfolio.notify import Notifier
 
@@ -103,6 +104,10 @@ class Settings:
         return self.var_dir / "outbox.sqlite3"
 
     @property
+    def identity_path(self) -> Path:
+        return self.var_dir / "identity.sqlite3"
+
+    @property
     def worker_count(self) -> int:
         return self.workers or os.cpu_count() or 1
 
@@ -159,3 +164,10 @@ def moderator_factory(settings: Settings) -> Callable[[], Moderator]:
     from nailfolio.nsfw import OpenNsfwModerator
 
     return OpenNsfwModerator
+
+
+def open_identity(settings: Settings) -> IdentityProvider:
+    _require_local(settings, "identity")
+    from nailfolio.local_identity import LocalIdentity
+
+    return LocalIdentity(settings.identity_path, settings.var_dir / "identity" / "signing-key.pem")

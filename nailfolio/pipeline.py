@@ -24,7 +24,6 @@ from nailfolio.moderation import Moderator, decide
 from nailfolio.notify import Notifier
 from nailfolio.site import render_site
 
-
 ProgressCallback = Callable[[str], None]
 ModeratorFactory = Callable[[], Moderator]
 

@@ -1,0 +1,205 @@
+#!/usr/bin/env python3
+"""Where a cold build's time goes, per image: `python bench/profile_stages.py [--photos 8]`.
+
+Runs the worker's own code (nailfolio.images, nailfolio.variants, nailfolio.nsfw) on a few
+benchmark photos in this one process, one after another, as one pool worker would, and
+times each stage by wrapping the library's functions from outside (no library code is
+changed): hash, decode (EXIF, DCT-scaled JPEG decode, sRGB, orientation), moderation, each
+resize and each encode (WebP widths, JPEG fallback, thumbnail), fsync, placeholder and
+dominant colour. Then it times the site render (Pelican) for the benchmark project if one has
+been built. `--cprofile FILE` also runs the photos under cProfile and prints the top calls.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import functools
+import os
+import pstats
+import statistics
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+sys.path[:0] = [str(REPO), str(BENCH)]
+
+import make_photos  # noqa: E402
+
+from nailfolio import images, nsfw, variants  # noqa: E402
+from nailfolio.config import load_settings  # noqa: E402
+
+# stage -> seconds per image (a stage entered twice for one image adds up)
+TIMES: dict[str, dict[int, float]] = defaultdict(lambda: defaultdict(float))
+_active: list[str] = []  # stage names currently open
+_image = [0]  # index of the image being processed
+
+
+@contextmanager
+def stage(name: str) -> Iterator[None]:
+    started = time.perf_counter()
+    _active.append(name)
+    try:
+        yield
+    finally:
+        _active.pop()
+        TIMES[name][_image[0]] += time.perf_counter() - started
+
+
+def _timed(name_of: Callable[..., str], fn: Callable) -> Callable:
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with stage(name_of(*args, **kwargs)):
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
+def _encode_name(image, path: Path, fmt: str, **_params) -> str:
+    if path.name.endswith("-thumb.webp"):
+        return "  encode thumb webp"
+    return f"  encode {fmt.lower()} {image.width}w"
+
+
+def _scale_name(ladder, loaded, width) -> str:
+    source = min((im for im in ladder if im.width >= width), key=variants._area)
+    return f"  resize {source.width}->{width}w"
+
+
+def instrument() -> None:
+    """Wrap the library's stage functions with timers (this process only)."""
+    variants._save_atomic = _timed(_encode_name, variants._save_atomic)
+    variants._scaled = _timed(_scale_name, variants._scaled)
+    variants._cover_thumb = _timed(lambda *a: "  resize thumb (cover crop)", variants._cover_thumb)
+    variants._placeholder = _timed(lambda *a: "  placeholder", variants._placeholder)
+    variants._dominant_colour = _timed(lambda *a: "  dominant colour", variants._dominant_colour)
+    images._read_exif = _timed(lambda *a: "  read EXIF", images._read_exif)
+    images._to_srgb = _timed(lambda *a: "  to sRGB", images._to_srgb)
+    real_fsync = os.fsync
+    variants.os = _FsyncTimer(real_fsync)  # variants calls os.fsync after each encode
+    from PIL import Image, ImageFile
+
+    real_load = ImageFile.ImageFile.load
+
+    def load(self, *args, **kwargs):
+        if "decode" in {n.strip() for n in _active}:
+            with stage("  JPEG decode (draft)"):
+                return real_load(self, *args, **kwargs)
+        return real_load(self, *args, **kwargs)
+
+    ImageFile.ImageFile.load = load
+    real_transpose = Image.Image.transpose
+
+    def transpose(self, method):
+        if "decode" in {n.strip() for n in _active}:
+            with stage("  orientation transpose"):
+                return real_transpose(self, method)
+        return real_transpose(self, method)
+
+    Image.Image.transpose = transpose
+
+
+class _FsyncTimer:
+    """Stands in for the os module inside nailfolio.variants, timing fsync."""
+
+    def __init__(self, real_fsync: Callable[[int], None]) -> None:
+        self._fsync = real_fsync
+
+    def fsync(self, fd: int) -> None:
+        with stage("    (of which fsync)"):
+            self._fsync(fd)
+
+    def __getattr__(self, name: str):
+        return getattr(os, name)
+
+
+def process(path: Path, settings, moderator, out_dir: Path) -> None:
+    """What nailfolio.pipeline._process does for a new image, stage by stage."""
+    with stage("hash (sha256)"):
+        digest = images.hash_file(path)
+    with stage("decode"):
+        loaded = images.load_image(path, settings.images)
+    with stage("moderate"):
+        with stage("  prepare 256x256"):
+            small = nsfw.prepare_image(loaded.image)
+        with stage("  model"):
+            moderator._classifier.classify(small)
+    with stage("render variants"):
+        variants.render_variants(loaded, digest, settings.images, out_dir)
+
+
+def time_site(project: Path) -> float | None:
+    """Seconds for render_site over the benchmark project's catalog (a no-change build's work)."""
+    if not (project / "var" / "catalog.sqlite3").is_file():
+        return None
+    import subprocess
+
+    cmd = [sys.executable, str(REPO / "build.py"), "--root", str(project), "build", "--quiet"]
+    started = time.perf_counter()
+    subprocess.run(cmd, check=True, capture_output=True)
+    return time.perf_counter() - started
+
+
+def report(count: int) -> None:
+    """Mean, median and max per image; share of the total (sub-stages in brackets)."""
+    top = ("hash (sha256)", "decode", "moderate", "render variants")
+    total = sum(sum(TIMES[name].values()) for name in top)
+    print(f"\nper-image stage times over {count} photos (ms; one process, one image at a time)")
+    print(f"{'stage':<34}{'mean':>8}{'median':>8}{'max':>8}{'share':>8}")
+    for name, per_image in TIMES.items():
+        values = [per_image.get(i, 0.0) for i in range(count)]
+        share = sum(values) / total
+        share_text = f"{share:.0%}" if name in top else f"({share:.0%})"
+        print(
+            f"{name:<34}{sum(values) / count * 1000:>8.1f}"
+            f"{statistics.median(values) * 1000:>8.1f}{max(values) * 1000:>8.1f}{share_text:>8}"
+        )
+    print(f"{'total':<34}{total / count * 1000:>8.1f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--photos", type=int, default=8, help="photos to process")
+    parser.add_argument("--set", type=int, default=200, help="benchmark photo set to take from")
+    parser.add_argument("--cprofile", type=Path, help="also profile with cProfile into FILE")
+    args = parser.parse_args()
+
+    photo_set = make_photos.ensure_photos(args.set)
+    paths = sorted(photo_set.rglob("*.jpg"))[: args.photos]
+    settings = load_settings(env={}, root=BENCH / "out" / "profile-project")
+    moderator = nsfw.OpenNsfwModerator()
+    started = time.perf_counter()
+    moderator.load()
+    print(f"model load: {(time.perf_counter() - started) * 1000:.0f} ms (once per worker)")
+    with tempfile.TemporaryDirectory(dir=BENCH / "out") as tmp:
+        process(paths[0], settings, moderator, Path(tmp))  # warm-up: caches, first-call costs
+        if args.cprofile:
+            profiler = cProfile.Profile()
+            profiler.enable()
+            for path in paths:
+                process(path, settings, moderator, Path(tmp))
+            profiler.disable()
+            profiler.dump_stats(args.cprofile)
+            pstats.Stats(str(args.cprofile)).sort_stats("tottime").print_stats(20)
+        TIMES.clear()
+        instrument()
+        for index, path in enumerate(paths):
+            _image[0] = index
+            process(path, settings, moderator, Path(tmp))
+    report(len(paths))
+    project = BENCH / "out" / f"project-{args.set}"
+    seconds = time_site(project)
+    if seconds is not None:
+        print(
+            f"\nno-change build of {project.name} (scan + Pelican render + swap): {seconds:.2f} s"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,477 @@
+"""The local identity adapter: users in SQLite, scrypt password hashes, RS256 ID tokens.
+
+`LocalIdentity` keeps users, revoked token ids and sign-in failures in var/identity.sqlite3 and
+signs tokens with an RSA-2048 key made on first use at var/identity/signing-key.pem (mode 0600;
+its kid is the RFC 7638 thumbprint). Tokens are verified by the shared `TokenVerifier` against
+`jwks()`, then checked against the store, so a signed-out token, a deleted user or a changed
+role take effect at once.
+
+Passwords: `hashlib.scrypt` (N=2**14, r=8, p=1, 16-byte salt, 32-byte key) in a PHC-style
+string `$scrypt$ln=14,r=8,p=1$<salt>$<key>` that carries its parameters; a hash weaker than
+SCRYPT is replaced at the next successful sign-in. A sign-in for an unknown email hashes
+against a dummy hash with the same parameters, so both failures take the same time.
+
+Brute force: every sign-in attempt is recorded against its account (the folded email, known
+or not) and its client address before the password is checked, and a success takes its own
+records back (and clears the account's). An account with 5 failures in 15 minutes is locked
+for 30 s after its last failure, doubling with each further failure up to 15 minutes; an
+address with 20 failures in 15 minutes is locked for 15 minutes. A lock refuses even the right
+password. Recording first makes concurrent guesses count. Trade-off: anyone can lock an
+account for up to 15 minutes by failing on purpose (Cognito's lockout behaves the same way).
+
+Threads: each thread gets its own connection (the local server is threaded); `close()` closes
+the calling thread's, the others close when their threads end.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import math
+import os
+import secrets
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from nailfolio import sqlite
+from nailfolio.errors import ConfigError
+from nailfolio.identity import (
+    DEFAULT_ROLE,
+    LEEWAY_S,
+    LOCAL_CLIENT_ID,
+    LOCAL_ISSUER,
+    TOKEN_TTL_S,
+    AccountExists,
+    InvalidCredentials,
+    Principal,
+    Tokens,
+    TokenVerifier,
+    TooManyAttempts,
+    Unauthorized,
+    User,
+    UserNotFound,
+    check_name,
+    check_password,
+    check_role,
+    fold_email,
+    normalise_email,
+)
+
+APPLICATION_ID = 0x4E46_4964  # "NFId": marks a SQLite file as a Nailfolio identity store
+RSA_BITS = 2048
+SALT_BYTES = 16
+KEY_BYTES = 32
+ACCOUNT_KEY_MAX = 320  # a lookup key longer than any stored email is cut, never stored whole
+
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE users (
+        sub TEXT PRIMARY KEY,
+        email TEXT NOT NULL UNIQUE,  -- normalised: see identity.normalise_email
+        name TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('admins', 'designers', 'customers')),
+        password_hash TEXT NOT NULL,  -- $scrypt$ln=..,r=..,p=..$salt$key
+        created_at TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE revoked_tokens (
+        jti TEXT PRIMARY KEY,
+        expires_at REAL NOT NULL  -- the token's exp: the row can go once that has passed
+    ) WITHOUT ROWID;
+    CREATE INDEX revoked_by_expiry ON revoked_tokens (expires_at);
+    CREATE TABLE sign_in_attempts (  -- failures, and attempts not decided yet
+        id INTEGER PRIMARY KEY,
+        scope TEXT NOT NULL CHECK (scope IN ('account', 'address')),
+        key TEXT NOT NULL,
+        at REAL NOT NULL
+    );
+    CREATE INDEX attempts_by_key ON sign_in_attempts (scope, key, at);
+    CREATE INDEX attempts_by_time ON sign_in_attempts (at);
+    """,
+)
+
+
+@dataclass(frozen=True)
+class ScryptParams:
+    n: int = 2**14
+    r: int = 8
+    p: int = 1
+
+
+SCRYPT = ScryptParams()
+_SCRYPT_LIMITS = ScryptParams(n=2**20, r=32, p=16)  # refuse stored parameters beyond these
+
+
+@dataclass(frozen=True)
+class Throttle:
+    """`limit` failures within `window_s` lock for `first_delay_s`, doubling per further
+    failure up to `max_delay_s`, counted from the last failure."""
+
+    limit: int
+    window_s: float
+    first_delay_s: float
+    max_delay_s: float
+
+    def delay(self, failures: int) -> float:
+        return min(self.first_delay_s * 2 ** min(failures - self.limit, 30), self.max_delay_s)
+
+
+ACCOUNT_THROTTLE = Throttle(limit=5, window_s=900, first_delay_s=30, max_delay_s=900)
+ADDRESS_THROTTLE = Throttle(limit=20, window_s=900, first_delay_s=900, max_delay_s=900)
+
+
+def hash_password(password: str, params: ScryptParams = SCRYPT) -> str:
+    """A salted scrypt hash that records its parameters."""
+    salt = secrets.token_bytes(SALT_BYTES)
+    return _encode_hash(params, salt, _scrypt(password, salt, params, KEY_BYTES))
+
+
+def verify_password(password: str, stored: str) -> bool:
+    """Whether `password` matches `stored`, compared in constant time."""
+    params, salt, expected = _decode_hash(stored)
+    return hmac.compare_digest(_scrypt(password, salt, params, len(expected)), expected)
+
+
+def needs_rehash(stored: str, params: ScryptParams = SCRYPT) -> bool:
+    found, _salt, _key = _decode_hash(stored)
+    return (found.n, found.r, found.p) < (params.n, params.r, params.p)
+
+
+def _dummy_hash(params: ScryptParams = SCRYPT) -> str:
+    """Verified against when the email is unknown: same cost, and no password matches it."""
+    return _encode_hash(params, bytes(SALT_BYTES), bytes(KEY_BYTES))
+
+
+def _scrypt(password: str, salt: bytes, params: ScryptParams, length: int) -> bytes:
+    secret = password.encode("utf-8", "surrogatepass")
+    maxmem = 128 * params.r * (params.n + params.p + 2) + 1024 * 1024
+    return hashlib.scrypt(
+        secret, salt=salt, n=params.n, r=params.r, p=params.p, maxmem=maxmem, dklen=length
+    )
+
+
+def _encode_hash(params: ScryptParams, salt: bytes, key: bytes) -> str:
+    ln = params.n.bit_length() - 1
+    return f"$scrypt$ln={ln},r={params.r},p={params.p}${_b64(salt)}${_b64(key)}"
+
+
+def _decode_hash(stored: str) -> tuple[ScryptParams, bytes, bytes]:
+    try:
+        _, scheme, settings, salt, key = stored.split("$")
+        values = dict(item.split("=") for item in settings.split(","))
+        params = ScryptParams(n=2 ** int(values["ln"]), r=int(values["r"]), p=int(values["p"]))
+        decoded = _unb64(salt), _unb64(key)
+    except (ValueError, KeyError) as exc:
+        raise ConfigError(f"unreadable password hash in the identity store ({exc})") from None
+    limits = _SCRYPT_LIMITS
+    if scheme != "scrypt" or not (
+        1 < params.n <= limits.n and 0 < params.r <= limits.r and 0 < params.p <= limits.p
+    ):
+        raise ConfigError(f"unsupported password hash {scheme} {params} in the identity store")
+    return params, *decoded
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def load_signing_key(path: Path) -> rsa.RSAPrivateKey:
+    """The RSA key at `path`, made (mode 0600, in a 0700 folder) if there is none yet."""
+    try:
+        pem = path.read_bytes()
+    except FileNotFoundError:
+        pem = _create_key_file(path)
+    else:
+        if os.name == "posix" and path.stat().st_mode & 0o077:
+            raise ConfigError(f"{path}: the signing key is readable by others; chmod 600 {path}")
+    try:
+        key = serialization.load_pem_private_key(pem, password=None)
+    except ValueError as exc:
+        raise ConfigError(
+            f"{path}: not a PEM private key ({exc}); delete it to make a new one"
+        ) from None
+    if not isinstance(key, rsa.RSAPrivateKey) or key.key_size < RSA_BITS:
+        raise ConfigError(f"{path}: not an RSA key of {RSA_BITS} bits or more")
+    return key
+
+
+def _create_key_file(path: Path) -> bytes:
+    """Write a new key without ever exposing a partial or world-readable file; if another
+    process got there first, use its key."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=RSA_BITS)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    temp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(pem)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.link(temp, path)  # fails rather than replace a key another process just made
+    except FileExistsError:
+        pem = path.read_bytes()
+    finally:
+        temp.unlink(missing_ok=True)
+    return pem
+
+
+def public_jwk(key: rsa.RSAPrivateKey | rsa.RSAPublicKey) -> dict[str, str]:
+    """The public half as a JWK shaped like Cognito's, with the RFC 7638 thumbprint as kid."""
+    public = key.public_key() if isinstance(key, rsa.RSAPrivateKey) else key
+    numbers = public.public_numbers()
+    n = _b64(numbers.n.to_bytes((numbers.n.bit_length() + 7) // 8, "big"))
+    e = _b64(numbers.e.to_bytes((numbers.e.bit_length() + 7) // 8, "big"))
+    canonical = json.dumps({"e": e, "kty": "RSA", "n": n}, separators=(",", ":"))
+    kid = _b64(hashlib.sha256(canonical.encode()).digest())
+    return {"alg": "RS256", "e": e, "kid": kid, "kty": "RSA", "n": n, "use": "sig"}
+
+
+class LocalIdentity:
+    """IdentityProvider on one machine; safe to share between threads."""
+
+    def __init__(
+        self,
+        db_path: Path,
+        key_path: Path,
+        clock: Callable[[], float] = time.time,
+        *,
+        issuer: str = LOCAL_ISSUER,
+        client_id: str = LOCAL_CLIENT_ID,
+    ) -> None:
+        self.db_path = db_path
+        self.key_path = key_path
+        self.issuer = issuer
+        self.client_id = client_id
+        self._clock = clock
+        self._local = threading.local()
+        self._key_lock = threading.Lock()
+        self._signer: tuple[rsa.RSAPrivateKey, str, TokenVerifier] | None = None
+        self._db()  # open now: a bad database fails here, not at the first sign-in
+
+    # -- accounts ---------------------------------------------------------------------------
+
+    def sign_up(self, email: str, password: str, name: str = "") -> User:
+        """A new customer; raises InvalidEmail, WeakPassword, InvalidName or AccountExists."""
+        email = normalise_email(email)
+        check_password(password)
+        name = check_name(name)
+        stored = hash_password(password)  # before the insert: a taken email costs the same
+        user = User(str(uuid.uuid4()), email, name, (DEFAULT_ROLE,), self._now())
+        created = sqlite.format_datetime(user.created_at)
+        try:
+            self._db().execute(
+                "INSERT INTO users (sub, email, name, role, password_hash, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (user.sub, email, name, DEFAULT_ROLE, stored, created),
+            )
+        except sqlite3.IntegrityError:
+            raise AccountExists(f"an account for {email} already exists; sign in") from None
+        return user
+
+    def get_user(self, sub: str) -> User | None:
+        return self._one("WHERE sub = ?", sub)
+
+    def find_user(self, email: str) -> User | None:
+        return self._one("WHERE email = ?", fold_email(email))
+
+    def list_users(self) -> list[User]:
+        """Every user, by email."""
+        rows = self._db().execute(f"SELECT {_USER_COLUMNS} FROM users ORDER BY email")
+        return [_user(row) for row in rows]
+
+    def set_role(self, email: str, role: str) -> User:
+        """Give the user `role` (their only one); takes effect on their next request."""
+        check_role(role)
+        update = f"UPDATE users SET role = ? WHERE email = ? RETURNING {_USER_COLUMNS}"
+        row = self._db().execute(update, (role, fold_email(email))).fetchone()
+        if row is None:
+            raise UserNotFound(f"no user with email {fold_email(email)!r}")
+        return _user(row)
+
+    def delete_user(self, sub: str) -> None:
+        """Delete the user; their tokens are refused from then on."""
+        if not self._db().execute("DELETE FROM users WHERE sub = ?", (sub,)).rowcount:
+            raise UserNotFound(f"no user with sub {sub!r}")
+
+    # -- sessions ---------------------------------------------------------------------------
+
+    def sign_in(self, email: str, password: str, client_addr: str) -> Tokens:
+        """Tokens for the right password; raises InvalidCredentials or TooManyAttempts."""
+        now = self._clock()
+        account = fold_email(email)[:ACCOUNT_KEY_MAX]
+        attempt_id = self._record_attempt(account, client_addr.strip() or "unknown", now)
+        select = f"SELECT password_hash, {_USER_COLUMNS} FROM users WHERE email = ?"
+        row = self._db().execute(select, (account,)).fetchone()
+        stored = row[0] if row else _dummy_hash()
+        if not verify_password(password, stored) or row is None:
+            raise InvalidCredentials()
+        user = _user(row[1:])
+        rehashed = hash_password(password) if needs_rehash(stored) else None
+        with sqlite.transaction(self._db()) as db:
+            db.execute(
+                "DELETE FROM sign_in_attempts WHERE (scope = 'account' AND key = ?) OR id = ?",
+                (account, attempt_id),
+            )
+            if rehashed:
+                db.execute("UPDATE users SET password_hash = ? WHERE sub = ?", (rehashed, user.sub))
+        return self._issue(user, now)
+
+    def sign_out(self, token: str) -> None:
+        """Revoke the token (raises Unauthorized if it is not a valid one); idempotent."""
+        principal = self._verifier().verify(token)
+        if not principal.token_id:
+            raise Unauthorized("no jti")
+        now = self._clock()
+        with sqlite.transaction(self._db()) as db:
+            db.execute(
+                "INSERT OR IGNORE INTO revoked_tokens (jti, expires_at) VALUES (?, ?)",
+                (principal.token_id, principal.expires_at.timestamp()),
+            )
+            # Tokens past their expiry (and the leeway) are refused anyway: forget them.
+            db.execute("DELETE FROM revoked_tokens WHERE expires_at < ?", (now - LEEWAY_S,))
+
+    def verify(self, token: str) -> Principal:
+        """The principal, with email, name and groups as the store has them now."""
+        principal = self._verifier().verify(token)
+        if not principal.token_id:
+            raise Unauthorized("no jti")
+        select = "SELECT 1 FROM revoked_tokens WHERE jti = ?"
+        if self._db().execute(select, (principal.token_id,)).fetchone():
+            raise Unauthorized("revoked")
+        user = self.get_user(principal.sub)
+        if user is None:
+            raise Unauthorized("user deleted")
+        return replace(principal, email=user.email, name=user.name, groups=user.groups)
+
+    def jwks(self) -> dict[str, Any]:
+        """The public signing key, in the format of Cognito's /.well-known/jwks.json."""
+        key, _kid, _verifier = self._signing()
+        return {"keys": [public_jwk(key)]}
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close this thread's connection."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _db(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite.connect(self.db_path, MIGRATIONS, application_id=APPLICATION_ID)
+            self._local.conn = conn
+        return conn
+
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self._clock(), UTC)
+
+    def _one(self, where: str, value: str) -> User | None:
+        row = self._db().execute(f"SELECT {_USER_COLUMNS} FROM users {where}", (value,))
+        found = row.fetchone()
+        return _user(found) if found else None
+
+    def _record_attempt(self, account: str, address: str, now: float) -> int:
+        """Record an attempt for the account and the address, or raise TooManyAttempts.
+        Returns the address record's id, which a success deletes."""
+        checks = (("account", account, ACCOUNT_THROTTLE), ("address", address, ADDRESS_THROTTLE))
+        longest = max(throttle.window_s for _scope, _key, throttle in checks)
+        attempt_id = 0
+        with sqlite.transaction(self._db()) as db:
+            db.execute("DELETE FROM sign_in_attempts WHERE at <= ?", (now - longest,))
+            wait = max(_lock_left(db, scope, key, throttle, now) for scope, key, throttle in checks)
+            if not wait:
+                insert = "INSERT INTO sign_in_attempts (scope, key, at) VALUES (?, ?, ?)"
+                db.execute(insert, ("account", account, now))
+                attempt_id = db.execute(insert, ("address", address, now)).lastrowid or 0
+        if wait:
+            raise TooManyAttempts(math.ceil(wait))
+        return attempt_id
+
+    def _signing(self) -> tuple[rsa.RSAPrivateKey, str, TokenVerifier]:
+        with self._key_lock:
+            if self._signer is None:
+                key = load_signing_key(self.key_path)
+                jwks = {"keys": [public_jwk(key)]}
+                verifier = TokenVerifier(jwks, self.issuer, self.client_id, clock=self._clock)
+                self._signer = (key, jwks["keys"][0]["kid"], verifier)
+            return self._signer
+
+    def _verifier(self) -> TokenVerifier:
+        return self._signing()[2]
+
+    def _issue(self, user: User, now: float) -> Tokens:
+        key, kid, _verifier = self._signing()
+        issued = int(now)
+        claims = {
+            "sub": user.sub,
+            "email": user.email,
+            "email_verified": False,  # the local backend never confirms addresses
+            "cognito:username": user.sub,  # Cognito's username when email is the sign-in name
+            "cognito:groups": list(user.groups),
+            "name": user.name,
+            "token_use": "id",
+            "iss": self.issuer,
+            "aud": self.client_id,
+            "auth_time": issued,
+            "iat": issued,
+            "exp": issued + TOKEN_TTL_S,
+            "jti": str(uuid.uuid4()),
+        }
+        token = jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid})
+        return Tokens(token, datetime.fromtimestamp(issued + TOKEN_TTL_S, UTC))
+
+
+_USER_COLUMNS = "sub, email, name, role, created_at"
+
+
+def _user(row: tuple[Any, ...]) -> User:
+    sub, email, name, role, created_at = row
+    return User(sub, email, name, (role,), datetime.fromisoformat(created_at))
+
+
+def _lock_left(
+    db: sqlite3.Connection, scope: str, key: str, throttle: Throttle, now: float
+) -> float:
+    """Seconds until `key` may try again (0: it may now)."""
+    count, last = db.execute(
+        "SELECT COUNT(*), MAX(at) FROM sign_in_attempts WHERE scope = ? AND key = ? AND at > ?",
+        (scope, key, now - throttle.window_s),
+    ).fetchone()
+    if count < throttle.limit:
+        return 0.0
+    return max(0.0, last + throttle.delay(count) - now)

@@ -1,0 +1,219 @@
+"""Rate limiting: the RateLimiter port, its SQLite adapter, and client-address helpers.
+
+Fixed windows: a bucket's window of `window_seconds` starts at a multiple of it since the
+Unix epoch, and at most `limit` hits are allowed in each. A refused hit is not counted, so a
+client that keeps retrying is let in again as soon as the next window opens. Fixed windows
+cost one row and one atomic statement per hit, and map directly onto a conditional DynamoDB
+UpdateItem for the aws adapter; the price is that a client can spend `limit` at the end of
+one window and `limit` again at the start of the next (at most 2 × limit over any
+`window_seconds`). `retry_after` is the whole seconds until the current window ends.
+
+`SqliteRateLimiter` keeps counters in their own SQLite file (var/ratelimit.sqlite3). Each
+hit is a single UPSERT, atomic across threads and processes sharing the file; rows of ended
+windows are pruned now and then.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import itertools
+import math
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
+from pathlib import Path
+from types import TracebackType
+from typing import Protocol, Self
+
+from nailfolio import sqlite
+from nailfolio.errors import NailfolioError
+
+APPLICATION_ID = 0x4E46_526C  # "NFRl": marks a SQLite file as Nailfolio's rate-limit counters
+PRUNE_EVERY = 1000  # hits per limiter instance between sweeps of ended windows
+IPV4_PREFIX = 24  # client_network groups IPv4 clients by /24
+IPV6_PREFIX = 64  # and IPv6 clients by /64 (one subscriber's usual allocation)
+
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE hits (
+        bucket TEXT NOT NULL,
+        window_seconds INTEGER NOT NULL,
+        window_start INTEGER NOT NULL,  -- Unix seconds, a multiple of window_seconds
+        expires_at INTEGER NOT NULL,  -- window_start + window_seconds
+        count INTEGER NOT NULL,
+        PRIMARY KEY (bucket, window_seconds)
+    ) WITHOUT ROWID;
+    CREATE INDEX hits_by_expiry ON hits (expires_at);
+    """,
+)
+
+# One statement, so atomic: start the bucket's window, move it to a newer one, or count one
+# more hit if the window still has room. No row comes back when the hit is refused.
+_HIT = """
+INSERT INTO hits (bucket, window_seconds, window_start, expires_at, count)
+VALUES (:bucket, :window, :start, :start + :window, 1)
+ON CONFLICT (bucket, window_seconds) DO UPDATE SET
+    count = CASE WHEN window_start < excluded.window_start THEN 1 ELSE count + 1 END,
+    window_start = max(window_start, excluded.window_start),
+    expires_at = max(expires_at, excluded.expires_at)
+WHERE window_start < excluded.window_start OR count < :limit
+RETURNING count
+"""
+
+Address = IPv4Address | IPv6Address
+
+
+class RateLimited(NailfolioError):
+    """Too many requests: try again after `retry_after` seconds (HTTP 429, Retry-After)."""
+
+    def __init__(self, retry_after: int, what: str = "requests") -> None:
+        unit = "second" if retry_after == 1 else "seconds"
+        super().__init__(f"Too many {what}; try again in {retry_after} {unit}")
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The answer to one hit: allowed, or refused until `retry_after` seconds from now."""
+
+    allowed: bool
+    retry_after: int = 0
+
+
+@dataclass(frozen=True)
+class RateRule:
+    """At most `limit` hits per `window_seconds`."""
+
+    limit: int
+    window_seconds: int
+
+
+class RateLimiter(Protocol):
+    """Counts hits per bucket; a refused hit is not counted."""
+
+    def hit(self, bucket: str, limit: int, window_seconds: int) -> Decision: ...
+
+
+def enforce(limiter: RateLimiter, hits: Iterable[tuple[str, RateRule]], what: str) -> None:
+    """Hit each (bucket, rule) in order; raise RateLimited at the first refusal.
+
+    Hits before the refusing one have been counted: put the cheapest-to-refuse rule first.
+    """
+    for bucket, rule in hits:
+        decision = limiter.hit(bucket, rule.limit, rule.window_seconds)
+        if not decision.allowed:
+            raise RateLimited(decision.retry_after, what)
+
+
+class SqliteRateLimiter:
+    """Fixed-window counters in a SQLite file; safe to share between threads and processes.
+
+    Each thread gets its own connection (sqlite3 connections stay in the thread that made
+    them); `close` closes the calling thread's, the others close when their thread ends.
+    """
+
+    def __init__(self, path: Path, clock: Callable[[], float] = time.time) -> None:
+        self.path = path
+        self._clock = clock
+        self._local = threading.local()
+        self._hits = itertools.count(1)
+        self._conn()  # create or migrate the file now: a bad path fails at start-up
+
+    def hit(self, bucket: str, limit: int, window_seconds: int) -> Decision:
+        if not bucket:
+            raise ValueError("a rate-limit bucket needs a name")
+        if limit < 1 or window_seconds < 1:
+            raise ValueError(f"limit ({limit}) and window_seconds ({window_seconds}) must be >= 1")
+        now = self._clock()
+        start = math.floor(now / window_seconds) * window_seconds
+        conn = self._conn()
+        params = {"bucket": bucket, "window": window_seconds, "start": start, "limit": limit}
+        counted = conn.execute(_HIT, params).fetchall()  # fetch all: finishes the statement
+        if next(self._hits) % PRUNE_EVERY == 0:
+            conn.execute("DELETE FROM hits WHERE expires_at <= ?", (math.floor(now),))
+        if counted:
+            return Decision(True, 0)
+        return Decision(False, max(1, math.ceil(start + window_seconds - now)))
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite.connect(self.path, MIGRATIONS, application_id=APPLICATION_ID)
+            self._local.conn = conn
+        return conn
+
+
+def client_network(ip: str) -> str:
+    """The network a client address is limited as: "a.b.c.0/24" for IPv4, "x:x:x:x::/64" for
+    IPv6 (an IPv4-mapped IPv6 address counts as its IPv4 address). Raises ValueError."""
+    address = _parse_address(ip)
+    if address is None:
+        raise ValueError(f"{ip!r} is not an IP address")
+    prefix = IPV4_PREFIX if address.version == 4 else IPV6_PREFIX
+    return str(ipaddress.ip_network((address, prefix), strict=False))
+
+
+def client_ip(remote_addr: str, forwarded_for: str | None, trusted_proxies: Sequence[str]) -> str:
+    """The client's address: the TCP peer, unless the peer is a trusted proxy (a CIDR in
+    `trusted_proxies`), in which case X-Forwarded-For is walked from the right past trusted
+    proxies to the first address none of them is. Join repeated X-Forwarded-For headers with
+    ", " before calling. An entry that is not an address stops the walk at the hop that sent
+    it (only a client writes garbage; a trusted proxy appends its peer's real address).
+    Raises ValueError if `remote_addr` or a CIDR is malformed."""
+    if isinstance(trusted_proxies, str):
+        raise TypeError("trusted_proxies must be a sequence of CIDRs, not one string")
+    peer = _parse_address(remote_addr)
+    if peer is None:
+        raise ValueError(f"remote address {remote_addr!r} is not an IP address")
+    networks = [ipaddress.ip_network(cidr.strip(), strict=False) for cidr in trusted_proxies]
+    client = peer
+    if forwarded_for and _is_trusted(peer, networks):
+        for hop in reversed(forwarded_for.split(",")):
+            address = _parse_address(hop)
+            if address is None:
+                break
+            client = address
+            if not _is_trusted(address, networks):
+                break
+    return str(client)
+
+
+def _is_trusted(address: Address, networks: Sequence[IPv4Network | IPv6Network]) -> bool:
+    return any(address in network for network in networks)
+
+
+def _parse_address(text: str) -> Address | None:
+    """An address from "1.2.3.4", "1.2.3.4:567", "[2001:db8::1]:567" or "fe80::1%eth0",
+    with IPv4-mapped IPv6 turned into IPv4; None if it is none of those."""
+    text = text.strip()
+    if text.startswith("[") and "]" in text:
+        text = text[1 : text.index("]")]
+    elif text.count(":") == 1:
+        text = text.partition(":")[0]  # IPv4 with a port
+    try:
+        address = ipaddress.ip_address(text.partition("%")[0])
+    except ValueError:
+        return None
+    if isinstance(address, IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address

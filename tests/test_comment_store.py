@@ -1,0 +1,288 @@
+"""The CommentStore contract: every adapter (SQLite today, DynamoDB later) passes these."""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from nailfolio.comment_store import SqliteCommentStore
+from nailfolio.comments import (
+    Comment,
+    CommentStore,
+    InvalidCursor,
+    InvalidQuery,
+    SentimentStatus,
+    encode_cursor,
+    new_comment_id,
+)
+from nailfolio.errors import ConfigError
+from nailfolio.notify import OutboxNotifier
+from nailfolio.sentiment import Sentiment, SentimentLabel
+
+BASE = datetime(2025, 5, 1, 12, 0, tzinfo=UTC)
+HAPPY = Sentiment(SentimentLabel.POSITIVE, 0.9, 0.0, 0.1, 0.0)
+SAD = Sentiment(SentimentLabel.NEGATIVE, 0.0, 0.8, 0.2, 0.0)
+
+
+def make_comment(
+    seconds: float = 0,
+    design: str = "ana/red",
+    author: str = "sub-ana",
+    text: str = "Lovely",
+    sentiment: Sentiment | None = None,
+) -> Comment:
+    at = BASE + timedelta(seconds=seconds)
+    status = SentimentStatus.SCORED if sentiment else SentimentStatus.PENDING
+    return Comment(new_comment_id(at), design, author, "Ana", text, at, sentiment, status)
+
+
+@pytest.fixture(params=["sqlite"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[CommentStore]:
+    """One fresh store per adapter; a DynamoDB adapter (moto) joins the params later."""
+    assert request.param == "sqlite"
+    with SqliteCommentStore(tmp_path / "comments.sqlite3") as sqlite_store:
+        yield sqlite_store
+
+
+def all_pages(store: CommentStore, limit: int, **filters: object) -> list[list[Comment]]:
+    pages, cursor = [], None
+    while True:
+        page = store.list(**filters, limit=limit, cursor=cursor)  # type: ignore[arg-type]
+        pages.append(list(page.comments))
+        if page.next_cursor is None:
+            return pages
+        cursor = page.next_cursor
+
+
+def test_add_then_get_returns_an_equal_comment(store: CommentStore) -> None:
+    comment = make_comment(0.123456, text="<script>alert(1)</script> 👩‍🎨\nsecond line")
+    assert store.add(comment) == (comment, True)
+    assert store.get(comment.id) == comment
+    assert store.get("0" * 32) is None
+
+
+def test_add_stores_a_scored_comment_too(store: CommentStore) -> None:
+    comment = make_comment(sentiment=HAPPY)
+    store.add(comment)
+    assert store.get(comment.id) == comment
+
+
+def test_same_author_and_key_returns_the_first_comment(store: CommentStore) -> None:
+    first = make_comment(0, text="first")
+    assert store.add(first, "key-12345") == (first, True)
+    assert store.add(make_comment(1, text="retry"), "key-12345") == (first, False)
+    other_author = make_comment(2, author="sub-bo")
+    assert store.add(other_author, "key-12345") == (other_author, True)
+    assert store.add(make_comment(3), None)[1] and store.add(make_comment(4), None)[1]
+    assert len(store.list().comments) == 4
+
+
+def run_threads(count: int, target: Callable[[int], None]) -> None:
+    start = threading.Barrier(count)
+
+    def run(index: int) -> None:
+        start.wait()
+        target(index)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def test_concurrent_retries_with_one_key_store_one_comment(store: CommentStore) -> None:
+    results: list[tuple[Comment, bool]] = []
+    run_threads(20, lambda i: results.append(store.add(make_comment(i), "same-key-1")))
+    assert sum(created for _, created in results) == 1
+    assert len({comment.id for comment, _ in results}) == 1
+    assert len(store.list().comments) == 1
+
+
+def test_fifty_concurrent_adds_all_land_once(store: CommentStore) -> None:
+    run_threads(50, lambda i: store.add(make_comment(i, text=f"comment {i}"), f"key-{i:05d}"))
+    texts = [comment.text for page in all_pages(store, 200) for comment in page]
+    assert sorted(texts) == sorted(f"comment {i}" for i in range(50))
+
+
+def test_set_sentiment_records_scored_and_failed(store: CommentStore) -> None:
+    scored, failed = make_comment(0), make_comment(1)
+    store.add(scored)
+    store.add(failed)
+    assert store.set_sentiment(scored.id, HAPPY, SentimentStatus.SCORED)
+    assert store.set_sentiment(failed.id, None, SentimentStatus.FAILED)
+    assert store.get(scored.id).sentiment == HAPPY  # type: ignore[union-attr]
+    assert store.get(failed.id).sentiment_status == "failed"  # type: ignore[union-attr]
+    assert not store.set_sentiment("f" * 32, HAPPY, SentimentStatus.SCORED)
+
+
+def test_set_sentiment_refuses_a_status_that_contradicts_the_sentiment(
+    store: CommentStore,
+) -> None:
+    comment = make_comment()
+    store.add(comment)
+    with pytest.raises(ValueError, match="scored needs one"):
+        store.set_sentiment(comment.id, None, SentimentStatus.SCORED)
+    with pytest.raises(ValueError, match="scored needs one"):
+        store.set_sentiment(comment.id, HAPPY, SentimentStatus.FAILED)
+
+
+def test_pages_cover_120_comments_once_newest_first(store: CommentStore) -> None:
+    # Pairs share a timestamp, so the id must break ties for the cursor to be exact.
+    comments = [make_comment(i // 2, text=f"c{i}") for i in range(120)]
+    for comment in comments:
+        store.add(comment)
+    pages = all_pages(store, 25)
+    assert [len(page) for page in pages] == [25, 25, 25, 25, 20]
+    listed = [comment for page in pages for comment in page]
+    expected = sorted(comments, key=lambda c: (c.created_at, c.id), reverse=True)
+    assert listed == expected
+
+
+def test_a_page_that_ends_exactly_at_the_last_comment_has_no_cursor(store: CommentStore) -> None:
+    for i in range(10):
+        store.add(make_comment(i))
+    assert store.list(limit=10).next_cursor is None
+    assert [len(page) for page in all_pages(store, 5)] == [5, 5]
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "",
+        "not a cursor!",
+        "@@@@",
+        _b64(b"not json"),
+        _b64(b'{"a": 1}'),
+        _b64(b'["2025-05-01T12:00:00+00:00"]'),
+        _b64(json.dumps(["yesterday", "a" * 32]).encode()),
+        _b64(json.dumps(["2025-05-01T12:00:00", "a" * 32]).encode()),  # naive
+        _b64(json.dumps(["2025-05-01T12:00:00+00:00", "x' OR 1=1 --"]).encode()),
+        _b64(json.dumps([20250501, "a" * 32]).encode()),
+        _b64(b"\xff\xfe\x00"),
+        "A" * 500,
+    ],
+)
+def test_bad_cursors_are_refused(store: CommentStore, cursor: str) -> None:
+    with pytest.raises(InvalidCursor, match="start again from the first page"):
+        store.list(cursor=cursor)
+
+
+def test_a_valid_cursor_from_elsewhere_just_resumes_there(store: CommentStore) -> None:
+    for i in range(5):
+        store.add(make_comment(i))
+    cursor = encode_cursor(BASE + timedelta(seconds=2, microseconds=1), "0" * 32)
+    assert len(store.list(cursor=cursor).comments) == 3
+
+
+@pytest.mark.parametrize("limit", [0, -1, 201, 2.5, "10", True])
+def test_page_limit_must_be_1_to_200(store: CommentStore, limit: object) -> None:
+    with pytest.raises(InvalidQuery, match="from 1 to 200"):
+        store.list(limit=limit)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def mixed_store(store: CommentStore) -> CommentStore:
+    rows = [
+        (0, "ana/red", "sub-ana", HAPPY),
+        (10, "ana/red", "sub-bo", SAD),
+        (20, "ana/blue", "sub-ana", SAD),
+        (30, "bo/gold", "sub-cy", None),
+        (40, "ana/red", "sub-cy", HAPPY),
+    ]
+    for seconds, design, author, sentiment in rows:
+        store.add(make_comment(seconds, design, author, f"{design}@{seconds}", sentiment))
+    return store
+
+
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        ({}, ["ana/red@40", "bo/gold@30", "ana/blue@20", "ana/red@10", "ana/red@0"]),
+        ({"design": "ana/red"}, ["ana/red@40", "ana/red@10", "ana/red@0"]),
+        ({"label": SentimentLabel.NEGATIVE}, ["ana/blue@20", "ana/red@10"]),
+        ({"label": "positive"}, ["ana/red@40", "ana/red@0"]),
+        ({"author_sub": "sub-ana"}, ["ana/blue@20", "ana/red@0"]),
+        (
+            {"since": BASE + timedelta(seconds=10)},
+            ["ana/red@40", "bo/gold@30", "ana/blue@20", "ana/red@10"],
+        ),
+        ({"until": BASE + timedelta(seconds=10)}, ["ana/red@0"]),
+        (
+            {"since": BASE + timedelta(seconds=5), "until": BASE + timedelta(seconds=35)},
+            ["bo/gold@30", "ana/blue@20", "ana/red@10"],
+        ),
+        ({"design": "ana/red", "label": "POSITIVE", "author_sub": "sub-cy"}, ["ana/red@40"]),
+        ({"design": "nobody/none"}, []),
+    ],
+)
+def test_filters(
+    mixed_store: CommentStore, filters: dict[str, object], expected: list[str]
+) -> None:
+    pages = all_pages(mixed_store, 2, **filters)
+    assert [comment.text for page in pages for comment in page] == expected
+
+
+def test_filters_refuse_unknown_labels_and_empty_ranges(store: CommentStore) -> None:
+    with pytest.raises(InvalidQuery, match="not one of"):
+        store.list(label="ANGRY")  # type: ignore[arg-type]
+    with pytest.raises(InvalidQuery, match="earlier than"):
+        store.list(since=BASE, until=BASE)
+
+
+def test_pending_sentiment_is_oldest_first_and_only_pending(store: CommentStore) -> None:
+    newer, older, scored, failed = (make_comment(seconds) for seconds in (3, 1, 0, 2))
+    for comment in (newer, older, scored, failed):
+        store.add(comment)
+    store.set_sentiment(scored.id, HAPPY, SentimentStatus.SCORED)
+    store.set_sentiment(failed.id, None, SentimentStatus.FAILED)
+    assert store.pending_sentiment(10) == [older, newer]
+    assert store.pending_sentiment(1) == [older]
+
+
+def test_delete_and_delete_by_author(store: CommentStore) -> None:
+    mine = [make_comment(i, author="sub-me") for i in range(3)]
+    theirs = make_comment(9, author="sub-them")
+    for comment in (*mine, theirs):
+        store.add(comment)
+    assert store.delete(mine[0].id)
+    assert not store.delete(mine[0].id)
+    assert store.delete_by_author("sub-me") == 2
+    assert store.delete_by_author("sub-me") == 0
+    assert store.list().comments == (theirs,)
+
+
+def test_an_idempotency_key_is_free_again_after_its_comment_is_deleted(
+    store: CommentStore,
+) -> None:
+    first = make_comment(0)
+    store.add(first, "key-12345")
+    store.delete(first.id)
+    second = make_comment(1)
+    assert store.add(second, "key-12345") == (second, True)
+
+
+def test_sqlite_store_keeps_comments_across_reopening(tmp_path: Path) -> None:
+    path = tmp_path / "comments.sqlite3"
+    comment = make_comment()
+    with SqliteCommentStore(path) as store:
+        store.add(comment)
+    with SqliteCommentStore(path) as store:
+        assert store.get(comment.id) == comment
+
+
+def test_sqlite_store_refuses_another_stores_file(tmp_path: Path) -> None:
+    path = tmp_path / "outbox.sqlite3"
+    OutboxNotifier(path).close()
+    with pytest.raises(ConfigError, match="belongs to another store"):
+        SqliteCommentStore(path)

@@ -1,0 +1,310 @@
+"""Scanning content/designs/: sidecars, derived metadata, designers, slugs and problems."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from nailfolio.content import (
+    ContentProblem,
+    parse_metadata,
+    render_markdown,
+    scan_designs,
+    split_list,
+    title_from_name,
+)
+from nailfolio.errors import ContentError
+from nailfolio.slugs import short_hash
+
+REPO = Path(__file__).resolve().parent.parent
+
+SIDECAR = """\
+Title: Ruby French Tips
+Tags: French,  Classic , french, Red
+Colors: Ruby Red, nude
+Technique: Gel polish
+Date: 2026-03-01 14:30
+Alt: Five almond nails with ruby tips
+Mood: ignored
+
+A **deep red** tip on a
+sheer nude base.
+"""
+
+
+@pytest.fixture
+def content(tmp_path: Path) -> Path:
+    root = tmp_path / "content"
+    (root / "designs").mkdir(parents=True)
+    return root
+
+
+def put(content: Path, rel: str, text: str | bytes = b"") -> Path:
+    path = content / "designs" / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(text, str):
+        path.write_text(text, encoding="utf-8")
+    else:
+        path.write_bytes(text)
+    return path
+
+
+def by_key(content: Path) -> dict:
+    return {design.key: design for design in scan_designs(content).designs}
+
+
+def test_sidecar_metadata_fills_every_field(content: Path) -> None:
+    image = put(content, "ana/ruby.jpg")
+    put(content, "ana/ruby.md", SIDECAR)
+    design = by_key(content)["ana/ruby"]
+    assert design.path == image.resolve()
+    assert design.rel_path == "designs/ana/ruby.jpg"
+    assert design.title == "Ruby French Tips"
+    assert design.tags == ("french", "classic", "red")
+    assert design.colours == ("ruby red", "nude")
+    assert design.technique == "Gel polish"
+    assert design.date == datetime(2026, 3, 1, 14, 30)
+    assert design.alt == "Five almond nails with ruby tips"
+    assert design.description == "<p>A <strong>deep red</strong> tip on a\nsheer nude base.</p>"
+    assert design.mtime == image.stat().st_mtime
+
+
+def test_colours_spelling_wins_over_colors(content: Path) -> None:
+    put(content, "ana/x.jpg")
+    put(content, "ana/x.md", "Colours: Gold\nColors: Silver\n")
+    assert by_key(content)["ana/x"].colours == ("gold",)
+
+
+def test_metadata_is_derived_without_a_sidecar(content: Path) -> None:
+    put(content, "ana-lima/ruby-french_tips 02.jpg")
+    design = by_key(content)["ana-lima/ruby-french-tips-02"]
+    assert design.title == "Ruby French Tips 02"
+    assert (design.tags, design.colours, design.technique) == ((), (), "")
+    assert design.date is None
+    assert design.description == ""
+    assert design.alt == "Ruby French Tips 02 nail design by Ana Lima"
+
+
+def test_sidecar_without_alt_or_title_derives_them(content: Path) -> None:
+    put(content, "ana/gold_leaf.png")
+    put(content, "ana/gold_leaf.md", "Tags: gold\n\nShiny.")
+    design = by_key(content)["ana/gold-leaf"]
+    assert design.title == "Gold Leaf"
+    assert design.alt == "Gold Leaf nail design by Ana"
+    assert design.tags == ("gold",)
+
+
+def test_designer_md_names_the_designer(content: Path) -> None:
+    put(content, "Bea Okafor/sunset.jpg")
+    put(content, "Bea Okafor/designer.md", "Name: Bea Okafor-Smith\nBio: Lagos.\n\nLoves *chrome*.")
+    put(content, "chloe_martin/daisy.jpg")
+    scan = scan_designs(content)
+    bea, chloe = scan.designers
+    assert (bea.slug, bea.name) == ("bea-okafor", "Bea Okafor-Smith")
+    assert bea.bio == "<p>Lagos.</p>\n<p>Loves <em>chrome</em>.</p>"
+    assert (chloe.slug, chloe.name, chloe.bio) == ("chloe-martin", "Chloe Martin", "")
+    assert [d.key for d in scan.designs] == ["bea-okafor/sunset", "chloe-martin/daisy"]
+    assert scan.designs[0].designer == bea
+    assert scan.problems == ()
+
+
+def test_case_clashes_get_unique_slugs_stable_when_files_come_and_go(content: Path) -> None:
+    for name in ("red.jpg", "Red.jpg", "red.PNG"):
+        put(content, f"ana/{name}")
+    before = {d.rel_path: d.slug for d in scan_designs(content).designs}
+    assert before == {
+        "designs/ana/red.jpg": "red",
+        "designs/ana/Red.jpg": f"red-{short_hash('Red.jpg')}",
+        "designs/ana/red.PNG": f"red-{short_hash('red.PNG')}",
+    }
+    put(content, "ana/RED.webp")
+    put(content, "ana/blue.jpg")
+    after = {d.rel_path: d.slug for d in scan_designs(content).designs}
+    assert {path: after[path] for path in before} == before
+    assert len(set(after.values())) == len(after)
+    (content / "designs/ana/RED.webp").unlink()
+    (content / "designs/ana/blue.jpg").unlink()
+    assert {d.rel_path: d.slug for d in scan_designs(content).designs} == before
+
+
+def test_designer_folder_clash_gets_unique_slugs(content: Path) -> None:
+    put(content, "ana-lima/a.jpg")
+    put(content, "Ana Lima/b.jpg")
+    assert set(by_key(content)) == {"ana-lima/a", f"ana-lima-{short_hash('Ana Lima')}/b"}
+
+
+def test_any_file_name_gets_a_url_safe_slug(content: Path) -> None:
+    for name in (
+        "💅.jpg",
+        "東京 nails.jpg",
+        "Crème brûlée.webp",
+        "a b  c.jpeg",
+        "x" * 120 + ".jpg",
+    ):
+        put(content, f"ana/{name}")
+    slugs = [d.slug for d in scan_designs(content).designs]
+    assert len(set(slugs)) == 5
+    assert "creme-brulee" in slugs
+    assert "a-b-c" in slugs
+    assert all(slug.isascii() and " " not in slug and len(slug) <= 60 for slug in slugs)
+
+
+def test_non_image_files_are_listed_for_the_pipeline_to_reject(content: Path) -> None:
+    put(content, "ana/notes.txt", "remember to buy top coat")
+    put(content, "ana/no-extension", b"\x00\x01")
+    assert set(by_key(content)) == {"ana/notes", "ana/no-extension"}
+
+
+def test_hidden_files_and_folders_are_ignored(content: Path) -> None:
+    put(content, "ana/red.jpg")
+    for rel in ("ana/.DS_Store", "ana/._red.jpg", "ana/Thumbs.db", "ana/desktop.ini"):
+        put(content, rel)
+    put(content, "ana/.thumbs/red.jpg")
+    put(content, ".git/config")
+    put(content, "__MACOSX/ana/._red.jpg")
+    scan = scan_designs(content)
+    assert [d.key for d in scan.designs] == ["ana/red"]
+    assert [d.slug for d in scan.designers] == ["ana"]
+    assert scan.problems == ()
+
+
+def test_misplaced_files_and_orphan_sidecars_are_reported(content: Path) -> None:
+    put(content, "loose.jpg")
+    put(content, "ana/old/red.jpg")
+    put(content, "ana/blue.md", "Title: Blue")
+    scan = scan_designs(content, display_root=content.parent)
+    assert scan.designs == ()
+    assert [str(p) for p in scan.problems] == [
+        "content/designs/ana/blue.md: no image named blue.* beside this sidecar; "
+        "rename one to match",
+        "content/designs/ana/old: sub-folders are not scanned; "
+        "move its images up into content/designs/ana/",
+        "content/designs/loose.jpg: not in a designer folder; "
+        "move it into content/designs/<designer>/",
+    ]
+
+
+def test_bad_sidecar_date_is_reported_and_the_design_kept(content: Path) -> None:
+    put(content, "ana/red.jpg")
+    put(content, "ana/red.md", "Title: Red\nDate: last tuesday\n")
+    scan = scan_designs(content)
+    assert [(d.key, d.title, d.date) for d in scan.designs] == [("ana/red", "Red", None)]
+    assert scan.problems == (
+        ContentProblem(
+            "designs/ana/red.md",
+            "Date: 'last tuesday' is not a date; use YYYY-MM-DD, or YYYY-MM-DD HH:MM",
+        ),
+    )
+
+
+def test_unreadable_sidecar_is_reported_and_the_design_kept(content: Path) -> None:
+    put(content, "ana/red.jpg")
+    put(content, "ana/red.md", "Title: Caf\xe9".encode("latin-1"))
+    scan = scan_designs(content)
+    assert scan.designs[0].title == "Red"
+    assert [p.reason for p in scan.problems] == ["not UTF-8 text; save it as UTF-8"]
+
+
+def test_sidecar_matches_its_image_ignoring_case_only_when_unclaimed(content: Path) -> None:
+    put(content, "ana/Blue.JPG")
+    put(content, "ana/blue.md", "Title: Sky")
+    put(content, "ana/red.jpg")
+    put(content, "ana/Red.png")
+    put(content, "ana/red.md", "Title: Ruby")
+    titles = {d.rel_path: d.title for d in scan_designs(content).designs}
+    assert titles == {
+        "designs/ana/Blue.JPG": "Sky",
+        "designs/ana/red.jpg": "Ruby",
+        "designs/ana/Red.png": "Red",
+    }
+
+
+def test_html_in_sidecar_body_is_escaped(content: Path) -> None:
+    put(content, "ana/red.jpg")
+    body = (
+        '<script>alert("x")</script>\n\n'
+        '<img src=x onerror="alert(1)"> [click](javascript:alert(1)) '
+        "[ok](https://example.com/a?b=1) <!-- hidden -->"
+    )
+    put(content, "ana/red.md", f"Title: Red\n\n{body}")
+    html = by_key(content)["ana/red"].description
+    assert "<script" not in html and "<img" not in html and "<!--" not in html
+    assert "&lt;script&gt;" in html
+    assert "javascript:" not in html
+    assert '<a href="https://example.com/a?b=1" rel="nofollow ugc noopener">ok</a>' in html
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["javascript:alert(1)", "JaVaScRiPt:alert(1)", "java&#115;cript:alert(1)", "data:text/html,x"],
+)
+def test_markdown_drops_links_that_could_run_code(url: str) -> None:
+    assert "href" not in render_markdown(f"[x]({url})")
+
+
+def test_parse_metadata_reads_a_pelican_style_header() -> None:
+    meta, body = parse_metadata("\ufeffTitle: A\nTags: x,\n    y\n\nBody: not a key\n")
+    assert meta == {"title": "A", "tags": "x, y"}
+    assert body == "Body: not a key"
+    assert parse_metadata("Just prose, no header.") == ({}, "Just prose, no header.")
+
+
+@pytest.mark.parametrize(
+    ("name", "title"),
+    [
+        ("ruby-french_tips 02", "Ruby French Tips 02"),
+        ("OPI dupes", "OPI Dupes"),
+        ("crème.brûlée", "Crème Brûlée"),
+        ("---", "---"),
+    ],
+)
+def test_title_from_name(name: str, title: str) -> None:
+    assert title_from_name(name) == title
+
+
+def test_split_list_normalises_tags() -> None:
+    assert split_list(" Red ;gold,, RED , Rose   Gold") == ("red", "gold", "rose gold")
+
+
+def test_missing_content_folder_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ContentError, match="content folder not found"):
+        scan_designs(tmp_path / "nope")
+
+
+def test_content_without_designs_folder_scans_empty(tmp_path: Path) -> None:
+    scan = scan_designs(tmp_path)
+    assert (scan.designs, scan.designers, scan.problems) == ((), (), ())
+
+
+def test_scan_of_200_designs_is_fast(content: Path) -> None:
+    for index in range(200):
+        put(content, f"designer-{index % 5}/design {index:03}.jpg")
+        if index % 2:
+            put(content, f"designer-{index % 5}/design {index:03}.md", SIDECAR)
+    assert len(scan_designs(content).designs) == 200  # also warms the Markdown converter
+    timings = []
+    for _ in range(3):  # best of three: a busy CI machine should not fail this
+        started = time.perf_counter()
+        scan_designs(content)
+        timings.append(time.perf_counter() - started)
+    elapsed = min(timings)
+    assert elapsed < 0.05, f"scan took {elapsed * 1000:.0f} ms"
+
+
+def test_committed_sample_content_scans_cleanly() -> None:
+    scan = scan_designs(REPO / "content", display_root=REPO)
+    assert scan.problems == ()
+    assert [d.slug for d in scan.designers] == ["ana-lima", "bea-okafor", "chloe-martin"]
+    assert 10 <= len(scan.designs) <= 14
+    assert all(d.designer.bio for d in scan.designs)
+    with_sidecar = [d for d in scan.designs if d.description]
+    assert 4 <= len(with_sidecar) <= len(scan.designs) - 4
+    formats = set()
+    for design in scan.designs:
+        with Image.open(design.path) as image:
+            formats.add(image.format)
+    assert formats == {"JPEG", "PNG", "WEBP"}

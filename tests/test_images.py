@@ -1,0 +1,637 @@
+"""The image pipeline: safe decoding, normalisation and the published variants."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import logging
+import struct
+import zlib
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from PIL import ExifTags, Image, ImageCms, ImageDraw, PngImagePlugin
+
+from nailfolio.config import ImageSettings
+from nailfolio.errors import ImageRejected
+from nailfolio.images import LoadedImage, hash_file, load_image, render_variants, sniff_type
+from nailfolio.models import Rendition
+
+# Small outputs keep the tests fast; the sizes mirror the defaults' shapes.
+SMALL = ImageSettings(widths=(48, 96, 160), fallback_width=120, thumb_size=(40, 50))
+HASH = "0123456789abcdef" * 4
+RED, GREEN, BLUE, GREY = (220, 20, 20), (20, 200, 20), (20, 20, 220), (128, 128, 128)
+XMP = (
+    b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
+    b'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description '
+    b'xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmp:CreatorTool="PhoneCam"/>'
+    b"</rdf:RDF></x:xmpmeta>"
+)
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def _textured(size: tuple[int, int]) -> Image.Image:
+    """A photo-like RGB image: gradients plus noise, so encoders have real work to do."""
+    noise = Image.effect_noise(size, 40)
+    return Image.merge(
+        "RGB",
+        [
+            Image.linear_gradient("L").resize(size),
+            Image.radial_gradient("L").resize(size),
+            noise,
+        ],
+    )
+
+
+def _encoded(fmt: str, size: tuple[int, int] = (64, 48), **params: object) -> bytes:
+    buffer = io.BytesIO()
+    _textured(size).save(buffer, fmt, **params)
+    return buffer.getvalue()
+
+
+def _save(image: Image.Image, path: Path, fmt: str, **params: object) -> Path:
+    image.save(path, fmt, **params)
+    return path
+
+
+def _is(pixel: tuple[int, ...], colour: tuple[int, int, int], tolerance: int = 40) -> bool:
+    return all(abs(a - b) <= tolerance for a, b in zip(pixel[:3], colour, strict=True))
+
+
+def _exif(orientation: int = 1, taken: str | None = None, gps: bool = False) -> Image.Exif:
+    exif = Image.Exif()
+    exif[ExifTags.Base.Make] = "PhoneCam"
+    exif[ExifTags.Base.Orientation] = orientation
+    if taken is not None:
+        exif.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.DateTimeOriginal] = taken
+    if gps:
+        gps_ifd = exif.get_ifd(ExifTags.IFD.GPSInfo)
+        gps_ifd[ExifTags.GPS.GPSLatitudeRef] = "N"
+        gps_ifd[ExifTags.GPS.GPSLatitude] = (51.0, 30.0, 12.5)
+        gps_ifd[ExifTags.GPS.GPSLongitudeRef] = "W"
+        gps_ifd[ExifTags.GPS.GPSLongitude] = (0.0, 7.0, 39.0)
+    return exif
+
+
+def _swapped_primaries_profile() -> bytes:
+    """An RGB ICC profile like sRGB but with red and blue primaries swapped (clearly not sRGB)."""
+    data = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+    count = struct.unpack(">I", data[128:132])[0]
+    entries = {bytes(data[132 + 12 * i : 136 + 12 * i]): 132 + 12 * i for i in range(count)}
+    red, blue = entries[b"rXYZ"], entries[b"bXYZ"]
+    data[red + 4 : red + 12], data[blue + 4 : blue + 12] = (
+        data[blue + 4 : blue + 12],
+        data[red + 4 : red + 12],
+    )
+    data[84:100] = bytes(16)  # profile ID: "not computed"
+    return bytes(data)
+
+
+def _png_chunk(kind: bytes, body: bytes) -> bytes:
+    crc = zlib.crc32(kind + body)
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
+
+
+def _png_header_only(width: int, height: int) -> bytes:
+    """A 1-bit grey PNG declaring huge dimensions: a few bytes, gigabytes once decoded."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    idat = zlib.compress(bytes(1 + (width + 7) // 8) * 4)  # only a few rows: never decoded
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", ihdr)
+        + _png_chunk(b"IDAT", idat)
+        + _png_chunk(b"IEND", b"")
+    )
+
+
+def _with_jpeg_size(data: bytes, width: int, height: int) -> bytes:
+    """Patch a baseline JPEG's SOF0 header to declare another size."""
+    sof = data.index(b"\xff\xc0")
+    return data[: sof + 5] + struct.pack(">HH", height, width) + data[sof + 9 :]
+
+
+def _with_gif_size(data: bytes, width: int, height: int) -> bytes:
+    return data[:6] + struct.pack("<HH", width, height) + data[10:]
+
+
+def _with_gif_frame_size(data: bytes, width: int, height: int) -> bytes:
+    """Patch the first frame of a 64x48 GIF to reach far beyond its logical screen."""
+    frame = data.index(b"\x2c\x00\x00\x00\x00" + struct.pack("<HH", 64, 48))
+    return data[: frame + 5] + struct.pack("<HH", width, height) + data[frame + 9 :]
+
+
+def _rejected(path: Path, settings: ImageSettings = SMALL) -> ImageRejected:
+    with pytest.raises(ImageRejected) as caught:
+        load_image(path, settings, display_path=f"designs/ana/{path.name}")
+    return caught.value
+
+
+def _render(
+    tmp_path: Path, image: Image.Image, settings: ImageSettings = SMALL
+) -> tuple[LoadedImage, Rendition]:
+    source = _save(image, tmp_path / "source.png", "PNG")
+    loaded = load_image(source, settings)
+    return loaded, render_variants(loaded, HASH, settings, tmp_path / "out")
+
+
+# --- type sniffing and hashing -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("head", "expected"),
+    [
+        (b"\xff\xd8\xff\xe0\x00\x10JFIF", "jpeg"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "png"),
+        (b"RIFF\x10\x00\x00\x00WEBPVP8 ", "webp"),
+        (b"GIF89a\x01\x00", "gif"),
+        (b"GIF87a\x01\x00", "gif"),
+        (b"RIFF\x10\x00\x00\x00WAVEfmt ", None),
+        (b"<svg xmlns='http://www.w3.org/2000/svg'/>", None),
+        (b"%PDF-1.7", None),
+        (b"\xff\xd8", None),
+        (b"", None),
+    ],
+)
+def test_sniff_type_reads_magic_bytes(head: bytes, expected: str | None) -> None:
+    assert sniff_type(head) == expected
+
+
+def test_hash_file_matches_sha256_over_several_chunks(tmp_path: Path) -> None:
+    data = bytes(range(256)) * 10_000  # 2.5 MB: more than one read
+    path = tmp_path / "blob.bin"
+    path.write_bytes(data)
+    assert hash_file(path) == hashlib.sha256(data).hexdigest()
+
+
+# --- what is refused -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        (
+            "notes.txt",
+            b"Hello designers,\nplease upload JPEGs.\n",
+            "not an image (looks like text)",
+        ),
+        ("notes.jpg", "caf\u00e9 menu \u2615\n".encode() * 400, "not an image (looks like text)"),
+        (
+            "logo.svg",
+            b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"><script/></svg>',
+            "SVG is not accepted (vector images can carry scripts)",
+        ),
+        (
+            "logo.png",
+            b"\xef\xbb\xbf  <svg><rect/></svg>",
+            "SVG is not accepted (vector images can carry scripts)",
+        ),
+        ("brief.jpg", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "not an image (looks like PDF)"),
+        (
+            "IMG_0001.heic",
+            b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic",
+            "unsupported image type (looks like HEIC; export it as JPEG)",
+        ),
+        ("scan.tif", b"II*\x00\x08\x00\x00\x00", "unsupported image type (looks like TIFF;"),
+        ("blob.jpg", bytes(range(256)), "unsupported image type"),
+        ("empty.jpg", b"", "empty file"),
+    ],
+)
+def test_non_images_are_refused_with_a_hint(
+    tmp_path: Path, name: str, content: bytes, reason: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    error = _rejected(path)
+    assert error.reason.startswith(reason)
+    assert error.path == f"designs/ana/{name}"
+    assert str(error).startswith(f"designs/ana/{name}: ")
+
+
+def test_file_over_the_size_limit_is_refused_before_reading(tmp_path: Path) -> None:
+    path = tmp_path / "huge.jpg"
+    with path.open("wb") as fp:  # sparse: instant, and its bytes are never looked at
+        fp.write(b"\xff\xd8\xff")
+        fp.truncate(int(61.2 * 1024 * 1024))
+    error = _rejected(path, ImageSettings())
+    assert error.reason == "file is 61.2 MB, over the 50 MB limit"
+    small_limit = _rejected(path, ImageSettings(max_file_bytes=300 * 1024))
+    assert small_limit.reason == "file is 61.2 MB, over the 300 KB limit"
+
+
+@pytest.mark.parametrize(
+    ("fmt", "make", "reason"),
+    [
+        ("png", lambda: _png_header_only(30_000, 30_000), "30000x30000"),  # over Pillow's 2x
+        ("png", lambda: _png_header_only(10_000, 10_000), "10000x10000"),  # Pillow would warn
+        ("png", lambda: _png_header_only(9_000, 9_000), "9000x9000"),  # only over our limit
+        ("jpeg", lambda: _with_jpeg_size(_encoded("JPEG"), 20_000, 20_000), "20000x20000"),
+        ("gif", lambda: _with_gif_size(_encoded("GIF"), 65_535, 65_535), "65535x65535"),
+    ],
+)
+def test_decompression_bomb_is_refused_from_the_header(
+    tmp_path: Path, fmt: str, make, reason: str
+) -> None:
+    path = tmp_path / f"bomb.{fmt}"
+    path.write_bytes(make())
+    error = _rejected(path, ImageSettings())
+    assert error.reason == f"image is {reason} pixels, over the 64 MP limit"
+
+
+@pytest.mark.parametrize("side", [10_000, 30_000])  # Pillow warns / raises while opening
+def test_gif_frame_larger_than_its_screen_is_refused(tmp_path: Path, side: int) -> None:
+    path = tmp_path / "sneaky.gif"
+    path.write_bytes(_with_gif_frame_size(_encoded("GIF"), side, side))
+    error = _rejected(path, ImageSettings())
+    assert error.reason == "image is too large, over the 64 MP limit"
+
+
+def test_pixel_limit_comes_from_settings(tmp_path: Path) -> None:
+    path = _save(_textured((100, 100)), tmp_path / "small.png", "PNG")
+    error = _rejected(path, ImageSettings(max_pixels=5_000))
+    assert error.reason == "image is 100x100 pixels, over the 0.005 MP limit"
+
+
+@pytest.mark.parametrize(
+    ("fmt", "keep"),
+    [("JPEG", 0.5), ("JPEG", 0.9), ("PNG", 0.5), ("WEBP", 0.6), ("GIF", 0.5)],
+)
+def test_truncated_image_is_refused(tmp_path: Path, fmt: str, keep: float) -> None:
+    data = _encoded(fmt, (200, 150), **({"quality": 90} if fmt == "JPEG" else {}))
+    path = tmp_path / f"cut.{fmt.lower()}"
+    path.write_bytes(data[: int(len(data) * keep)])
+    assert _rejected(path).reason == "truncated or corrupt image data"
+
+
+def test_garbage_after_a_valid_header_is_refused(tmp_path: Path) -> None:
+    data = _encoded("PNG", (200, 150))
+    path = tmp_path / "garbled.png"
+    path.write_bytes(data[:60] + bytes(reversed(data[60:])))
+    assert _rejected(path).reason == "truncated or corrupt image data"
+
+
+# --- what is accepted, and how it is normalised --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fmt", "name", "expected"),
+    [
+        ("PNG", "nails.jpg", "png"),
+        ("JPEG", "nails.png", "jpeg"),
+        ("WEBP", "nails.gif", "webp"),
+        ("GIF", "nails", "gif"),
+    ],
+)
+def test_type_comes_from_bytes_not_the_extension(
+    tmp_path: Path, fmt: str, name: str, expected: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(_encoded(fmt))
+    assert sniff_type(path.read_bytes()[:16]) == expected
+    loaded = load_image(path, SMALL)
+    assert (loaded.width, loaded.height) == (64, 48)
+    assert loaded.image.mode == "RGB"
+
+
+# Where the marker drawn in the stored top-left corner must end up, and whether the
+# displayed picture is portrait (axes swapped). All eight combinations differ.
+ORIENTATION_CASES = [
+    (1, "top-left", False),
+    (2, "top-right", False),
+    (3, "bottom-right", False),
+    (4, "bottom-left", False),
+    (5, "top-left", True),
+    (6, "top-right", True),
+    (7, "bottom-right", True),
+    (8, "bottom-left", True),
+]
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
+@pytest.mark.parametrize(("orientation", "corner", "swapped"), ORIENTATION_CASES)
+def test_every_exif_orientation_is_applied(
+    tmp_path: Path, fmt: str, orientation: int, corner: str, swapped: bool
+) -> None:
+    stored = Image.new("RGB", (90, 60), GREY)
+    ImageDraw.Draw(stored).rectangle((0, 0, 29, 19), fill=RED)
+    params = {"quality": 95} if fmt == "JPEG" else {"lossless": True} if fmt == "WEBP" else {}
+    path = _save(stored, tmp_path / "hand.img", fmt, exif=_exif(orientation), **params)
+    loaded = load_image(path, SMALL)
+    expected_size = (60, 90) if swapped else (90, 60)
+    assert (loaded.width, loaded.height) == expected_size
+    assert loaded.image.size == expected_size
+    w, h = expected_size
+    corners = {
+        "top-left": (3, 3),
+        "top-right": (w - 4, 3),
+        "bottom-left": (3, h - 4),
+        "bottom-right": (w - 4, h - 4),
+    }
+    for name, xy in corners.items():
+        colour = RED if name == corner else GREY
+        assert _is(loaded.image.getpixel(xy), colour), (name, loaded.image.getpixel(xy))
+
+
+@pytest.mark.parametrize(
+    ("settings", "orientation", "decoded"),
+    [
+        (ImageSettings(), 1, (2000, 1500)),  # half size still covers the 1600w variant
+        (ImageSettings(), 6, (3000, 4000)),  # upright it is 3000 wide: half would be too small
+        (ImageSettings(widths=(480,), fallback_width=480), 1, (1000, 750)),  # quarter size
+    ],
+)
+def test_jpeg_is_dct_scaled_while_decoding(
+    tmp_path: Path, settings: ImageSettings, orientation: int, decoded: tuple[int, int]
+) -> None:
+    source = Image.linear_gradient("L").resize((4000, 3000)).convert("RGB")
+    path = _save(source, tmp_path / "big.jpg", "JPEG", exif=_exif(orientation))
+    loaded = load_image(path, settings)
+    full = (3000, 4000) if orientation == 6 else (4000, 3000)
+    assert (loaded.width, loaded.height) == full
+    assert loaded.image.size == decoded
+
+
+def test_cmyk_jpeg_becomes_rgb(tmp_path: Path) -> None:
+    path = _save(Image.new("CMYK", (64, 48), (0, 230, 230, 20)), tmp_path / "c.jpg", "JPEG")
+    loaded = load_image(path, SMALL)
+    assert loaded.image.mode == "RGB"
+    red, green, blue = loaded.image.getpixel((10, 10))
+    assert red > 200 and green < 60 and blue < 60
+
+
+def test_sixteen_bit_grey_png_is_scaled_to_eight_bit_rgb(tmp_path: Path) -> None:
+    source = Image.new("I;16", (256, 4))
+    source.putdata([x * 257 for x in range(256)] * 4)
+    path = _save(source, tmp_path / "deep.png", "PNG")
+    loaded = load_image(path, SMALL)
+    assert loaded.image.mode == "RGB"
+    for x in (0, 64, 128, 200, 255):
+        assert loaded.image.getpixel((x, 1)) == (x, x, x)  # scaled, not clipped at 255
+
+
+@pytest.mark.parametrize(
+    ("mode", "alpha_used", "expected_mode"),
+    [
+        ("P", True, "RGBA"),
+        ("P", False, "RGB"),  # a tRNS chunk whose transparent entry no pixel uses
+        ("RGBA", True, "RGBA"),
+        ("RGBA", False, "RGB"),  # an alpha band that is 255 everywhere
+        ("LA", True, "RGBA"),
+    ],
+)
+def test_alpha_is_kept_only_when_something_is_transparent(
+    tmp_path: Path, mode: str, alpha_used: bool, expected_mode: str
+) -> None:
+    path = _save(_with_hole(mode, alpha_used), tmp_path / "hole.png", "PNG")
+    loaded = load_image(path, SMALL)
+    assert loaded.image.mode == expected_mode
+    if alpha_used:
+        assert loaded.image.getpixel((5, 5))[3] == 0
+        assert loaded.image.getpixel((60, 40))[3] == 255
+
+
+def _with_hole(mode: str, alpha_used: bool) -> Image.Image:
+    """64x48 red (grey for LA) with a transparent 20x20 top-left square if alpha_used."""
+    if mode == "P":
+        image = Image.new("P", (64, 48), 1)
+        image.putpalette([0, 0, 0, *RED, *BLUE])
+        image.info["transparency"] = 2 if not alpha_used else 0
+        if alpha_used:
+            ImageDraw.Draw(image).rectangle((0, 0, 19, 19), fill=0)
+        return image
+    image = Image.new(mode, (64, 48), (*RED, 255) if mode == "RGBA" else (128, 255))
+    if alpha_used:
+        ImageDraw.Draw(image).rectangle((0, 0, 19, 19), fill=(0, 0, 0, 0)[: len(mode)])
+    return image
+
+
+def test_transparency_survives_in_webp_and_is_flattened_in_jpeg(tmp_path: Path) -> None:
+    image = Image.new("P", (200, 150), 1)
+    image.putpalette([0, 0, 0, *RED])
+    image.info["transparency"] = 0
+    ImageDraw.Draw(image).rectangle((0, 0, 99, 149), fill=0)  # left half transparent
+    _, rendition = _render(tmp_path, image)
+    for variant in rendition.variants:
+        with Image.open(tmp_path / "out" / variant.name) as out:
+            out.load()
+            left, right = out.getpixel((2, out.height // 2)), out.getpixel((out.width - 3, 2))
+            if variant.format == "webp":
+                assert out.mode == "RGBA"
+                if variant.role == "responsive":
+                    assert left[3] == 0
+                assert right[3] == 255 and _is(right, RED)
+            else:
+                assert out.mode == "RGB"
+                assert _is(left, (255, 255, 255), 8)
+                assert _is(right, RED)
+
+
+def test_animated_gif_becomes_its_first_frame(tmp_path: Path) -> None:
+    frames = [Image.new("RGB", (64, 48), colour) for colour in (RED, GREEN, BLUE)]
+    path = tmp_path / "blink.gif"
+    frames[0].save(path, "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    loaded = load_image(path, SMALL)
+    assert loaded.image.mode == "RGB"
+    assert _is(loaded.image.getpixel((30, 20)), RED, 10)
+    _, rendition = _render(tmp_path, loaded.image)
+    with Image.open(tmp_path / "out" / rendition.variants[0].name) as out:
+        assert getattr(out, "n_frames", 1) == 1
+
+
+def test_non_srgb_icc_profile_is_converted(tmp_path: Path) -> None:
+    # In a space whose "red" primary is sRGB blue, stored red pixels must come out blue.
+    source = Image.new("RGB", (64, 48), (255, 0, 0))
+    icc = _swapped_primaries_profile()
+    for fmt in ("JPEG", "PNG", "WEBP"):
+        path = _save(source, tmp_path / f"wide.{fmt.lower()}", fmt, icc_profile=icc)
+        loaded = load_image(path, SMALL)
+        red, _, blue = loaded.image.getpixel((10, 10))
+        assert blue > 200 and red < 60, (fmt, loaded.image.getpixel((10, 10)))
+        assert "icc_profile" not in loaded.image.info
+
+
+def test_srgb_profile_leaves_pixels_untouched(tmp_path: Path) -> None:
+    source = _textured((64, 48))
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    path = _save(source, tmp_path / "plain.png", "PNG", icc_profile=icc)
+    assert load_image(path, SMALL).image.tobytes() == source.tobytes()
+
+
+@pytest.mark.parametrize(
+    "icc",
+    [
+        pytest.param(
+            ImageCms.ImageCmsProfile(ImageCms.createProfile("LAB")).tobytes(), id="lab-on-rgb"
+        ),
+        pytest.param(b"definitely not an ICC profile" * 8, id="garbage"),
+    ],
+)
+def test_unusable_icc_profile_falls_back_to_srgb(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, icc: bytes
+) -> None:
+    path = _save(Image.new("RGB", (64, 48), RED), tmp_path / "odd.png", "PNG", icc_profile=icc)
+    with caplog.at_level(logging.WARNING, logger="nailfolio.images"):
+        loaded = load_image(path, SMALL, display_path="designs/ana/odd.png")
+    assert loaded.image.getpixel((10, 10)) == RED
+    assert "designs/ana/odd.png: ignoring unusable ICC profile" in caplog.text
+
+
+# --- metadata ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
+def test_no_output_carries_exif_gps_or_xmp(tmp_path: Path, fmt: str) -> None:
+    exif = _exif(taken="2024:03:09 18:45:00", gps=True)
+    params: dict[str, object] = {"exif": exif}
+    if fmt == "PNG":
+        info = PngImagePlugin.PngInfo()
+        info.add_itxt("XML:com.adobe.xmp", XMP.decode())
+        params["pnginfo"] = info
+    else:
+        params["xmp"] = XMP
+    path = _save(_textured((200, 150)), tmp_path / "geo.img", fmt, **params)
+    raw = path.read_bytes()
+    assert b"http://ns.adobe.com/xap" in raw and b"PhoneCam" in raw  # the test is meaningful
+
+    loaded = load_image(path, SMALL)
+    assert loaded.image.info == {}
+    assert len(loaded.image.getexif()) == 0
+    rendition = render_variants(loaded, HASH, SMALL, tmp_path / "out")
+    assert rendition.taken_at == datetime(2024, 3, 9, 18, 45)
+    for variant in rendition.variants:
+        data = (tmp_path / "out" / variant.name).read_bytes()
+        for marker in (b"Exif", b"http://ns.adobe.com/xap", b"PhoneCam", b"XMP ", b"ICCP"):
+            assert marker not in data, (variant.name, marker)
+        with Image.open(io.BytesIO(data)) as out:
+            assert len(out.getexif()) == 0
+            assert not {"exif", "xmp", "icc_profile", "XML:com.adobe.xmp"} & out.info.keys()
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2023:05:17 14:03:22", datetime(2023, 5, 17, 14, 3, 22)),
+        ("2023-05-17 14:03:22", datetime(2023, 5, 17, 14, 3, 22)),
+        ("0000:00:00 00:00:00", None),
+        ("yesterday", None),
+        (None, None),
+    ],
+)
+def test_taken_at_comes_from_exif_date_time_original(
+    tmp_path: Path, value: str | None, expected: datetime | None
+) -> None:
+    path = _save(_textured((64, 48)), tmp_path / "dated.jpg", "JPEG", exif=_exif(taken=value))
+    assert load_image(path, SMALL).taken_at == expected
+
+
+@pytest.mark.filterwarnings("ignore:Corrupt EXIF data:UserWarning")  # Pillow's own warning
+def test_corrupt_exif_is_ignored_not_fatal(tmp_path: Path) -> None:
+    junk = b"Exif\x00\x00II*\x00\x08\x00\x00\x00\x01\x00\x12\x01\x03\x00\xff\x00\x00\x00\x99"
+    path = _save(_textured((64, 48)), tmp_path / "junk.jpg", "JPEG", exif=junk)
+    loaded = load_image(path, SMALL)
+    assert (loaded.width, loaded.height, loaded.taken_at) == (64, 48, None)
+
+
+# --- variants ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("size", "responsive", "fallback", "thumb"),
+    [
+        ((500, 400), [(48, 38), (96, 77), (160, 128)], (120, 96), (40, 50)),
+        ((100, 80), [(48, 38), (96, 77)], (100, 80), (40, 50)),
+        ((30, 20), [(30, 20)], (30, 20), (16, 20)),  # narrower than every width
+        ((36, 200), [(36, 200)], (36, 200), (36, 45)),  # thumb: 4:5 crop, not upscaled
+        ((400, 50), [(48, 6), (96, 12), (160, 20)], (120, 15), (40, 50)),
+    ],
+)
+def test_variants_are_never_upscaled_and_record_their_real_size(
+    tmp_path: Path,
+    size: tuple[int, int],
+    responsive: list[tuple[int, int]],
+    fallback: tuple[int, int],
+    thumb: tuple[int, int],
+) -> None:
+    _, rendition = _render(tmp_path, _textured(size))
+    assert (rendition.width, rendition.height) == size
+    by_role: dict[str, list[tuple[int, int]]] = {}
+    for variant in rendition.variants:
+        with Image.open(tmp_path / "out" / variant.name) as out:
+            assert out.size == (variant.width, variant.height)
+            assert out.format == variant.format.upper()
+        assert variant.width <= size[0] and variant.height <= size[1]
+        by_role.setdefault(variant.role, []).append((variant.width, variant.height))
+    assert by_role == {"responsive": responsive, "fallback": [fallback], "thumb": [thumb]}
+
+
+def test_variant_names_carry_content_hash_and_settings_fingerprint(tmp_path: Path) -> None:
+    _, rendition = _render(tmp_path, _textured((200, 150)))
+    prefix = f"{HASH[:16]}-{SMALL.fingerprint()[:8]}"
+    names = [variant.name for variant in rendition.variants]
+    assert names == [
+        f"{prefix}-48w.webp",
+        f"{prefix}-96w.webp",
+        f"{prefix}-160w.webp",
+        f"{prefix}-120w.jpg",
+        f"{prefix}-thumb.webp",
+    ]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(names)  # no temp files
+    other = replace(SMALL, webp_quality=60)
+    assert other.fingerprint()[:8] != SMALL.fingerprint()[:8]
+
+
+def test_rendition_describes_the_source(tmp_path: Path) -> None:
+    image = Image.new("RGB", (200, 150), (200, 40, 120))
+    ImageDraw.Draw(image).rectangle((0, 0, 30, 30), fill=(250, 250, 250))
+    loaded, rendition = _render(tmp_path, image)
+    assert rendition.content_hash == HASH
+    assert (rendition.width, rendition.height) == (loaded.width, loaded.height)
+    assert rendition.taken_at is None
+    assert _is(_hex_rgb(rendition.dominant_colour), (200, 40, 120), 12)
+    assert rendition.placeholder.startswith("data:image/webp;base64,")
+    assert len(rendition.placeholder) <= 400
+    payload = base64.b64decode(rendition.placeholder.split(",", 1)[1])
+    with Image.open(io.BytesIO(payload)) as tiny:
+        assert tiny.size == (16, 12)
+        assert len(tiny.getexif()) == 0
+
+
+def _hex_rgb(colour: str) -> tuple[int, int, int]:
+    assert len(colour) == 7 and colour.startswith("#")
+    return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)
+
+
+def test_placeholder_stays_small_for_extreme_shapes(tmp_path: Path) -> None:
+    _, rendition = _render(tmp_path, _textured((50, 2000)))
+    assert len(rendition.placeholder) <= 400
+
+
+def test_failed_write_leaves_no_file_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loaded = load_image(_save(_textured((200, 150)), tmp_path / "s.png", "PNG"), SMALL)
+    real_save = Image.Image.save
+
+    def crash_on_jpeg(self: Image.Image, fp, format=None, **params):
+        if format == "JPEG":
+            fp.write(b"\xff\xd8\xff half a file")
+            raise OSError("disk full")
+        return real_save(self, fp, format, **params)
+
+    monkeypatch.setattr(Image.Image, "save", crash_on_jpeg)
+    with pytest.raises(OSError, match="disk full"):
+        render_variants(loaded, HASH, SMALL, tmp_path / "out")
+    leftovers = [p.name for p in (tmp_path / "out").iterdir()]
+    assert leftovers and all(name.endswith(".webp") for name in leftovers)
+
+
+def test_loaded_image_is_a_plain_frozen_value(tmp_path: Path) -> None:
+    loaded = load_image(_save(_textured((64, 48)), tmp_path / "s.jpg", "JPEG"), SMALL)
+    assert isinstance(loaded, LoadedImage)
+    with pytest.raises(AttributeError):
+        loaded.width = 1  # type: ignore[misc]
+    assert type(loaded.image) is Image.Image  # decoded and detached from the file

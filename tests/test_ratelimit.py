@@ -1,0 +1,203 @@
+"""Rate limiting: fixed windows in SQLite, and finding the client's address and network."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from nailfolio import ratelimit
+from nailfolio.ratelimit import (
+    Decision,
+    RateLimited,
+    RateRule,
+    SqliteRateLimiter,
+    client_ip,
+    client_network,
+    enforce,
+)
+
+
+class FakeClock:
+    def __init__(self, now: float = 1_000_040.0) -> None:  # 20 s into a minute window
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def limiter(tmp_path: Path, clock: FakeClock) -> Iterator[SqliteRateLimiter]:
+    with SqliteRateLimiter(tmp_path / "ratelimit.sqlite3", clock=clock) as limiter:
+        yield limiter
+
+
+def test_allows_up_to_the_limit_then_says_when_the_window_ends(
+    limiter: SqliteRateLimiter, clock: FakeClock
+) -> None:
+    assert [limiter.hit("a", 3, 60).allowed for _ in range(3)] == [True, True, True]
+    assert limiter.hit("a", 3, 60) == Decision(False, 40)
+    clock.now += 39.5
+    assert limiter.hit("a", 3, 60) == Decision(False, 1)  # rounded up, never 0
+    clock.now += 0.5  # the next window opens
+    assert limiter.hit("a", 3, 60) == Decision(True, 0)
+
+
+def test_refused_hits_are_not_counted(limiter: SqliteRateLimiter, clock: FakeClock) -> None:
+    limiter.hit("a", 1, 60)
+    for _ in range(10):
+        assert not limiter.hit("a", 1, 60).allowed
+    clock.now += 60
+    assert limiter.hit("a", 1, 60).allowed
+    assert not limiter.hit("a", 1, 60).allowed
+
+
+def test_buckets_and_windows_are_counted_apart(limiter: SqliteRateLimiter) -> None:
+    assert limiter.hit("a", 1, 60).allowed
+    assert limiter.hit("b", 1, 60).allowed
+    assert limiter.hit("a", 1, 86_400).allowed  # same bucket, another window length
+    assert not limiter.hit("a", 1, 60).allowed
+    assert limiter.hit("a", 1, 86_400) == Decision(False, 86_400 - 1_000_040 % 86_400)
+
+
+def test_a_clock_running_behind_does_not_reset_a_newer_window(
+    limiter: SqliteRateLimiter, clock: FakeClock
+) -> None:
+    limiter.hit("a", 1, 60)
+    clock.now -= 60  # another process whose clock lags one window
+    assert not limiter.hit("a", 1, 60).allowed
+
+
+def test_counters_survive_a_new_limiter_on_the_same_file(tmp_path: Path, clock: FakeClock) -> None:
+    path = tmp_path / "rl.sqlite3"
+    with SqliteRateLimiter(path, clock=clock) as first:
+        first.hit("a", 1, 60)
+    with SqliteRateLimiter(path, clock=clock) as second:
+        assert not second.hit("a", 1, 60).allowed
+
+
+def test_hits_are_atomic_across_threads_and_connections(tmp_path: Path) -> None:
+    path = tmp_path / "rl.sqlite3"
+    limiters = [SqliteRateLimiter(path, clock=lambda: 1_000_000.0) for _ in range(4)]
+    allowed: list[bool] = []
+    lock = threading.Lock()
+
+    def worker(limiter: SqliteRateLimiter) -> None:
+        for _ in range(25):
+            decision = limiter.hit("shared", 37, 3600)
+            with lock:
+                allowed.append(decision.allowed)
+
+    threads = [threading.Thread(target=worker, args=(limiters[i % 4],)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for limiter in limiters:
+        limiter.close()
+    assert len(allowed) == 200
+    assert allowed.count(True) == 37
+
+
+def test_ended_windows_are_pruned(
+    limiter: SqliteRateLimiter, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ratelimit, "PRUNE_EVERY", 3)
+    limiter.hit("old", 5, 60)
+    clock.now += 120
+    limiter.hit("new", 5, 60)
+    limiter.hit("new", 5, 60)  # third hit: sweeps
+    rows = limiter._conn().execute("SELECT bucket FROM hits").fetchall()
+    assert rows == [("new",)]
+
+
+@pytest.mark.parametrize(("limit", "window"), [(0, 60), (5, 0)])
+def test_refuses_meaningless_rules(limiter: SqliteRateLimiter, limit: int, window: int) -> None:
+    with pytest.raises(ValueError, match="must be >= 1"):
+        limiter.hit("a", limit, window)
+
+
+def test_enforce_raises_rate_limited_with_retry_after(limiter: SqliteRateLimiter) -> None:
+    rules = [("net", RateRule(10, 60)), ("account", RateRule(1, 60))]
+    enforce(limiter, rules, "comments")
+    with pytest.raises(RateLimited, match="Too many comments; try again in 40 seconds") as caught:
+        enforce(limiter, rules, "comments")
+    assert caught.value.retry_after == 40
+
+
+@pytest.mark.parametrize(
+    ("ip", "network"),
+    [
+        ("203.0.113.77", "203.0.113.0/24"),
+        ("10.1.2.3", "10.1.2.0/24"),
+        ("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"),
+        ("2001:DB8:1:2::1", "2001:db8:1:2::/64"),
+        ("::ffff:198.51.100.9", "198.51.100.0/24"),  # IPv4-mapped counts as IPv4
+        ("::1", "::/64"),
+        ("fe80::1%eth0", "fe80::/64"),
+    ],
+)
+def test_client_network(ip: str, network: str) -> None:
+    assert client_network(ip) == network
+
+
+@pytest.mark.parametrize("ip", ["", "not-an-ip", "300.1.1.1", "1.2.3.4/24"])
+def test_client_network_refuses_non_addresses(ip: str) -> None:
+    with pytest.raises(ValueError, match="not an IP address"):
+        client_network(ip)
+
+
+PROXIES = ["10.0.0.0/8", "2001:db8:ffff::/48"]
+
+
+@pytest.mark.parametrize(
+    ("remote", "forwarded", "expected"),
+    [
+        # No proxy in front: the peer is the client, X-Forwarded-For is ignored.
+        ("203.0.113.5", None, "203.0.113.5"),
+        ("203.0.113.5", "198.51.100.1", "203.0.113.5"),  # spoofed by an untrusted peer
+        # Through one trusted proxy: the address it appended.
+        ("10.0.0.2", "198.51.100.1", "198.51.100.1"),
+        # A client's forged entries sit left of what the trusted proxy appended.
+        ("10.0.0.2", "1.1.1.1, 10.9.9.9, 198.51.100.1", "198.51.100.1"),
+        # Two trusted proxies: walk past both.
+        ("10.0.0.2", "198.51.100.1, 10.0.0.3", "198.51.100.1"),
+        ("10.0.0.2", "198.51.100.1,10.0.0.3 , 10.0.0.4", "198.51.100.1"),
+        # Every hop trusted: the leftmost is as far as we can see.
+        ("10.0.0.2", "10.0.0.7, 10.0.0.3", "10.0.0.7"),
+        # Garbage stops the walk at the hop that sent it.
+        ("10.0.0.2", "198.51.100.1, garbage, 10.0.0.3", "10.0.0.3"),
+        ("10.0.0.2", "", "10.0.0.2"),
+        ("10.0.0.2", " , ", "10.0.0.2"),
+        # Ports, brackets and IPv4-mapped peers.
+        ("10.0.0.2", "198.51.100.1:4711", "198.51.100.1"),
+        ("10.0.0.2", "[2001:db8::7]:443", "2001:db8::7"),
+        ("::ffff:10.0.0.2", "198.51.100.1", "198.51.100.1"),
+        ("::ffff:203.0.113.5", None, "203.0.113.5"),
+        # IPv6 proxies.
+        ("2001:db8:ffff::1", "2001:db8:1::9", "2001:db8:1::9"),
+        ("2001:db8:1::1", "2001:db8:2::9", "2001:db8:1::1"),
+    ],
+)
+def test_client_ip(remote: str, forwarded: str | None, expected: str) -> None:
+    assert client_ip(remote, forwarded, PROXIES) == expected
+
+
+def test_client_ip_without_trusted_proxies_is_the_peer() -> None:
+    assert client_ip("10.0.0.2", "198.51.100.1", []) == "10.0.0.2"
+
+
+def test_client_ip_refuses_bad_configuration() -> None:
+    with pytest.raises(ValueError):
+        client_ip("10.0.0.2", None, ["10.0.0.0/33"])
+    with pytest.raises(TypeError, match="not one string"):
+        client_ip("10.0.0.2", None, "10.0.0.0/8")
+    with pytest.raises(ValueError, match="not an IP address"):
+        client_ip("nowhere", None, PROXIES)
