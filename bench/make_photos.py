@@ -30,7 +30,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 BENCH_OUT = Path(__file__).resolve().parent / "out"
-GENERATOR_VERSION = 1  # bump when the photos change: cached sets are then rebuilt
+GENERATOR_VERSION = 2  # bump when the photos change: cached sets are then rebuilt
 SEED = 20240611
 WIDTH, HEIGHT = 4032, 3024  # stored size, as a 12 MP phone sensor writes it
 BASE_SIZE = 4400  # square bases, so both landscape and portrait crops fit with room to shift
@@ -80,7 +80,8 @@ class PhotoSpec:
 
 def photo_spec(index: int) -> PhotoSpec:
     """Photo i's folder, name and metadata; depends on i only."""
-    orientation = _ROTATED[(index // 4) % 3] if index % 4 == 1 else 1
+    rotated = index % 4 == (index // 4) % 4  # 1 in 4, spread over every designer
+    orientation = _ROTATED[(index // 4) % 3] if rotated else 1
     return PhotoSpec(
         index=index,
         designer=DESIGNERS[index % len(DESIGNERS)],

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import functools
+import json
 import os
 import pstats
 import statistics
@@ -163,6 +164,24 @@ def report(count: int) -> None:
     print(f"{'total':<34}{total / count * 1000:>8.1f}")
 
 
+def report_by_shape(portrait: list[bool]) -> None:
+    """Landscape photos decode DCT-scaled by 1/2; portrait ones (EXIF 6/8) need full size."""
+    top = ("hash (sha256)", "decode", "moderate", "render variants")
+    for label, wanted in (
+        ("landscape (stored upright or 180)", False),
+        ("portrait (EXIF 6/8)", True),
+    ):
+        indices = [i for i, p in enumerate(portrait) if p is wanted]
+        if not indices:
+            continue
+        totals = [sum(TIMES[name].get(i, 0.0) for name in top) for i in indices]
+        decode = [TIMES["decode"].get(i, 0.0) for i in indices]
+        print(
+            f"{label:<34} {len(indices):>3} photos: {statistics.mean(totals) * 1000:6.1f} ms "
+            f"per image (decode {statistics.mean(decode) * 1000:.1f} ms)"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photos", type=int, default=8, help="photos to process")
@@ -171,7 +190,9 @@ def main() -> None:
     args = parser.parse_args()
 
     photo_set = make_photos.ensure_photos(args.set)
-    paths = sorted(photo_set.rglob("*.jpg"))[: args.photos]
+    manifest = json.loads((photo_set / "manifest.json").read_text())["photos"][: args.photos]
+    paths = [photo_set / photo["path"] for photo in manifest]
+    portrait = [photo["orientation"] in (5, 6, 7, 8) for photo in manifest]
     settings = load_settings(env={}, root=BENCH / "out" / "profile-project")
     moderator = nsfw.OpenNsfwModerator()
     started = time.perf_counter()
@@ -193,6 +214,7 @@ def main() -> None:
             _image[0] = index
             process(path, settings, moderator, Path(tmp))
     report(len(paths))
+    report_by_shape(portrait)
     project = BENCH / "out" / f"project-{args.set}"
     seconds = time_site(project)
     if seconds is not None:

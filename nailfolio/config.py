@@ -5,11 +5,13 @@ Environment variables read here and nowhere else:
   NAILFOLIO_ROOT      project folder holding content/, theme/, var/, output/ (default: cwd)
   NAILFOLIO_WORKERS   image worker processes (default: number of cores)
   NAILFOLIO_SITE_URL  absolute URL of the published site (default http://127.0.0.1:8000)
+  NAILFOLIO_TRUSTED_PROXIES  comma-separated CIDRs allowed to set X-Forwarded-For
 """
 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import os
 from collections.abc import Callable, Mapping
@@ -21,9 +23,12 @@ from nailfolio.errors import ConfigError
 
 if TYPE_CHECKING:
     from nailfolio.catalog import Catalog
+    from nailfolio.comments import CommentStore
     from nailfolio.identity import IdentityProvider
     from nailfolio.moderation import Moderator
     from nailfolio.notify import Notifier
+    from nailfolio.ratelimit import RateLimiter
+    from nailfolio.sentiment import SentimentAnalyzer
 
 BACKENDS = ("local", "aws")
 # Bump when the image pipeline changes its output for the same settings: forces re-rendering.
@@ -67,6 +72,8 @@ class Settings:
     workers: int = 0  # 0: one per core
     site_url: str = "http://127.0.0.1:8000"
     site_name: str = "Nailfolio"
+    # Proxies (CIDRs) whose X-Forwarded-For is believed; nobody's by default.
+    trusted_proxies: tuple[str, ...] = ()
     images: ImageSettings = field(default_factory=ImageSettings)
     moderation: ModerationSettings = field(default_factory=ModerationSettings)
 
@@ -104,6 +111,14 @@ class Settings:
         return self.var_dir / "outbox.sqlite3"
 
     @property
+    def comments_path(self) -> Path:
+        return self.var_dir / "comments.sqlite3"
+
+    @property
+    def ratelimit_path(self) -> Path:
+        return self.var_dir / "ratelimit.sqlite3"
+
+    @property
     def identity_path(self) -> Path:
         return self.var_dir / "identity.sqlite3"
 
@@ -132,7 +147,19 @@ def load_settings(env: Mapping[str, str] | None = None, root: Path | None = None
     if workers < 0:
         raise ConfigError(f"NAILFOLIO_WORKERS={workers} must be 0 (one per core) or more")
     site_url = env.get("NAILFOLIO_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
-    return Settings(root=root, backend=backend, workers=workers, site_url=site_url)
+    proxies = tuple(
+        p.strip() for p in env.get("NAILFOLIO_TRUSTED_PROXIES", "").split(",") if p.strip()
+    )
+    for proxy in proxies:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            raise ConfigError(
+                f"NAILFOLIO_TRUSTED_PROXIES: {proxy!r} is not an address or CIDR"
+            ) from None
+    return Settings(
+        root=root, backend=backend, workers=workers, site_url=site_url, trusted_proxies=proxies
+    )
 
 
 # Adapter builders: the only code that knows which class serves which port on which backend.
@@ -171,3 +198,24 @@ def open_identity(settings: Settings) -> IdentityProvider:
     from nailfolio.local_identity import LocalIdentity
 
     return LocalIdentity(settings.identity_path, settings.var_dir / "identity" / "signing-key.pem")
+
+
+def open_comment_store(settings: Settings) -> CommentStore:
+    _require_local(settings, "comment store")
+    from nailfolio.comment_store import SqliteCommentStore
+
+    return SqliteCommentStore(settings.comments_path)
+
+
+def open_rate_limiter(settings: Settings) -> RateLimiter:
+    _require_local(settings, "rate limiter")
+    from nailfolio.ratelimit import SqliteRateLimiter
+
+    return SqliteRateLimiter(settings.ratelimit_path)
+
+
+def build_sentiment_analyzer(settings: Settings) -> SentimentAnalyzer:
+    _require_local(settings, "sentiment analyzer")
+    from nailfolio.sentiment import VaderAnalyzer
+
+    return VaderAnalyzer()
