@@ -23,6 +23,7 @@ import json
 import os
 import platform
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -139,6 +140,7 @@ class TreeSampler(threading.Thread):
         super().__init__(daemon=True)
         self.root_pid, self.interval, self.pss = root_pid, interval, pss
         self.peaks = MemoryPeaks()
+        self.cpu_s = 0.0
         self._stop_event = threading.Event()
 
     def sample(self) -> None:
@@ -169,6 +171,8 @@ class TreeSampler(threading.Thread):
         while not self._stop_event.is_set():
             self.sample()
             self._stop_event.wait(self.interval)
+        usage = resource.getrusage(resource.RUSAGE_THREAD)  # what sampling itself cost
+        self.cpu_s = usage.ru_utime + usage.ru_stime
 
     def stop(self) -> None:
         self._stop_event.set()
@@ -215,6 +219,7 @@ class BuildRun:
     cpu_user_s: float
     cpu_sys_s: float
     other_cpu_s: float  # CPU the rest of the machine used meanwhile: > a few s skews wall time
+    sampler_cpu_s: float  # CPU this script's memory sampling used
     peak_tree_mb: float
     peak_tree_pss_mb: float
     peak_single_mb: float
@@ -267,7 +272,8 @@ def run_build(
         exit_code=proc.returncode,
         cpu_user_s=round(usage.ru_utime, 2),
         cpu_sys_s=round(usage.ru_stime, 2),
-        other_cpu_s=round(max(0.0, busy - usage.ru_utime - usage.ru_stime), 1),
+        other_cpu_s=round(max(0.0, busy - usage.ru_utime - usage.ru_stime - sampler.cpu_s), 1),
+        sampler_cpu_s=round(sampler.cpu_s, 2),
         peak_tree_mb=round(peaks.tree_rss_kb / 1024, 1),
         peak_tree_pss_mb=round(peaks.tree_pss_kb / 1024, 1),
         peak_single_mb=round(single_kb / 1024, 1),
