@@ -18,7 +18,6 @@ import json
 import sqlite3
 from dataclasses import asdict, replace
 from datetime import UTC, datetime
-from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol, Self
 
@@ -98,52 +97,67 @@ class Catalog(Protocol):
     ) -> None: ...
 
 
-class SqliteCatalog:
+class SqliteCatalog(sqlite.SqliteStore):
     """The catalog in one SQLite file; one instance per process (connections are not shared)."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._conn = sqlite.connect(path, MIGRATIONS, application_id=APPLICATION_ID)
+    migrations = MIGRATIONS
+    application_id = APPLICATION_ID
 
     def get_decision(self, key: str, content_hash: str) -> Decision | None:
         """The newest decision for this exact version of the design, if it was moderated."""
-        row = self._conn.execute(
-            f"SELECT {_DECISION_COLUMNS} FROM decisions WHERE key = ? AND content_hash = ?"
-            " ORDER BY id DESC LIMIT 1",
-            (key, content_hash),
-        ).fetchone()
+        row = (
+            self._conn()
+            .execute(
+                f"SELECT {_DECISION_COLUMNS} FROM decisions WHERE key = ? AND content_hash = ?"
+                " ORDER BY id DESC LIMIT 1",
+                (key, content_hash),
+            )
+            .fetchone()
+        )
         return _decision(row) if row else None
 
     def latest_decision(self, key: str) -> Decision | None:
         """The newest decision for the design, whatever version it was about."""
-        row = self._conn.execute(
-            f"SELECT {_DECISION_COLUMNS} FROM decisions WHERE key = ? ORDER BY id DESC LIMIT 1",
-            (key,),
-        ).fetchone()
+        row = (
+            self._conn()
+            .execute(
+                f"SELECT {_DECISION_COLUMNS} FROM decisions WHERE key = ? ORDER BY id DESC LIMIT 1",
+                (key,),
+            )
+            .fetchone()
+        )
         return _decision(row) if row else None
 
     def latest_decisions(self, status: Status | None = None) -> list[Decision]:
         """The newest decision of every design (only those with `status`), sorted by key."""
-        rows = self._conn.execute(
-            f"SELECT {_DECISION_COLUMNS} FROM decisions"
-            " WHERE id IN (SELECT MAX(id) FROM decisions GROUP BY key)"
-            " AND (:status IS NULL OR status = :status) ORDER BY key",
-            {"status": None if status is None else status.value},
-        ).fetchall()
+        rows = (
+            self._conn()
+            .execute(
+                f"SELECT {_DECISION_COLUMNS} FROM decisions"
+                " WHERE id IN (SELECT MAX(id) FROM decisions GROUP BY key)"
+                " AND (:status IS NULL OR status = :status) ORDER BY key",
+                {"status": None if status is None else status.value},
+            )
+            .fetchall()
+        )
         return [_decision(row) for row in rows]
 
     def decision_history(self, key: str) -> list[Decision]:
         """Every decision recorded for the design, newest first: the audit log."""
-        rows = self._conn.execute(
-            f"SELECT {_DECISION_COLUMNS} FROM decisions WHERE key = ? ORDER BY id DESC", (key,)
-        ).fetchall()
+        rows = (
+            self._conn()
+            .execute(
+                f"SELECT {_DECISION_COLUMNS} FROM decisions WHERE key = ? ORDER BY id DESC", (key,)
+            )
+            .fetchall()
+        )
         return [_decision(row) for row in rows]
 
     def record_decision(self, decision: Decision) -> None:
         """Append a decision to the history; earlier ones are kept."""
         if decision.decided_at is None:
             decision = replace(decision, decided_at=datetime.now(UTC))
-        self._conn.execute(
+        self._conn().execute(
             f"INSERT INTO decisions ({_DECISION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 decision.key,
@@ -158,11 +172,15 @@ class SqliteCatalog:
         )
 
     def get_rendition(self, content_hash: str, fingerprint: str) -> Rendition | None:
-        row = self._conn.execute(
-            "SELECT content_hash, width, height, variants, placeholder, dominant_colour, taken_at"
-            " FROM renditions WHERE content_hash = ? AND fingerprint = ?",
-            (content_hash, fingerprint),
-        ).fetchone()
+        row = (
+            self._conn()
+            .execute(
+                "SELECT content_hash, width, height, variants, placeholder, dominant_colour,"
+                " taken_at FROM renditions WHERE content_hash = ? AND fingerprint = ?",
+                (content_hash, fingerprint),
+            )
+            .fetchone()
+        )
         if row is None:
             return None
         content_hash, width, height, variants, placeholder, colour, taken_at = row
@@ -178,7 +196,7 @@ class SqliteCatalog:
 
     def put_rendition(self, fingerprint: str, rendition: Rendition) -> None:
         """Store (or replace) what the pipeline rendered from one source with these settings."""
-        self._conn.execute(
+        self._conn().execute(
             "INSERT OR REPLACE INTO renditions (content_hash, fingerprint, width, height,"
             " variants, placeholder, dominant_colour, taken_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
@@ -195,32 +213,23 @@ class SqliteCatalog:
 
     def get_file_hash(self, rel_path: str, size: int, mtime_ns: int) -> str | None:
         """The content hash recorded for this file, if its size and mtime are unchanged."""
-        row = self._conn.execute(
-            "SELECT content_hash FROM file_hashes WHERE rel_path = ? AND size = ? AND mtime_ns = ?",
-            (rel_path, size, mtime_ns),
-        ).fetchone()
+        row = (
+            self._conn()
+            .execute(
+                "SELECT content_hash FROM file_hashes"
+                " WHERE rel_path = ? AND size = ? AND mtime_ns = ?",
+                (rel_path, size, mtime_ns),
+            )
+            .fetchone()
+        )
         return row[0] if row else None
 
     def put_file_hash(self, rel_path: str, size: int, mtime_ns: int, content_hash: str) -> None:
-        self._conn.execute(
+        self._conn().execute(
             "INSERT OR REPLACE INTO file_hashes (rel_path, size, mtime_ns, content_hash)"
             " VALUES (?, ?, ?, ?)",
             (rel_path, size, mtime_ns, content_hash),
         )
-
-    def close(self) -> None:
-        self._conn.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def _decision(row: sqlite3.Row | tuple[Any, ...]) -> Decision:

@@ -15,12 +15,7 @@ close when their thread ends.
 from __future__ import annotations
 
 import builtins
-import sqlite3
-import threading
 from datetime import UTC, datetime
-from pathlib import Path
-from types import TracebackType
-from typing import Self
 
 from nailfolio import sqlite
 from nailfolio.comments import (
@@ -72,13 +67,11 @@ _COLUMNS = (
 _SELECT = f"SELECT {_COLUMNS} FROM comments"
 
 
-class SqliteCommentStore:
+class SqliteCommentStore(sqlite.SqliteStore):
     """Comments in a SQLite file; safe to share between threads and processes."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._local = threading.local()
-        self._conn()  # create or migrate the file now: a bad path fails at start-up
+    migrations = MIGRATIONS
+    application_id = APPLICATION_ID
 
     def add(self, comment: Comment, idempotency_key: str | None = None) -> tuple[Comment, bool]:
         conn = self._conn()
@@ -184,30 +177,6 @@ class SqliteCommentStore:
             .execute("DELETE FROM comments WHERE author_sub = ?", (author_sub,))
             .rowcount
         )
-
-    def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def _conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite.connect(self.path, MIGRATIONS, application_id=APPLICATION_ID)
-            self._local.conn = conn
-        return conn
 
 
 def _timestamp(value: datetime) -> str:

@@ -40,8 +40,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -248,8 +247,11 @@ def public_jwk(key: rsa.RSAPrivateKey | rsa.RSAPublicKey) -> dict[str, str]:
     return {"alg": "RS256", "e": e, "kid": kid, "kty": "RSA", "n": n, "use": "sig"}
 
 
-class LocalIdentity:
+class LocalIdentity(sqlite.SqliteStore):
     """IdentityProvider on one machine; safe to share between threads."""
+
+    migrations = MIGRATIONS
+    application_id = APPLICATION_ID
 
     def __init__(
         self,
@@ -260,15 +262,13 @@ class LocalIdentity:
         issuer: str = LOCAL_ISSUER,
         client_id: str = LOCAL_CLIENT_ID,
     ) -> None:
-        self.db_path = db_path
         self.key_path = key_path
         self.issuer = issuer
         self.client_id = client_id
         self._clock = clock
-        self._local = threading.local()
         self._key_lock = threading.Lock()
         self._signer: tuple[rsa.RSAPrivateKey, str, TokenVerifier] | None = None
-        self._db()  # open now: a bad database fails here, not at the first sign-in
+        super().__init__(db_path)  # opens now: a bad database fails here, not at sign-in
 
     # -- accounts ---------------------------------------------------------------------------
 
@@ -281,7 +281,7 @@ class LocalIdentity:
         user = User(str(uuid.uuid4()), email, name, (DEFAULT_ROLE,), self._now())
         created = sqlite.format_datetime(user.created_at)
         try:
-            self._db().execute(
+            self._conn().execute(
                 "INSERT INTO users (sub, email, name, role, password_hash, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 (user.sub, email, name, DEFAULT_ROLE, stored, created),
@@ -298,21 +298,21 @@ class LocalIdentity:
 
     def list_users(self) -> list[User]:
         """Every user, by email."""
-        rows = self._db().execute(f"SELECT {_USER_COLUMNS} FROM users ORDER BY email")
+        rows = self._conn().execute(f"SELECT {_USER_COLUMNS} FROM users ORDER BY email")
         return [_user(row) for row in rows]
 
     def set_role(self, email: str, role: str) -> User:
         """Give the user `role` (their only one); takes effect on their next request."""
         check_role(role)
         update = f"UPDATE users SET role = ? WHERE email = ? RETURNING {_USER_COLUMNS}"
-        row = self._db().execute(update, (role, fold_email(email))).fetchone()
+        row = self._conn().execute(update, (role, fold_email(email))).fetchone()
         if row is None:
             raise UserNotFound(f"no user with email {fold_email(email)!r}")
         return _user(row)
 
     def delete_user(self, sub: str) -> None:
         """Delete the user; their tokens are refused from then on."""
-        if not self._db().execute("DELETE FROM users WHERE sub = ?", (sub,)).rowcount:
+        if not self._conn().execute("DELETE FROM users WHERE sub = ?", (sub,)).rowcount:
             raise UserNotFound(f"no user with sub {sub!r}")
 
     # -- sessions ---------------------------------------------------------------------------
@@ -323,13 +323,13 @@ class LocalIdentity:
         account = fold_email(email)[:ACCOUNT_KEY_MAX]
         attempt_id = self._record_attempt(account, client_addr.strip() or "unknown", now)
         select = f"SELECT password_hash, {_USER_COLUMNS} FROM users WHERE email = ?"
-        row = self._db().execute(select, (account,)).fetchone()
+        row = self._conn().execute(select, (account,)).fetchone()
         stored = row[0] if row else _dummy_hash()
         if not verify_password(password, stored) or row is None:
             raise InvalidCredentials()
         user = _user(row[1:])
         rehashed = hash_password(password) if needs_rehash(stored) else None
-        with sqlite.transaction(self._db()) as db:
+        with sqlite.transaction(self._conn()) as db:
             db.execute(
                 "DELETE FROM sign_in_attempts WHERE (scope = 'account' AND key = ?) OR id = ?",
                 (account, attempt_id),
@@ -344,7 +344,7 @@ class LocalIdentity:
         if not principal.token_id:
             raise Unauthorized("no jti")
         now = self._clock()
-        with sqlite.transaction(self._db()) as db:
+        with sqlite.transaction(self._conn()) as db:
             db.execute(
                 "INSERT OR IGNORE INTO revoked_tokens (jti, expires_at) VALUES (?, ?)",
                 (principal.token_id, principal.expires_at.timestamp()),
@@ -358,7 +358,7 @@ class LocalIdentity:
         if not principal.token_id:
             raise Unauthorized("no jti")
         select = "SELECT 1 FROM revoked_tokens WHERE jti = ?"
-        if self._db().execute(select, (principal.token_id,)).fetchone():
+        if self._conn().execute(select, (principal.token_id,)).fetchone():
             raise Unauthorized("revoked")
         user = self.get_user(principal.sub)
         if user is None:
@@ -372,36 +372,11 @@ class LocalIdentity:
 
     # -- plumbing ---------------------------------------------------------------------------
 
-    def close(self) -> None:
-        """Close this thread's connection."""
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def _db(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite.connect(self.db_path, MIGRATIONS, application_id=APPLICATION_ID)
-            self._local.conn = conn
-        return conn
-
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), UTC)
 
     def _one(self, where: str, value: str) -> User | None:
-        row = self._db().execute(f"SELECT {_USER_COLUMNS} FROM users {where}", (value,))
+        row = self._conn().execute(f"SELECT {_USER_COLUMNS} FROM users {where}", (value,))
         found = row.fetchone()
         return _user(found) if found else None
 
@@ -411,7 +386,7 @@ class LocalIdentity:
         checks = (("account", account, ACCOUNT_THROTTLE), ("address", address, ADDRESS_THROTTLE))
         longest = max(throttle.window_s for _scope, _key, throttle in checks)
         attempt_id = 0
-        with sqlite.transaction(self._db()) as db:
+        with sqlite.transaction(self._conn()) as db:
             db.execute("DELETE FROM sign_in_attempts WHERE at <= ?", (now - longest,))
             wait = max(_lock_left(db, scope, key, throttle, now) for scope, key, throttle in checks)
             if not wait:

@@ -15,9 +15,7 @@ import json
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from pathlib import Path
-from types import TracebackType
-from typing import Protocol, Self
+from typing import Protocol
 
 from nailfolio import sqlite
 from nailfolio.models import Notification
@@ -55,17 +53,16 @@ def clean_subject(subject: str) -> str:
     return line[: SUBJECT_MAX - 3].rstrip() + "..."
 
 
-class OutboxNotifier:
+class OutboxNotifier(sqlite.SqliteStore):
     """Notifications kept in a SQLite outbox table, newest shown first in /admin/."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._conn = sqlite.connect(path, MIGRATIONS, application_id=APPLICATION_ID)
+    migrations = MIGRATIONS
+    application_id = APPLICATION_ID
 
     def notify(self, subject: str, body: str, tags: Sequence[str] = ()) -> None:
         if isinstance(tags, str):
             raise TypeError("tags must be a sequence of strings, not one string")
-        self._conn.execute(
+        self._conn().execute(
             "INSERT INTO outbox (subject, body, tags, created_at) VALUES (?, ?, ?, ?)",
             (
                 clean_subject(subject),
@@ -79,10 +76,14 @@ class OutboxNotifier:
         """The `limit` most recent notifications, newest first."""
         if limit < 1:
             raise ValueError(f"limit must be 1 or more, not {limit}")
-        rows = self._conn.execute(
-            "SELECT id, subject, body, tags, created_at FROM outbox ORDER BY id DESC LIMIT ?",
-            (limit,),
-        ).fetchall()
+        rows = (
+            self._conn()
+            .execute(
+                "SELECT id, subject, body, tags, created_at FROM outbox ORDER BY id DESC LIMIT ?",
+                (limit,),
+            )
+            .fetchall()
+        )
         return [
             Notification(
                 id=row_id,
@@ -93,17 +94,3 @@ class OutboxNotifier:
             )
             for row_id, subject, body, tags, created_at in rows
         ]
-
-    def close(self) -> None:
-        self._conn.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -18,15 +18,12 @@ from __future__ import annotations
 import ipaddress
 import itertools
 import math
-import sqlite3
-import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from pathlib import Path
-from types import TracebackType
-from typing import Protocol, Self
+from typing import Protocol
 
 from nailfolio import sqlite
 from nailfolio.errors import NailfolioError
@@ -108,19 +105,16 @@ def enforce(limiter: RateLimiter, hits: Iterable[tuple[str, RateRule]], what: st
             raise RateLimited(decision.retry_after, what)
 
 
-class SqliteRateLimiter:
-    """Fixed-window counters in a SQLite file; safe to share between threads and processes.
+class SqliteRateLimiter(sqlite.SqliteStore):
+    """Fixed-window counters in a SQLite file; safe to share between threads and processes."""
 
-    Each thread gets its own connection (sqlite3 connections stay in the thread that made
-    them); `close` closes the calling thread's, the others close when their thread ends.
-    """
+    migrations = MIGRATIONS
+    application_id = APPLICATION_ID
 
     def __init__(self, path: Path, clock: Callable[[], float] = time.time) -> None:
-        self.path = path
         self._clock = clock
-        self._local = threading.local()
         self._hits = itertools.count(1)
-        self._conn()  # create or migrate the file now: a bad path fails at start-up
+        super().__init__(path)
 
     def hit(self, bucket: str, limit: int, window_seconds: int) -> Decision:
         if not bucket:
@@ -137,30 +131,6 @@ class SqliteRateLimiter:
         if counted:
             return Decision(True, 0)
         return Decision(False, max(1, math.ceil(start + window_seconds - now)))
-
-    def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def _conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite.connect(self.path, MIGRATIONS, application_id=APPLICATION_ID)
-            self._local.conn = conn
-        return conn
 
 
 def client_network(ip: str) -> str:

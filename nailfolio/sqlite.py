@@ -12,11 +12,14 @@ own; wrap several writes in `transaction(conn)`, which takes the write lock up f
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from types import TracebackType
+from typing import ClassVar, Self
 
 from nailfolio.errors import ConfigError
 
@@ -150,3 +153,44 @@ def format_datetime(value: datetime | None) -> str | None:
 def parse_datetime(text: str | None) -> datetime | None:
     """The inverse of format_datetime."""
     return None if text is None else datetime.fromisoformat(text)
+
+
+class SqliteStore:
+    """Base of the SQLite adapters: one store, one file, one connection per thread.
+
+    sqlite3 connections stay in the thread that made them and the local server is threaded,
+    so each thread opens its own on first use; `close` closes the calling thread's, the
+    others close when their thread ends. Subclasses set `migrations` and `application_id`.
+    """
+
+    migrations: ClassVar[Sequence[str]] = ()
+    application_id: ClassVar[int] = 0
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._local = threading.local()
+        self._conn()  # create or migrate the file now: a bad path fails at start-up
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = connect(self.path, self.migrations, application_id=self.application_id)
+            self._local.conn = conn
+        return conn
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

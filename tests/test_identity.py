@@ -767,7 +767,7 @@ def test_open_identity_builds_the_local_adapter_under_var(tmp_path: Path) -> Non
     settings = Settings(root=tmp_path)
     with open_identity(settings) as opened:
         assert isinstance(opened, LocalIdentity)
-        assert opened.db_path == tmp_path / "var" / "identity.sqlite3"
+        assert opened.path == tmp_path / "var" / "identity.sqlite3"
         assert opened.key_path == tmp_path / "var" / "identity" / "signing-key.pem"
 
 
