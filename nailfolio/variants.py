@@ -72,9 +72,13 @@ def render_variants(
 
 
 def _responsive_widths(width: int, widths: tuple[int, ...]) -> list[int]:
-    """The configured widths the image can fill, largest first; its own if it fills none."""
-    fitting = sorted({w for w in widths if w <= width}, reverse=True)
-    return fitting or [width]
+    """The configured widths the image can fill, largest first, topped by its own width when
+    it falls between two of them: a 1200 px photo gets 1200, 960 and 480, so wide screens
+    get every pixel there is without anything being upscaled."""
+    fitting = {w for w in widths if w <= width}
+    if width < max(widths):
+        fitting.add(width)
+    return sorted(fitting, reverse=True)
 
 
 def _scaled(ladder: list[Image.Image], loaded: LoadedImage, width: int) -> Image.Image:

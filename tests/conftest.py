@@ -19,6 +19,8 @@ from nailfolio.models import Label
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
 
+    from nailfolio.pipeline import BuildReport
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -101,9 +103,18 @@ def browser() -> Iterator[Browser]:
         browser.close()
 
 
+@dataclass(frozen=True)
+class SampleGallery:
+    """The repository's sample content, built into a temporary project and served."""
+
+    url: str
+    root: Path
+    report: BuildReport
+
+
 @pytest.fixture(scope="session")
-def sample_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The repository's sample gallery, built with the real moderator and served on loopback."""
+def sample_gallery(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SampleGallery]:
+    """The sample gallery built with the real moderator and served on loopback."""
     from nailfolio.pipeline import build_configured
     from nailfolio.server import make_server
 
@@ -111,11 +122,16 @@ def sample_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     shutil.copytree(REPO / "content", root / "content")
     os.symlink(REPO / "theme", root / "theme")
     shutil.copy(REPO / "pelicanconf.py", root / "pelicanconf.py")
-    server = make_server(root / "output", port=0)
+    server = make_server(root / "output", port=0)  # bound first: the build needs its URL
     url = f"http://127.0.0.1:{server.server_address[1]}"
     report = build_configured(load_settings(env={"NAILFOLIO_SITE_URL": url}, root=root))
-    assert report.published >= 10 and not report.problems, report
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield url
+    yield SampleGallery(url, root, report)
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture(scope="session")
+def sample_site(sample_gallery: SampleGallery) -> str:
+    """The served sample gallery's base URL."""
+    return sample_gallery.url
