@@ -28,6 +28,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -92,22 +93,30 @@ _HAS_CHILDREN_FILE = os.path.exists(f"/proc/{os.getpid()}/task/{os.getpid()}/chi
 children_of = _children if _HAS_CHILDREN_FILE else _children_by_scan
 
 
-def _memory_kb(pid: int) -> tuple[int, int, str] | None:
-    """(VmRSS, VmHWM, name) of one process in kB; None once it is gone or a zombie."""
+PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
+
+
+def _rss_kb(pid: int) -> int | None:
+    """Resident set size in kB from /proc/<pid>/statm (cheaper than status); None if gone."""
+    try:
+        with open(f"/proc/{pid}/statm") as f:
+            resident = int(f.read().split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+    return resident * PAGE_KB or None  # a zombie has no pages left
+
+
+def _status(pid: int) -> tuple[int, str] | None:
+    """(VmHWM in kB, name) of one process: its RSS high-water mark, even between samples."""
     try:
         with open(f"/proc/{pid}/status") as f:
             text = f.read()
     except OSError:
         return None
-    values = {}
-    for line in text.splitlines():
-        key, _, value = line.partition(":")
-        if key in ("Name", "VmRSS", "VmHWM"):
-            values[key] = value.strip()
-    if "VmRSS" not in values:
+    values = dict(line.partition(":")[::2] for line in text.splitlines())
+    if "VmHWM" not in values:
         return None
-    kb = lambda v: int(v.split()[0])  # noqa: E731
-    return kb(values["VmRSS"]), kb(values.get("VmHWM", values["VmRSS"])), values["Name"]
+    return int(values["VmHWM"].split()[0]), values.get("Name", "?").strip()
 
 
 def _pss_kb(pid: int) -> int:
@@ -125,7 +134,7 @@ def _pss_kb(pid: int) -> int:
 @dataclass
 class MemoryPeaks:
     tree_rss_kb: int = 0  # max over samples of the sum of VmRSS over the tree
-    tree_pss_kb: int = 0  # the same with PSS: forked workers' shared pages counted once
+    tree_pss_kb: int = 0  # the same with PSS (shared pages split), sampled less often
     per_process_kb: dict[str, int] = field(default_factory=dict)  # "name[pid]" -> peak
     single_kb: int = 0  # max VmHWM (or VmRSS) of any one process
     single_name: str = ""
@@ -134,36 +143,61 @@ class MemoryPeaks:
 
 
 class TreeSampler(threading.Thread):
-    """Samples a process tree's memory every interval seconds until stopped."""
+    """Samples a process tree's memory every interval seconds until stopped.
+
+    RSS is read every sample; the tree's membership, each process's VmHWM and (optionally)
+    PSS every SLOW_EVERY-th sample, which keeps the sampler's own CPU use near 1% of a core.
+    """
+
+    SLOW_EVERY = 5
 
     def __init__(self, root_pid: int, interval: float, pss: bool = True) -> None:
         super().__init__(daemon=True)
         self.root_pid, self.interval, self.pss = root_pid, interval, pss
         self.peaks = MemoryPeaks()
         self.cpu_s = 0.0
+        self._pids: list[int] = [root_pid]
+        self._names: dict[int, str] = {}
         self._stop_event = threading.Event()
 
-    def sample(self) -> None:
+    def _refresh(self) -> None:
         pids, todo = [], [self.root_pid]
         while todo:
             pid = todo.pop()
             pids.append(pid)
             todo.extend(children_of(pid))
-        total, pss, alive = 0, 0, 0
+        self._pids = pids
         for pid in pids:
-            mem = _memory_kb(pid)
-            if mem is None:
+            status = _status(pid)
+            if status is None:
                 continue
-            rss, hwm, name = mem
+            hwm, name = status
+            self._names[pid] = name
+            self._note_process(pid, hwm)
+
+    def _note_process(self, pid: int, kb: int) -> None:
+        name = self._names.get(pid, "?")
+        key = f"{'root ' if pid == self.root_pid else ''}{name}[{pid}]"
+        self.peaks.per_process_kb[key] = max(self.peaks.per_process_kb.get(key, 0), kb)
+        if kb > self.peaks.single_kb:
+            self.peaks.single_kb, self.peaks.single_name = kb, f"{name}[{pid}]"
+
+    def sample(self) -> None:
+        slow = self.peaks.samples % self.SLOW_EVERY == 0
+        if slow:
+            self._refresh()
+        total, alive = 0, 0
+        for pid in self._pids:
+            rss = _rss_kb(pid)
+            if rss is None:
+                continue
             total += rss
-            pss += _pss_kb(pid) if self.pss else 0
             alive += 1
-            key = f"{'root ' if pid == self.root_pid else ''}{name}[{pid}]"
-            self.peaks.per_process_kb[key] = max(self.peaks.per_process_kb.get(key, 0), rss, hwm)
-            if max(rss, hwm) > self.peaks.single_kb:
-                self.peaks.single_kb, self.peaks.single_name = max(rss, hwm), f"{name}[{pid}]"
+            self._note_process(pid, rss)
+        if slow and self.pss:
+            pss = sum(_pss_kb(pid) for pid in self._pids)
+            self.peaks.tree_pss_kb = max(self.peaks.tree_pss_kb, pss)
         self.peaks.tree_rss_kb = max(self.peaks.tree_rss_kb, total)
-        self.peaks.tree_pss_kb = max(self.peaks.tree_pss_kb, pss)
         self.peaks.max_processes = max(self.peaks.max_processes, alive)
         self.peaks.samples += 1
 
@@ -322,6 +356,35 @@ def clear_state(project: Path) -> None:
         shutil.rmtree(project / name, ignore_errors=True)
 
 
+# --- calibration -----------------------------------------------------------------------------
+
+REFERENCE_PILLOW_MS = {"draft": 150.0, "full": 278.0}  # per image, on the reference photos
+
+
+def calibrate(photo_set: Path, count: int = 10) -> dict[str, float]:
+    """Plain single-process Pillow decode + resize to 1600 px + JPEG save, ms per image.
+
+    The same measurement as the reference figures (150 ms with draft decoding, 278 ms
+    without): the ratio says how much cheaper or dearer these photos and this machine are.
+    """
+    from PIL import Image
+
+    manifest = json.loads((photo_set / "manifest.json").read_text())["photos"]
+    paths = [photo_set / p["path"] for p in manifest if p["orientation"] == 1][:count]
+    result = {}
+    with tempfile.TemporaryDirectory(dir=OUT) as tmp:
+        for mode in ("draft", "full"):
+            started = time.perf_counter()
+            for path in paths:
+                with Image.open(path) as image:
+                    if mode == "draft":
+                        image.draft("RGB", (1600, 1200))
+                    small = image.convert("RGB").resize((1600, 1200), Image.Resampling.LANCZOS)
+                small.save(Path(tmp) / "out.jpg", "JPEG", quality=85)
+            result[mode] = round((time.perf_counter() - started) / len(paths) * 1000, 1)
+    return result
+
+
 # --- report ---------------------------------------------------------------------------------
 
 
@@ -351,7 +414,9 @@ def _verdicts(
     }
 
 
-def print_table(runs: list[BuildRun], cold_median: BuildRun, photos: int, verdicts: dict) -> None:
+def print_table(
+    runs: list[BuildRun], cold_median: BuildRun, photos: int, verdicts: dict, calibration: dict
+) -> None:
     header = (
         f"{'build':<16}{'wall s':>8}{'img/s':>8}{'cpu s':>7}{'other':>7}{'tree MB':>9}"
         f"{'PSS MB':>8}{'1 proc MB':>11}{'procs':>7}{'proc':>6}{'reuse':>7}{'publ':>6}"
@@ -380,7 +445,12 @@ def print_table(runs: list[BuildRun], cold_median: BuildRun, photos: int, verdic
         print(f"  {'PASS' if v['ok'] else 'MISS'}  {name}  {detail}")
     print(
         f"  reference: sigal 2.6.1 cold 200 in ~{SIGAL_COLD_200_S:.0f} s "
-        f"({SIGAL_IMAGES_PER_S} img/s, 135 MB)"
+        f"({SIGAL_IMAGES_PER_S} img/s, 135 MB); bench_sigal.py re-measures it here"
+    )
+    print(
+        f"  calibration: plain Pillow decode+resize+save to 1600 px takes "
+        f"{calibration['draft']:.0f} ms (draft) / {calibration['full']:.0f} ms (full decode) "
+        f"per photo here, vs 150 / 278 ms behind the reference figures"
     )
     _print_warnings(runs)
 
@@ -456,6 +526,7 @@ def results(args: argparse.Namespace, count: int, runs: list[BuildRun], cold: Bu
             "sigal_cold_200_s": SIGAL_COLD_200_S,
             "sigal_images_per_s": SIGAL_IMAGES_PER_S,
             "sigal_peak_mb": 135,
+            "pillow_1600_ms": REFERENCE_PILLOW_MS,
         },
     }
 
@@ -486,14 +557,25 @@ def main() -> None:
     count = add_photos(photo_set, project / "content" / "designs")
     print(f"project {project}: {count} photos", file=sys.stderr)
 
+    if args.max_wait_idle > 0:
+        wait_until_idle(args.max_wait_idle)
+    calibration = calibrate(photo_set)
+    print(
+        f"  Pillow decode+resize+save 1600 px: {calibration['draft']:.0f} ms with draft, "
+        f"{calibration['full']:.0f} ms without (reference photos: 150 and 278 ms)",
+        file=sys.stderr,
+    )
     runs = run_series(args, project, extra_set)
     cold = median_cold(runs[:-2], count)
     nochange, added = runs[-2:]
     peak = max(r.peak_tree_mb for r in runs)
     verdicts = _verdicts(count, cold, nochange, added, peak)
-    print_table(runs, cold, count, verdicts)
-
-    result = results(args, count, runs, cold) | {"project": str(project), "verdicts": verdicts}
+    print_table(runs, cold, count, verdicts, calibration)
+    result = results(args, count, runs, cold) | {
+        "project": str(project),
+        "verdicts": verdicts,
+        "calibration_pillow_1600_ms": calibration,
+    }
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=2))
     print(f"\nwrote {args.json}")

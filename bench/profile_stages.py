@@ -32,6 +32,7 @@ REPO = BENCH.parent
 sys.path[:0] = [str(REPO), str(BENCH)]
 
 import make_photos  # noqa: E402
+from bench_build import busy_cpu_s  # noqa: E402
 
 from nailfolio import images, nsfw, variants  # noqa: E402
 from nailfolio.config import load_settings  # noqa: E402
@@ -210,10 +211,16 @@ def main() -> None:
             pstats.Stats(str(args.cprofile)).sort_stats("tottime").print_stats(20)
         TIMES.clear()
         instrument()
+        busy, own = busy_cpu_s(), time.process_time()
+        started = time.perf_counter()
         for index, path in enumerate(paths):
             _image[0] = index
             process(path, settings, moderator, Path(tmp))
+        wall = time.perf_counter() - started
+        other = busy_cpu_s() - busy - (time.process_time() - own)
     report(len(paths))
+    if other > 0.1 * wall:
+        print(f"warning: other processes used {other:.1f} CPU s meanwhile: times are inflated")
     report_by_shape(portrait)
     project = BENCH / "out" / f"project-{args.set}"
     seconds = time_site(project)

@@ -1,11 +1,129 @@
-"""Nailfolio's HTTP API (Chalice). Routes stay thin: the logic lives in the nailfolio package."""
+"""Nailfolio's HTTP API (Chalice): sign-up/in/out, customers' comments, the admins' inbox.
+
+Each view authenticates, calls a service and shapes the answer; the wiring, auth and error
+mapping are in nailfolio/api.py, the HTTP plumbing in nailfolio/web.py, the contract in
+nailfolio/openapi.py (served at /api/openapi.json). Importing this module builds nothing:
+services are made on the first request. Packaged, nailfolio is vendored beside this file.
+"""
 
 from chalice import Chalice
+from chalice.app import Response
 
-app = Chalice(app_name="nailfolio")
+from nailfolio import api, web
+
+# configure_logs=False: Chalice would take over the "nailfolio" logger (the app's name), the
+# parent of every nailfolio.* module's, set it to ERROR and stop it propagating.
+app = Chalice(app_name="nailfolio", configure_logs=False)
+app.register_middleware(web.finish_response, "http")
+
+# Chalice would answer a wrong Content-Type itself, in its own error shape: let every type
+# through and let web.read_json refuse all but JSON, in ours.
+ANY = ["*/*"]
 
 
-@app.route("/api/health")
-def health() -> dict[str, str]:
+@app.route("/api/health", content_types=ANY)
+def health() -> Response:
     """Liveness probe for the load balancer and the local server."""
-    return {"status": "ok"}
+    return web.json_response({"status": "ok"})
+
+
+@app.route("/api/openapi.json", content_types=ANY)
+def openapi_document() -> Response:
+    from nailfolio.openapi import openapi
+
+    return web.json_response(openapi())
+
+
+@app.route("/api/auth/signup", methods=["POST"], content_types=ANY)
+@api.endpoint
+def sign_up() -> Response:
+    request = app.current_request
+    body = api.credentials(request, api.SIGN_UP_FIELDS)
+    session = api.accounts().sign_up(
+        body["email"], body["password"], body.get("name", ""), api.client_ip(request)
+    )
+    return api.session_response(request, session, 201)
+
+
+@app.route("/api/auth/signin", methods=["POST"], content_types=ANY)
+@api.endpoint
+def sign_in() -> Response:
+    request = app.current_request
+    body = api.credentials(request, api.SIGN_IN_FIELDS)
+    session = api.accounts().sign_in(body["email"], body["password"], api.client_ip(request))
+    return api.session_response(request, session, 200)
+
+
+@app.route("/api/auth/signout", methods=["POST"], content_types=ANY)
+@api.endpoint
+def sign_out() -> Response:
+    request = app.current_request
+    if web.read_optional_json(request):
+        raise web.HttpError(400, "invalid_field", "Signing out takes no fields; send {}")
+    api.accounts().sign_out(*api.presented_tokens(request))
+    return api.signed_out_response(request)
+
+
+@app.route("/api/me", methods=["GET"], content_types=ANY)
+@api.endpoint
+def me() -> Response:
+    return web.json_response({"user": api.user_json(api.signed_in(app.current_request))})
+
+
+@app.route("/api/me", methods=["DELETE"], content_types=ANY)
+@api.endpoint
+def delete_me() -> Response:
+    request = app.current_request
+    api.accounts().delete_account(api.signed_in(request))
+    return api.signed_out_response(request)
+
+
+@app.route("/api/me/comments", methods=["GET"], content_types=ANY)
+@api.endpoint
+def my_comments() -> Response:
+    request = app.current_request
+    author = api.signed_in(request)
+    query = api.own_query(request)
+    page = api.comments().list_own(author.sub, query.limit, query.cursor)
+    return web.json_response(api.page_json(page, api.own_comment_json))
+
+
+@app.route("/api/designs/{designer}/{design}/comments", methods=["POST"], content_types=ANY)
+@api.endpoint
+def post_comment(designer: str, design: str) -> Response:
+    request = app.current_request
+    author = api.signed_in(request)
+    body = web.read_json(request)
+    key = request.headers.get("idempotency-key") or None
+    result = api.comments().post(
+        f"{designer}/{design}", author.sub, author.name, body, api.client_ip(request), key
+    )
+    return web.json_response(api.posted_json(result.comment), 201 if result.created else 200)
+
+
+@app.route("/api/admin/comments", methods=["GET"], content_types=ANY)
+@api.endpoint
+def list_comments() -> Response:
+    request = app.current_request
+    api.admin(request)
+    query = api.admin_query(request)
+    page = api.comments().list_for_admin(query.filters, query.limit, query.cursor)
+    return web.json_response(api.page_json(page, api.admin_comment_json))
+
+
+@app.route("/api/admin/comments.csv", methods=["GET"], content_types=ANY)
+@api.endpoint
+def export_comments() -> Response:
+    request = app.current_request
+    api.admin(request)
+    rows = api.comments().export_csv(api.admin_query(request).filters)
+    return web.csv_response("".join(rows), "nailfolio-comments.csv")
+
+
+@app.route("/api/admin/comments/{comment_id}", methods=["DELETE"], content_types=ANY)
+@api.endpoint
+def delete_comment(comment_id: str) -> Response:
+    api.admin(app.current_request)
+    if not api.comments().delete(comment_id):
+        raise web.HttpError(404, "not_found", "There is no comment with that id")
+    return web.no_content()

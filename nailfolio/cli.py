@@ -126,7 +126,7 @@ def build(strict: bool, workers: int | None, quiet: bool) -> None:
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--watch", is_flag=True, help="Rebuild whenever the content folder changes.")
 def serve(host: str, port: int, watch: bool) -> None:
-    """Serve output/ over HTTP on loopback."""
+    """Serve output/ and the API (/api/) over HTTP on loopback."""
     from nailfolio.server import make_server
     from nailfolio.watch import watch_folder
 
@@ -134,7 +134,7 @@ def serve(host: str, port: int, watch: bool) -> None:
     if not (settings.output_dir / "index.html").is_file():
         click.echo("output/ has no site yet: building it first")
         _echo_report(run_build(settings))
-    server = make_server(settings.output_dir, host, port)
+    server = make_server(settings.output_dir, host, port, settings)
     stop = threading.Event()
     if watch:
 

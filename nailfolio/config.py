@@ -6,6 +6,7 @@ Environment variables read here and nowhere else:
   NAILFOLIO_WORKERS   image worker processes (default: number of cores)
   NAILFOLIO_SITE_URL  absolute URL of the published site (default http://127.0.0.1:8000)
   NAILFOLIO_TRUSTED_PROXIES  comma-separated CIDRs allowed to set X-Forwarded-For
+  NAILFOLIO_RATE_LIMIT_SCALE  multiplies the web API's rate limits (load tests; default 1)
 """
 
 from __future__ import annotations
@@ -74,6 +75,8 @@ class Settings:
     site_name: str = "Nailfolio"
     # Proxies (CIDRs) whose X-Forwarded-For is believed; nobody's by default.
     trusted_proxies: tuple[str, ...] = ()
+    # Multiplies every rate limit of the web API; raise it for load tests, never in production.
+    rate_limit_scale: float = 1.0
     images: ImageSettings = field(default_factory=ImageSettings)
     moderation: ModerationSettings = field(default_factory=ModerationSettings)
 
@@ -157,8 +160,20 @@ def load_settings(env: Mapping[str, str] | None = None, root: Path | None = None
             raise ConfigError(
                 f"NAILFOLIO_TRUSTED_PROXIES: {proxy!r} is not an address or CIDR"
             ) from None
+    scale_text = env.get("NAILFOLIO_RATE_LIMIT_SCALE", "1")
+    try:
+        scale = float(scale_text)
+    except ValueError:
+        scale = 0.0
+    if not 0 < scale < float("inf"):
+        raise ConfigError(f"NAILFOLIO_RATE_LIMIT_SCALE={scale_text!r} must be a number above 0")
     return Settings(
-        root=root, backend=backend, workers=workers, site_url=site_url, trusted_proxies=proxies
+        root=root,
+        backend=backend,
+        workers=workers,
+        site_url=site_url,
+        trusted_proxies=proxies,
+        rate_limit_scale=scale,
     )
 
 

@@ -9,28 +9,29 @@ Settings it reads (all optional: with no designs it renders an empty gallery):
   NAILFOLIO_EAGER_IMAGES    thumbnails loaded eagerly at the top of a listing page (default 4)
   NAILFOLIO_FEED_SIZE       designs in the Atom feed (default 20)
   SITEURL, SITENAME, SITESUBTITLE, DEFAULT_LANG
-It adds NAILFOLIO_ASSET_VERSION to every template's context: a hash of the theme's site.css,
-appended to its URL so the CSS can be cached for long.
+It adds NAILFOLIO_ASSET_VERSION to every template's context: a hash of the theme's CSS and
+scripts, appended to their URLs so they can be cached for long.
 
 URL layout (each page is <path>/index.html, linked as <path>/; links are document-relative):
   ""  "page/<n>/"                      the gallery, newest first
   "designs/<designer>/<design>/"       one page per design
   "designers/"  "designers/<slug>/"    (listings continue at <listing>/page/<n>/)
   "tags/" "tags/<slug>/", "colours/"..., "techniques/"...
+  "admin/"                             comments for admins (noindex, not in the sitemap)
   feeds/designs.atom.xml, sitemap.xml, robots.txt, 404.html, img/<variant.name>
-Templates: gallery, design, designer, designers, term, terms and 404 (.html), all extending
-base.html; Pelican's own pages from content/pages use page.html.
+Templates: gallery, design, designer, designers, term, terms, admin and 404 (.html), all
+extending base.html; Pelican's own pages from content/pages use page.html.
+Pages that run scripts carry a Content-Security-Policy <meta>: DESIGN_CSP on design pages (the
+comment form), ADMIN_CSP on /admin/; servers send them as headers too, with frame-ancestors.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import re
 import shutil
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 from xml.sax.saxutils import escape
@@ -41,101 +42,22 @@ from pelican import signals
 from pelican.generators import Generator
 
 from nailfolio.errors import ConfigError
-from nailfolio.models import Designer, PublishedDesign, Variant
-from nailfolio.slugs import slugify
+from nailfolio.gallery import TERM_KINDS, DesignView, Group, as_utc, build_gallery
 
 PER_PAGE = 24
 EAGER_IMAGES = 4
 FEED_SIZE = 20
 FEED_PATH = "feeds/designs.atom.xml"
-TERM_KINDS = {"tags": "Tags", "colours": "Colours", "techniques": "Techniques"}
-MIME_TYPES = {"webp": "image/webp", "avif": "image/avif", "jpeg": "image/jpeg", "png": "image/png"}
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
-          "September", "October", "November", "December")  # fmt: skip
-# Polish names a browser does not know as CSS colours; other names are tried as CSS colours.
-POLISH_COLOURS = {
-    "nude": "#e3bc9a", "blush": "#de98a1", "burgundy": "#800020", "champagne": "#f7e7ce",
-    "lilac": "#c8a2c8", "mauve": "#b784a7", "berry": "#8e3a59", "rosegold": "#b76e79",
-    "mint": "#98d8b1", "cherry": "#b0122e", "wine": "#722f37", "chrome": "#c0c0c0",
-    "nudepink": "#e8b4a8", "sage": "#9caf88", "emerald": "#2e8b57", "cream": "#fff4dc",
-    "lemon": "#fff44f", "pearl": "#eae0c8", "ruby": "#9b111e", "rubyred": "#9b111e",
-    "tangerine": "#f28500", "peach": "#ffcba4", "bronze": "#cd7f32", "copper": "#b87333",
-    "taupe": "#8b7d6b", "charcoal": "#36454f",
-}  # fmt: skip
-_CSS_COLOUR = re.compile(r"#(?:[0-9a-f]{3}|[0-9a-f]{6})|[a-z]{3,24}")
-_PLACEHOLDER = re.compile(r"data:image/(?:webp|jpeg|png|gif|avif);base64,[A-Za-z0-9+/=]+")
-_HEX = re.compile(r"#[0-9a-fA-F]{6}")
-
-
-@dataclass(frozen=True)
-class Link:
-    """A named link to a listing page; colours also carry a CSS colour for their swatch."""
-
-    name: str
-    url: str
-    swatch: str = ""
-
-
-@dataclass(frozen=True)
-class DesignView:
-    """One published design with everything its card and its page show."""
-
-    design: PublishedDesign
-    designer: Designer
-    url: str
-    designer_url: str
-    thumb: Variant
-    fallback: Variant
-    sources: tuple[tuple[str, tuple[Variant, ...]], ...]  # (mime type, variants by width)
-    tags: tuple[Link, ...]
-    colours: tuple[Link, ...]
-    technique: Link | None
-    placeholder_style: str
-
-    @property
-    def key(self) -> str:
-        return self.design.source.key
-
-    @property
-    def title(self) -> str:
-        return self.design.source.title
-
-    @property
-    def alt(self) -> str:
-        return self.design.source.alt or self.design.source.title
-
-    @property
-    def description(self) -> Markup:
-        """The description HTML, sanitized upstream by the content scanner."""
-        return Markup(self.design.source.description)
-
-    @property
-    def date_iso(self) -> str:
-        return _aware(self.design.date).isoformat()
-
-    @property
-    def date_text(self) -> str:
-        date = self.design.date
-        return f"{date.day} {MONTHS[date.month - 1]} {date.year}"
-
-
-@dataclass(frozen=True)
-class Group:
-    """A designer, tag, colour or technique with its designs, newest first."""
-
-    kind: str  # "designers" or one of TERM_KINDS
-    name: str
-    url: str
-    designs: tuple[DesignView, ...]
-    swatch: str = ""
-    bio: Markup = field(default_factory=Markup)
-
-
-@dataclass(frozen=True)
-class Gallery:
-    designs: tuple[DesignView, ...]  # newest first
-    designers: tuple[Group, ...]  # by name
-    terms: tuple[tuple[str, tuple[Group, ...]], ...]  # (kind, groups by name)
+UNLISTED = ("404.html", "admin/index.html")  # written, but not in the sitemap
+# Content-Security-Policy <meta> of the pages that run scripts. A <meta> cannot carry
+# frame-ancestors (Chromium logs an error for it): servers add "; frame-ancestors 'none'" to
+# the same policy in a header.
+ADMIN_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; base-uri 'none'; form-action 'self'; object-src 'none'"
+)
+# Design pages keep each placeholder's colour and image in a style attribute.
+DESIGN_CSP = ADMIN_CSP.replace("style-src 'self';", "style-src 'self' 'unsafe-inline';")
 
 
 @dataclass(frozen=True)
@@ -144,107 +66,6 @@ class Pager:
     count: int
     prev_url: str | None
     next_url: str | None
-
-
-def build_gallery(
-    designs: Sequence[PublishedDesign], designers: Sequence[Designer] = ()
-) -> Gallery:
-    """Sort the designs newest first and group them by designer, tag, colour and technique."""
-    known = {designer.slug: designer for designer in designers}
-    ordered = sorted(designs, key=lambda d: (_aware(d.date), d.source.key), reverse=True)
-    views = tuple(
-        _design_view(d, known.get(d.source.designer.slug, d.source.designer)) for d in ordered
-    )
-    by_designer: dict[str, list[DesignView]] = {}
-    for view in views:
-        by_designer.setdefault(view.designer.slug, []).append(view)
-    designer_groups = [_designer_group(vs) for vs in by_designer.values()]
-    terms = tuple((kind, _term_groups(kind, views)) for kind in TERM_KINDS)
-    return Gallery(views, _by_name(designer_groups), terms)
-
-
-def _designer_group(views: Sequence[DesignView]) -> Group:
-    designer = views[0].designer
-    url = views[0].designer_url
-    return Group("designers", designer.name, url, tuple(views), bio=Markup(designer.bio))
-
-
-def _term_groups(kind: str, views: Sequence[DesignView]) -> tuple[Group, ...]:
-    found: dict[str, tuple[Link, list[DesignView]]] = {}
-    for view in views:
-        links = {"tags": view.tags, "colours": view.colours}.get(kind)
-        if links is None:
-            links = (view.technique,) if view.technique else ()
-        for link in links:
-            found.setdefault(link.url, (link, []))[1].append(view)
-    return _by_name(
-        Group(kind, link.name, link.url, tuple(vs), swatch=link.swatch)
-        for link, vs in found.values()
-    )
-
-
-def _by_name(groups: Iterable[Group]) -> tuple[Group, ...]:
-    return tuple(sorted(groups, key=lambda g: g.name.casefold()))
-
-
-def _design_view(design: PublishedDesign, designer: Designer) -> DesignView:
-    source, rendition = design.source, design.rendition
-    variants = rendition.variants
-    if not variants:
-        raise ConfigError(f"{source.key}: its rendition has no variants; render it again")
-    by_width = sorted(variants, key=lambda v: v.width)
-    responsive = [v for v in by_width if v.role == "responsive"]
-    fallback = next((v for v in variants if v.role == "fallback"), (responsive or by_width)[-1])
-    thumb = next((v for v in variants if v.role == "thumb"), (responsive or by_width)[0])
-    sources = tuple(
-        (MIME_TYPES[fmt], tuple(v for v in responsive if v.format == fmt))
-        for fmt in dict.fromkeys(v.format for v in responsive)
-        if fmt in MIME_TYPES
-    )
-    style = ""
-    if _HEX.fullmatch(rendition.dominant_colour):
-        style = f"background-color:{rendition.dominant_colour};"
-    if _PLACEHOLDER.fullmatch(rendition.placeholder):
-        style += f"background-image:url({rendition.placeholder})"
-    return DesignView(
-        design=design,
-        designer=designer,
-        url=f"designs/{quote(designer.slug)}/{quote(source.slug)}/",
-        designer_url=f"designers/{quote(designer.slug)}/",
-        thumb=thumb,
-        fallback=fallback,
-        sources=sources,
-        tags=_links("tags", source.tags),
-        colours=_links("colours", source.colours),
-        technique=next(iter(_links("techniques", (source.technique,))), None),
-        placeholder_style=style,
-    )
-
-
-def _links(kind: str, names: Sequence[str]) -> tuple[Link, ...]:
-    """Links to the listing pages of these names, one per slug, in their given order."""
-    links = {}
-    for name in (n.strip() for n in names):
-        slug = slugify(name, fallback=kind.removesuffix("s"))
-        if name and slug not in links:
-            swatch = css_colour(name) if kind == "colours" else ""
-            links[slug] = Link(name, f"{kind}/{slug}/", swatch)
-    return tuple(links.values())
-
-
-def css_colour(name: str) -> str:
-    """A safe CSS colour for a colour name: a known polish name, #hex or a bare CSS keyword.
-
-    Unknown words pass through; the browser ignores those it does not know (the swatch is then
-    empty, and the name is always shown as text beside it).
-    """
-    word = re.sub(r"[\s_-]+", "", name.strip().lower())
-    word = POLISH_COLOURS.get(word, word)
-    return word if _CSS_COLOUR.fullmatch(word) else ""
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _absolute(siteurl: str, path: str) -> str:
@@ -294,9 +115,7 @@ class GalleryGenerator(Generator):
             self.settings.get("NAILFOLIO_DESIGNS") or (),
             self.settings.get("NAILFOLIO_DESIGNERS") or (),
         )
-        css = Path(self.theme, "static", "css", "site.css")
-        digest = hashlib.sha256(css.read_bytes()).hexdigest()[:10] if css.is_file() else ""
-        self.context["NAILFOLIO_ASSET_VERSION"] = digest
+        self.context["NAILFOLIO_ASSET_VERSION"] = _asset_version(Path(self.theme, "static"))
         self.siteurl = self.settings.get("SITEURL", "")
 
     def generate_output(self, writer) -> None:
@@ -314,6 +133,13 @@ class GalleryGenerator(Generator):
             self._write_index(writer, kind, TERM_KINDS[kind], groups)
             for group in groups:
                 self._write_listing(writer, group.url, "term", group.designs, group)
+        self._write_unlisted(writer)
+        self._write_feed(gallery.designs[: self.settings.get("NAILFOLIO_FEED_SIZE", FEED_SIZE)])
+        self._write_text("robots.txt", _robots(self.siteurl))
+        self._write_text("sitemap.xml", _sitemap(self.siteurl, Path(self.output_path)))
+
+    def _write_unlisted(self, writer) -> None:
+        """The pages left out of the sitemap (UNLISTED): the 404 page and /admin/."""
         root = urlsplit(self.siteurl).path.rstrip("/") + "/"
         self._write(
             writer,
@@ -324,9 +150,16 @@ class GalleryGenerator(Generator):
             noindex=True,
             canonical=None,
         )
-        self._write_feed(gallery.designs[: self.settings.get("NAILFOLIO_FEED_SIZE", FEED_SIZE)])
-        self._write_text("robots.txt", _robots(self.siteurl))
-        self._write_text("sitemap.xml", _sitemap(self.siteurl, Path(self.output_path)))
+        self._write(
+            writer,
+            "admin/",
+            "admin",
+            page_title="Comments · Admin",
+            description="Customer comments on the designs, for the studio's admins.",
+            noindex=True,
+            canonical=None,
+            csp=ADMIN_CSP,
+        )
 
     def _write(self, writer, path: str, template: str, **kwargs) -> None:
         """Render one template to <path> (a directory URL gets index.html)."""
@@ -417,6 +250,7 @@ class GalleryGenerator(Generator):
             older=older,
             section="gallery",
             page_title=f"{view.title} by {by}",
+            csp=DESIGN_CSP,
             og_type="article",
             og_image=image,
             description=description,
@@ -476,7 +310,7 @@ class GalleryGenerator(Generator):
                 description=escape(summary) if summary else None,  # Atom says type="html"
                 content=content,
                 unique_id=link,
-                pubdate=_aware(view.design.date),
+                pubdate=as_utc(view.design.date),
                 author_name=view.designer.name,
                 author_link=_absolute(siteurl, view.designer_url),
                 categories=[link.name for link in view.tags],
@@ -495,6 +329,17 @@ def _attr(text: str) -> str:
     return escape(text, {'"': "&quot;"})
 
 
+def _asset_version(static: Path) -> str:
+    """A short hash of the theme's CSS and scripts ("" without any): their cache buster."""
+    files = sorted([*static.glob("css/*.css"), *static.glob("js/*.js")])
+    if not files:
+        return ""
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.relative_to(static).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:10]
+
+
 def _robots(siteurl: str) -> str:
     return (
         "User-agent: *\nAllow: /\nDisallow: /admin/\nDisallow: /api/\n\n"
@@ -503,11 +348,11 @@ def _robots(siteurl: str) -> str:
 
 
 def _sitemap(siteurl: str, output: Path) -> str:
-    """Every HTML page written so far (Pelican's pages included), except 404.html."""
+    """Every HTML page written so far (Pelican's pages included), except the UNLISTED ones."""
     urls = []
     for path in sorted(output.rglob("*.html")):
         rel = path.relative_to(output).as_posix()
-        if rel == "404.html":
+        if rel in UNLISTED:
             continue
         rel = rel.removesuffix("index.html")
         urls.append(f"  <url><loc>{escape(_absolute(siteurl, rel))}</loc></url>\n")

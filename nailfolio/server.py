@@ -1,30 +1,84 @@
-"""A loopback HTTP server for the built site: what `build.py serve` runs.
+"""A loopback HTTP server for the site and its API on one origin: what `build.py serve` runs.
 
 Static files come from output/ with the site's own 404 page; hashed image names are served
-with a year-long immutable cache, like the CDN will in production.
+with a year-long immutable cache, like the CDN will in production. Requests under /api/ go
+to the Chalice app (chalice_app/app.py) through Chalice's own `LocalGateway`, the piece
+`chalice local` uses, with the real client address as `sourceIp`, as CloudFront routes /api/*
+to API Gateway in production. API Gateway caps bodies and `chalice local` does not, so this
+server refuses a body over MAX_API_BODY_BYTES before reading it.
+
+HTTP/1.1 with keep-alive; one thread per connection; an idle connection is dropped after
+IDLE_TIMEOUT_S.
 """
 
 from __future__ import annotations
 
+import base64
 import functools
+import json
 from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from chalice import Chalice
+from chalice.config import Config
+from chalice.local import LocalChalice, LocalGateway, LocalGatewayException
 
 from nailfolio.errors import ConfigError
 
+if TYPE_CHECKING:
+    from nailfolio.config import Settings
+
 IMMUTABLE_PREFIXES = ("/img/",)
+API_PREFIX = "/api/"
+MAX_API_BODY_BYTES = 1024 * 1024
+IDLE_TIMEOUT_S = 30
+API_SECURITY_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+_NO_BODY_STATUSES = (HTTPStatus.NO_CONTENT, HTTPStatus.NOT_MODIFIED)
 
 
 class SiteHandler(SimpleHTTPRequestHandler):
-    """Serves output/: the 404 page on misses, long caching for content-hashed images."""
+    """Serves output/ (the 404 page on misses, long caching for content-hashed images) and
+    hands /api/ to the Chalice app."""
+
+    protocol_version = "HTTP/1.1"
+    timeout = IDLE_TIMEOUT_S
+    # Headers and body go out in separate writes; with Nagle on, the body waits for the
+    # client's delayed ACK of the headers: 40 ms added to every answer on keep-alive.
+    disable_nagle_algorithm = True
+    api: ApiBridge | None = None  # set by make_server
+
+    def do_GET(self) -> None:
+        if self._is_api():
+            self._serve_api()
+        else:
+            super().do_GET()
+
+    def do_HEAD(self) -> None:
+        if self._is_api():
+            self._serve_api()
+        else:
+            super().do_HEAD()
+
+    def do_POST(self) -> None:
+        self._api_only()
+
+    def __getattr__(self, name: str) -> Any:
+        """Any other method (PUT, DELETE, TRACE, QUERY...) goes to the API, which answers 405
+        for what it does not serve; static paths answer 501, as before."""
+        if name.startswith("do_"):
+            return self._api_only
+        raise AttributeError(name)
 
     def end_headers(self) -> None:
-        if self.path.startswith(IMMUTABLE_PREFIXES):
-            self.send_header("Cache-Control", "public, max-age=31536000, immutable")
-        else:
-            self.send_header("Cache-Control", "no-cache")
-        self.send_header("X-Content-Type-Options", "nosniff")
+        if not self._is_api():
+            if self.path.startswith(IMMUTABLE_PREFIXES):
+                self.send_header("Cache-Control", "public, max-age=31536000, immutable")
+            else:
+                self.send_header("Cache-Control", "no-cache")
+            self.send_header("X-Content-Type-Options", "nosniff")
         self.send_header("Referrer-Policy", "strict-origin-when-cross-origin")
         super().end_headers()
 
@@ -44,15 +98,164 @@ class SiteHandler(SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         pass  # quiet: the CLI prints one line when serving starts
 
+    def _is_api(self) -> bool:
+        return self.api is not None and urlsplit(self.path).path.startswith(API_PREFIX)
 
-def make_server(directory: Path, host: str = "127.0.0.1", port: int = 8000) -> ThreadingHTTPServer:
-    """Bind the site server; raises ConfigError with a fixable message if the port is taken."""
-    handler = functools.partial(SiteHandler, directory=str(directory))
+    def _api_only(self) -> None:
+        if self._is_api():
+            self._serve_api()
+        else:
+            self.send_error(HTTPStatus.NOT_IMPLEMENTED, f"Unsupported method ({self.command!r})")
+
+    def _serve_api(self) -> None:
+        """Read the body (refusing what is chunked, malformed or too large before reading it),
+        run the request through the Chalice app and send its answer."""
+        assert self.api is not None
+        lengths = {value.strip() for value in self.headers.get_all("Content-Length", ["0"])}
+        length_text = lengths.pop()
+        if "Transfer-Encoding" in self.headers:
+            self._api_error(411, "length_required", "Send the body with a Content-Length")
+            return
+        if lengths or not (length_text.isascii() and length_text.isdigit()):
+            self._api_error(400, "bad_request", "The Content-Length header is not one number")
+            return
+        if int(length_text) > MAX_API_BODY_BYTES:
+            self._api_error(413, "too_large", f"The body is over {MAX_API_BODY_BYTES} bytes")
+            return
+        body = self.rfile.read(int(length_text)) if int(length_text) else None
+        answer = self.api.handle(
+            self.command,
+            self.path,
+            _joined_headers(self.headers.items()),
+            body,
+            self.client_address[0],
+        )
+        self._send_api(*answer)
+
+    def _api_error(self, status: int, code: str, message: str) -> None:
+        """An error the server gives itself; the connection closes, as the body is unread."""
+        body = json.dumps({"error": {"code": code, "message": message}}).encode()
+        headers = {"Content-Type": "application/json", "Connection": "close"}
+        self._send_api(status, headers | API_SECURITY_HEADERS, body)
+
+    def _send_api(self, status: int, headers: dict[str, str | list[str]], body: bytes) -> None:
+        self.send_response(status)
+        for name, value in headers.items():
+            if name.lower() in ("content-length", "transfer-encoding"):
+                continue
+            for one in value if isinstance(value, list) else [value]:
+                self.send_header(name, one)
+        if status not in _NO_BODY_STATUSES:
+            self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD" and status not in _NO_BODY_STATUSES:
+            self.wfile.write(body)
+
+
+class SiteServer(ThreadingHTTPServer):
+    """One thread per connection; a backlog deep enough for a burst of browsers (the
+    default of 5 resets connections when a few dozen arrive at once)."""
+
+    daemon_threads = True
+    request_queue_size = 128
+
+
+class ApiBridge:
+    """Runs HTTP requests through a Chalice app the way `chalice local` does, plus the real
+    client address. Thread-safe: the app keeps `current_request` per thread."""
+
+    def __init__(self, app: Chalice, config: Config) -> None:
+        if not isinstance(app, LocalChalice):
+            # What chalice.local.create_local_server does: current_request becomes per thread.
+            app.__class__ = type("ThreadLocalChalice", (LocalChalice, type(app)), {})
+        self._app = app
+        self._config = config
+
+    def handle(
+        self, method: str, path: str, headers: dict[str, str], body: bytes | None, client: str
+    ) -> tuple[int, dict[str, str | list[str]], bytes]:
+        """(status, headers, body) of the app's answer; unknown routes get a JSON 404."""
+        try:
+            response = ClientGateway(self._app, self._config, client).handle_request(
+                method=method, path=path, headers=headers, body=body
+            )
+        except LocalGatewayException:  # no route matched: API Gateway's "403 Missing token"
+            error = {"code": "not_found", "message": "There is no such API endpoint"}
+            missing = json.dumps({"error": error}).encode()
+            return 404, {"Content-Type": "application/json"} | API_SECURITY_HEADERS, missing
+        headers_out: dict[str, Any] = {**API_SECURITY_HEADERS, **response["headers"]}
+        headers_out.update(response.get("multiValueHeaders") or {})
+        payload = response.get("body") or b""
+        if response.get("isBase64Encoded"):
+            payload = base64.b64decode(payload)
+        elif isinstance(payload, str):
+            payload = payload.encode("utf-8")
+        return response["statusCode"], headers_out, payload
+
+
+class ClientGateway(LocalGateway):
+    """Chalice's fake API Gateway for one request, telling the app who the client is (it
+    would say 127.0.0.1 for everyone). Cheap to make: one per request."""
+
+    def __init__(self, app: Chalice, config: Config, client: str) -> None:
+        super().__init__(app, config)
+        self._client = client
+
+    def _generate_lambda_event(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        event = super()._generate_lambda_event(*args, **kwargs)
+        event["requestContext"]["identity"]["sourceIp"] = self._client
+        return event
+
+
+def _joined_headers(items: Any) -> dict[str, str]:
+    """Headers by lowercased name, repeats joined as one (cookies with "; ", others ", ")."""
+    joined: dict[str, str] = {}
+    for name, value in items:
+        key = name.lower()
+        if key in joined:
+            joined[key] += ("; " if key == "cookie" else ", ") + value
+        else:
+            joined[key] = value
+    return joined
+
+
+def load_api() -> ApiBridge:
+    """The bridge to chalice_app/app.py's `app` (the repository root must be importable)."""
     try:
-        server = ThreadingHTTPServer((host, port), handler)
+        from chalice_app.app import app
+    except ModuleNotFoundError as exc:
+        raise ConfigError(
+            f"cannot load the API from chalice_app/app.py ({exc}); run from the repository"
+        ) from None
+    return ApiBridge(app, Config.create(chalice_stage="dev", app_name=app.app_name))
+
+
+def make_server(
+    directory: Path,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    settings: Settings | None = None,
+    *,
+    api: bool = True,
+) -> SiteServer:
+    """Bind the site server; raises ConfigError with a fixable message if the port is taken.
+
+    With `settings`, the API serves that project (nailfolio.api.configure); without, it keeps
+    whatever was configured, else reads the environment on the first API request.
+    `api=False` serves the static site only.
+    """
+    bridge = load_api() if api else None
+    if settings is not None:
+        from nailfolio import api as web_api
+
+        web_api.configure(settings)
+    handler = functools.partial(
+        type("Handler", (SiteHandler,), {"api": bridge}), directory=str(directory)
+    )
+    try:
+        server = SiteServer((host, port), handler)
     except OSError as exc:
         raise ConfigError(
             f"cannot listen on {host}:{port} ({exc.strerror}); choose another with --port"
         ) from None
-    server.daemon_threads = True
     return server

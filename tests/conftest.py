@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from PIL import Image
@@ -19,6 +20,7 @@ from nailfolio.models import Label
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
 
+    from nailfolio.api import ApiLimits
     from nailfolio.pipeline import BuildReport
 
 REPO = Path(__file__).resolve().parent.parent
@@ -135,3 +137,204 @@ def sample_gallery(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SampleG
 def sample_site(sample_gallery: SampleGallery) -> str:
     """The served sample gallery's base URL."""
     return sample_gallery.url
+
+
+# -- the web API ----------------------------------------------------------------------------
+
+PASSWORD = "Polish-2025!"
+PUBLISHED = "ana/red-chrome"  # approved in every api_project
+UNPUBLISHED = "ana/blue-matte"  # needs review in every api_project
+
+
+def generous_limits() -> ApiLimits:
+    """Rate limits no test reaches unless it means to."""
+    from nailfolio.api import ApiLimits
+    from nailfolio.comments import CommentLimits
+    from nailfolio.ratelimit import RateRule
+
+    lots = (RateRule(100_000, 60),)
+    return ApiLimits(CommentLimits(per_account=lots, per_network=lots), lots)
+
+
+@dataclass
+class ApiProject:
+    """A project the API is configured to serve, with one published and one held design."""
+
+    root: Path
+    settings: Settings
+
+    def configure(self, limits: ApiLimits | None = None) -> None:
+        from nailfolio import api
+
+        api.configure(self.settings, limits or generous_limits())
+
+    def add_user(self, email: str, role: str = "customers", name: str = "") -> None:
+        """An account made straight in the identity store (no HTTP, no rate limit)."""
+        from nailfolio.config import open_identity
+
+        with open_identity(self.settings) as identity:
+            identity.sign_up(email, PASSWORD, name or email.partition("@")[0].title())
+            if role != "customers":
+                identity.set_role(email, role)
+
+
+@pytest.fixture(scope="session")
+def signing_key_pem(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """One RSA key for every api_project: making one costs up to half a second."""
+    from nailfolio.local_identity import load_signing_key
+
+    path = tmp_path_factory.mktemp("key") / "identity" / "signing-key.pem"
+    load_signing_key(path)
+    return path.read_bytes()
+
+
+@pytest.fixture
+def api_project(project: Project, signing_key_pem: bytes) -> Iterator[ApiProject]:
+    from nailfolio import api
+    from nailfolio.config import open_catalog
+    from nailfolio.models import Decision, Status
+
+    key = project.settings.var_dir / "identity" / "signing-key.pem"
+    key.parent.mkdir(mode=0o700, parents=True)
+    key.write_bytes(signing_key_pem)
+    key.chmod(0o600)
+    with open_catalog(project.settings) as catalog:
+        catalog.record_decision(Decision(PUBLISHED, "hash-red", Status.APPROVED, "test"))
+        catalog.record_decision(Decision(UNPUBLISHED, "hash-blue", Status.NEEDS_REVIEW, "test"))
+    (project.settings.output_dir).mkdir(parents=True, exist_ok=True)
+    (project.settings.output_dir / "index.html").write_text("<h1>Gallery</h1>")
+    served = ApiProject(project.root, project.settings)
+    served.configure()
+    yield served
+    api.reset()
+
+
+class ApiClient:
+    """chalice.test.Client with JSON helpers and a cookie jar of one session cookie."""
+
+    def __init__(self, client: Any) -> None:
+        self.http = client.http
+        self.cookie: str | None = None
+
+    def request(
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+    ) -> Any:
+        sent = {"Content-Type": "application/json"} if body is not None else {}
+        if self.cookie:
+            sent["Cookie"] = f"nf_session={self.cookie}"
+        sent |= headers or {}
+        raw = body if isinstance(body, str | bytes) or body is None else json.dumps(body)
+        response = self.http.request(method, path, headers=sent, body=raw or b"")
+        set_cookie = response.headers.get("Set-Cookie", "")
+        if set_cookie.startswith("nf_session="):
+            self.cookie = set_cookie.partition("=")[2].partition(";")[0] or None
+        return response
+
+    def sign_up(self, email: str, name: str = "") -> Any:
+        body = {"email": email, "password": PASSWORD} | ({"name": name} if name else {})
+        return self.request("POST", "/api/auth/signup", body)
+
+    def sign_in(self, email: str) -> Any:
+        return self.request("POST", "/api/auth/signin", {"email": email, "password": PASSWORD})
+
+    def session(self, email: str) -> ApiClient:
+        """Another client on the same app, signed in as `email` (an existing account)."""
+        other = ApiClient.__new__(ApiClient)
+        other.http, other.cookie = self.http, None
+        assert other.sign_in(email).status_code == 200
+        return other
+
+
+@pytest.fixture
+def api_client(api_project: ApiProject) -> Iterator[ApiClient]:
+    from chalice.test import Client
+
+    from chalice_app.app import app
+
+    with Client(app) as client:
+        yield ApiClient(client)
+
+
+@pytest.fixture
+def live_api(api_project: ApiProject) -> Iterator[str]:
+    """The one-origin server (`build.py serve`) for api_project, on a free loopback port."""
+    from nailfolio.server import make_server
+
+    server = make_server(api_project.settings.output_dir, port=0)
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+# -- the comment form and /admin/ in a browser -----------------------------------------------
+
+
+@pytest.fixture
+def sample_api(sample_gallery: SampleGallery) -> Iterator[ApiProject]:
+    """The API of sample_gallery's own server, serving that project (generous rate limits)."""
+    from nailfolio import api
+
+    env = {"NAILFOLIO_SITE_URL": sample_gallery.url}
+    settings = load_settings(env=env, root=sample_gallery.root)
+    served = ApiProject(sample_gallery.root, settings)
+    served.configure()
+    yield served
+    api.reset()
+
+
+@pytest.fixture
+def watched_page(browser: Browser) -> Iterator[Any]:
+    """A desktop page that records console errors and uncaught exceptions in `page.errors`,
+    every console message in `page.messages` and every dialog in `page.dialogs` (dismissed,
+    or accepted once the test sets `page.accept_dialogs = True`)."""
+    context = browser.new_context(viewport={"width": 1366, "height": 900}, device_scale_factor=1)
+    page = context.new_page()
+    page.errors, page.messages, page.dialogs = [], [], []
+    page.accept_dialogs = False
+
+    def console(message: Any) -> None:
+        page.messages.append(message.text)
+        if message.type == "error":
+            page.errors.append(message.text)
+
+    def dialog(shown: Any) -> None:
+        page.dialogs.append(shown.message)
+        if page.accept_dialogs:
+            shown.accept()
+        else:
+            shown.dismiss()
+
+    page.on("console", console)
+    page.on("pageerror", lambda exc: page.errors.append(f"uncaught: {exc}"))
+    page.on("dialog", dialog)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def assert_accessible() -> Any:
+    """Run axe (WCAG 2 A and AA) on a page and fail with its report if anything is found."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    axe = Axe()
+
+    def check(page: Any, label: str = "") -> None:
+        tags = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+        results = axe.run(page, options={"runOnly": {"type": "tag", "values": tags}})
+        assert results.violations_count == 0, f"{label} {page.url}\n{results.generate_report()}"
+
+    return check
+
+
+@pytest.fixture
+def new_account(sample_api: ApiProject) -> Any:
+    """new_account(role="customers", name="") makes an account on sample_api's project and
+    returns (email, password)."""
+
+    def make(role: str = "customers", name: str = "") -> tuple[str, str]:
+        email = f"{role[:5]}-{os.urandom(5).hex()}@example.com"
+        sample_api.add_user(email, role, name)
+        return email, PASSWORD
+
+    return make

@@ -2,26 +2,40 @@
 
 from __future__ import annotations
 
+import http.client
+import json
 import threading
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
+from conftest import PASSWORD, ApiProject, generous_limits
 
 from nailfolio.errors import ConfigError
+from nailfolio.ratelimit import RateRule
 from nailfolio.server import make_server
 
 
 @pytest.fixture
-def site(tmp_path: Path) -> Iterator[str]:
+def site_root(tmp_path: Path) -> Path:
     (tmp_path / "img").mkdir()
     (tmp_path / "index.html").write_text("<h1>Gallery</h1>")
     (tmp_path / "404.html").write_text("<h1>Lost nail</h1>")
     (tmp_path / "img" / "abc-480w.webp").write_bytes(b"RIFF....WEBP")
-    server = make_server(tmp_path, port=0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return tmp_path
+
+
+@pytest.fixture
+def site(site_root: Path) -> Iterator[str]:
+    server = make_server(site_root, port=0)
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
     server.server_close()
@@ -52,3 +66,114 @@ def test_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
             make_server(tmp_path, port=first.server_address[1])
     finally:
         first.server_close()
+
+
+# -- one origin: the site and the API ------------------------------------------------------
+
+
+@contextmanager
+def _connect(base: str, source: str = "127.0.0.1") -> Iterator[http.client.HTTPConnection]:
+    host, port = urlsplit(base).netloc.split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=10, source_address=(source, 0))
+    try:
+        yield connection
+    finally:
+        connection.close()
+
+
+def _call(
+    base: str, method: str, path: str, body: Any = None, source: str = "127.0.0.1"
+) -> tuple[int, Any]:
+    """(status, parsed JSON body) of one request on its own connection."""
+    headers = {"Content-Type": "application/json"} if body is not None else {}
+    with _connect(base, source) as connection:
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        return response.status, json.loads(response.read() or b"null")
+
+
+def test_api_and_site_share_one_origin_and_connection(live_api: str) -> None:
+    with _connect(live_api) as connection:
+        connection.request("GET", "/api/health")
+        response = connection.getresponse()
+        assert (response.status, json.loads(response.read())) == (200, {"status": "ok"})
+        assert response.headers["Content-Type"] == "application/json"
+        assert response.headers["Cache-Control"] == "no-store"
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        connection.request("GET", "/")  # the same keep-alive connection
+        page = connection.getresponse()
+        assert (page.status, page.read()) == (200, b"<h1>Gallery</h1>")
+        assert page.headers["Cache-Control"] == "no-cache"
+
+
+def test_unknown_api_route_is_a_json_404(live_api: str) -> None:
+    status, answer = _call(live_api, "GET", "/api/no/such/thing")
+    assert (status, answer["error"]["code"]) == (404, "not_found")
+
+
+def test_server_refuses_a_huge_body_without_reading_it(live_api: str) -> None:
+    """The headers promise 2 MB; the answer comes at once, before any of it is sent."""
+    with _connect(live_api) as connection:
+        connection.putrequest("POST", "/api/auth/signin")
+        connection.putheader("Content-Type", "application/json")
+        connection.putheader("Content-Length", str(2 * 1024 * 1024))
+        connection.endheaders()
+        response = connection.getresponse()
+        assert response.status == 413
+        assert json.loads(response.read())["error"]["code"] == "too_large"
+        assert response.headers["Connection"] == "close"
+        assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_server_refuses_chunked_bodies(live_api: str) -> None:
+    status, answer = _call(live_api, "POST", "/api/auth/signin", iter([b"{}"]))
+    assert (status, answer["error"]["code"]) == (411, "length_required")
+
+
+def test_app_caps_bodies_the_server_lets_through(live_api: str) -> None:
+    body = b'{"text": "' + b"x" * (20 * 1024) + b'"}'
+    status, answer = _call(live_api, "POST", "/api/auth/signin", body)
+    assert (status, answer["error"]["code"]) == (413, "too_large")
+
+
+def test_post_to_a_static_path_is_not_implemented(live_api: str) -> None:
+    with _connect(live_api) as connection:
+        connection.request("POST", "/index.html", body=b"x")
+        assert connection.getresponse().status == 501
+
+
+def test_the_api_sees_the_real_client_address(live_api: str, api_project: ApiProject) -> None:
+    """Sign-ups are limited per /24: a second from 127.0.0.2 is refused, one from 127.0.1.1
+    (another network) is not, so the app was told each connection's own address."""
+    api_project.configure(replace(generous_limits(), sign_ups=(RateRule(1, 3600),)))
+
+    def sign_up(source: str) -> int:
+        payload = {"email": f"{uuid.uuid4().hex[:8]}@example.com", "password": PASSWORD}
+        return _call(live_api, "POST", "/api/auth/signup", json.dumps(payload), source)[0]
+
+    assert [sign_up(a) for a in ("127.0.0.1", "127.0.0.2", "127.0.1.1")] == [201, 429, 201]
+
+
+def test_static_only_server_has_no_api(site_root: Path) -> None:
+    server = make_server(site_root, port=0, api=False)
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    try:
+        with pytest.raises(urllib.error.HTTPError) as caught:
+            urllib.request.urlopen(f"http://127.0.0.1:{server.server_address[1]}/api/health")
+        assert caught.value.code == 404
+        caught.value.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize("lengths", [["abc"], ["²"], ["-1"], ["2", "3"]])
+def test_server_refuses_a_malformed_content_length(live_api: str, lengths: list[str]) -> None:
+    with _connect(live_api) as connection:
+        connection.putrequest("POST", "/api/auth/signin")
+        for length in lengths:
+            connection.putheader("Content-Length", length)
+        connection.endheaders()
+        response = connection.getresponse()
+        assert response.status == 400
+        assert json.loads(response.read())["error"]["code"] == "bad_request"

@@ -20,7 +20,8 @@ from pelican.settings import read_settings
 from PIL import Image
 
 from nailfolio.config import Settings
-from nailfolio.gallery_plugin import GalleryGenerator, build_gallery, css_colour
+from nailfolio.gallery import build_gallery, css_colour
+from nailfolio.gallery_plugin import ADMIN_CSP, DESIGN_CSP, GalleryGenerator
 from nailfolio.models import Designer, DesignSource, PublishedDesign, Rendition, Variant
 from nailfolio.site import render_site
 
@@ -53,6 +54,10 @@ class Doc(HTMLParser):
         self.tags.append((tag, dict(attrs)))
         if tag == "script":
             self._script = dict(attrs)
+
+    def handle_endtag(self, tag):
+        if tag == "script":
+            self._script = None  # an empty <script src=...></script> has no data
 
     def handle_data(self, data):
         if self._script is not None:
@@ -247,7 +252,60 @@ def test_design_page_has_comments_section_marker(out):
         "aria-labelledby": "comments-title",
     }
     assert doc.find("h2", id="comments-title")
-    assert "Comments open soon" in doc.text
+    assert "Commenting needs JavaScript" in doc.text
+
+
+def test_design_page_carries_the_comment_form_for_its_script(out):
+    doc = Doc(out / "designs" / "bo" / "design-7" / "index.html")
+    [script] = [a for a in doc.find_all("script") if a.get("src")]
+    assert script["type"] == "module"
+    assert re.fullmatch(r"\.\./\.\./\.\./theme/js/comments\.js\?v=[0-9a-f]{10}", script["src"])
+    assert "hidden" in doc.find("div", class_="comments__signed-out")  # until the script runs
+    assert "hidden" in doc.find("div", class_="comments__signed-in")
+    assert doc.find("input", autocomplete="current-password")["type"] == "password"
+    assert doc.find("input", autocomplete="new-password")["aria-describedby"]
+    assert len(doc.find_all("input", autocomplete="email")) == 2
+    assert doc.find("label", for_="comment-text") and doc.find("textarea", id="comment-text")
+    assert "maxlength" not in doc.find("textarea", id="comment-text")
+    honeypot = doc.find("input", name="website")
+    assert honeypot["tabindex"] == "-1" and honeypot["autocomplete"] == "off"
+    assert doc.find("div", class_="honeypot")["aria-hidden"] == "true"
+    assert doc.find("p", id="comment-error")["role"] == "alert"
+    assert doc.find("p", id="comment-count") and doc.find("p", aria_live="polite")
+    assert doc.find_all("p", role="status")
+    assert doc.meta("Content-Security-Policy") is None  # http-equiv, not name:
+    [csp] = [a for t, a in doc.tags if t == "meta" and a.get("http-equiv")]
+    assert csp["content"] == DESIGN_CSP
+    assert "'unsafe-inline'" in DESIGN_CSP.partition("style-src")[2]  # placeholder styles
+
+
+def test_admin_page_is_unlisted_noindex_and_strict(out):
+    doc = Doc(out / "admin" / "index.html")
+    assert doc.meta("robots") == "noindex"
+    assert not doc.find_all("link", rel="canonical")
+    [csp] = [a for t, a in doc.tags if t == "meta" and a.get("http-equiv")]
+    assert csp["http-equiv"] == "Content-Security-Policy" and csp["content"] == ADMIN_CSP
+    assert "unsafe" not in ADMIN_CSP and "frame-ancestors" not in ADMIN_CSP  # header only
+    [script] = doc.find_all("script")  # and no inline one
+    assert script["type"] == "module" and script["src"].startswith("../theme/js/admin.js?v=")
+    assert not [a for _, a in doc.tags if "style" in a], "no style attribute under the CSP"
+    assert "<style" not in doc.html
+    assert doc.find("div", id="admin")["data-root"] == "../"
+    assert "data-sign-in" in doc.find("form", class_="form")
+    assert [a for _, a in doc.tags if "data-csv-slot" in a]  # admin.js adds the CSV link there
+    assert not [a for a in doc.find_all("a") if not a.get("href")]  # every link is crawlable
+    assert "needs JavaScript" in doc.text
+    sitemap = (out / "sitemap.xml").read_text()
+    assert "/admin/" not in sitemap
+    assert "Disallow: /admin/" in (out / "robots.txt").read_text().splitlines()
+
+
+def test_scripts_never_parse_strings_as_html_or_code():
+    for path in sorted((REPO / "theme" / "static" / "js").glob("*.js")):
+        source = path.read_text()
+        for risky in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
+            assert risky not in source, f"{path.name}: {risky}"
+        assert "new Function" not in source and "http://" not in source, path.name
 
 
 def test_designer_pages_and_listing(out):
@@ -298,7 +356,7 @@ def test_sitemap_lists_every_html_page(out):
     expected = set()
     for path in html_files(out):
         rel = path.relative_to(out).as_posix()
-        if rel != "404.html":
+        if rel not in ("404.html", "admin/index.html"):
             expected.add(f"{SITE_URL}/{rel.removesuffix('index.html')}")
     assert len(locs) == len(set(locs)) and set(locs) == expected
     assert f"{SITE_URL}/about/" in locs and f"{SITE_URL}/designs/ana/design-0/" in locs
@@ -326,13 +384,16 @@ def test_every_page_has_head_metadata(out):
         assert doc.find_all("title") and doc.meta("description"), path
         assert doc.meta("viewport") and doc.meta("theme-color") and doc.meta("twitter:card")
         assert doc.find("link", rel="icon")
-        if path.name != "404.html":
+        if path.name != "404.html" and path.parent.name != "admin":
             canonical = doc.find("link", rel="canonical")["href"]
             assert canonical.startswith(SITE_URL + "/") and doc.meta("og:url") == canonical
             assert doc.meta("og:title") and doc.meta("og:type")
         for attrs, text in doc.scripts:
             assert attrs.get("type") == "application/ld+json", f"{path}: unexpected script"
             json.loads(text)
+        for attrs in doc.find_all("script"):
+            if attrs.get("src"):
+                assert attrs.get("type") == "module" and "/theme/js/" in attrs["src"], path
 
 
 def test_design_page_opengraph_and_jsonld(out):
@@ -559,6 +620,21 @@ def test_theme_colour_pairs_meet_wcag_aa():
         for fg, bg in text_pairs:
             assert contrast(var[fg], var[bg]) >= 4.5, (fg, bg, contrast(var[fg], var[bg]))
         assert contrast(var["accent"], var["bg"]) >= 3  # focus outline
+
+
+def test_form_and_badge_colours_meet_wcag_aa():
+    css = (REPO / "theme" / "static" / "css" / "site.css").read_text()
+    for block in re.findall(r":root\s*{([^}]*)}", css)[:2]:
+        var = dict(re.findall(r"--([a-z-]+):\s*(#[0-9a-f]{6})", block))
+        text_pairs = [
+            ("danger", "surface"), ("danger", "bg"), ("success", "surface"),
+            ("pos", "pos-bg"), ("neg", "neg-bg"), ("neu", "neu-bg"), ("mix", "mix-bg"),
+        ]  # fmt: skip
+        for fg, bg in text_pairs:
+            assert contrast(var[fg], var[bg]) >= 4.5, (fg, bg, contrast(var[fg], var[bg]))
+        for edge in ("bg", "surface"):  # field borders are user-interface components
+            assert contrast(var["field"], var[edge]) >= 3, ("field", edge)
+        assert contrast(var["danger"], var["bg"]) >= 3  # an invalid field's border
 
 
 def test_render_time_for_200_designs(tmp_path, capsys):

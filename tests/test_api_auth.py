@@ -1,0 +1,186 @@
+"""Who may do what: every endpoint and method, for every kind of caller, with the token in the
+cookie and in a Bearer header, against the exact status the contract promises."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from typing import Any
+
+import pytest
+from chalice.local import RouteMatcher
+from chalice.test import Client
+from conftest import PASSWORD, PUBLISHED, REPO, UNPUBLISHED, generous_limits
+
+from chalice_app.app import app
+from nailfolio import api
+from nailfolio.config import Settings, load_settings, open_catalog, open_identity
+from nailfolio.models import Decision, Status
+
+CALLERS = ("visitor", "customer", "designer", "admin", "signed_out")
+ROLE_OF = {"customer": "customers", "designer": "designers", "admin": "admins"}
+
+
+@dataclass(frozen=True)
+class Row:
+    """One endpoint and method; `expect` gives the status for each of CALLERS in order."""
+
+    method: str
+    path: str
+    expect: tuple[int, int, int, int, int]
+    body: Any = None
+    fresh_user: bool = False  # the call ends the caller's session or account: use a new one
+
+    @property
+    def id(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+OK = (200, 200, 200, 200, 200)
+TABLE = [
+    Row("GET", "/api/health", OK),
+    Row("GET", "/api/openapi.json", OK),
+    Row("POST", "/api/auth/signup", (201,) * 5, body="new-account"),
+    Row("POST", "/api/auth/signin", OK, body={"email": "someone@example.com"}),
+    Row("POST", "/api/auth/signout", (204,) * 5, body={}, fresh_user=True),
+    Row("GET", "/api/me", (401, 200, 200, 200, 401)),
+    Row("DELETE", "/api/me", (401, 204, 204, 204, 401), fresh_user=True),
+    Row("GET", "/api/me/comments", (401, 200, 200, 200, 401)),
+    Row("GET", "/api/me/comments?cursor=junk", (401, 400, 400, 400, 401)),
+    Row("POST", f"/api/designs/{PUBLISHED}/comments", (401, 201, 201, 201, 401), {"text": "Hi"}),
+    Row("POST", f"/api/designs/{UNPUBLISHED}/comments", (401, 404, 404, 404, 401), {"text": "x"}),
+    Row("POST", "/api/designs/no/such/comments", (401, 404, 404, 404, 401), {"text": "x"}),
+    Row("GET", "/api/admin/comments", (401, 403, 403, 200, 401)),
+    Row("GET", f"/api/admin/comments?design={PUBLISHED}", (401, 403, 403, 200, 401)),
+    Row("GET", "/api/admin/comments?sentiment=SMUG", (401, 403, 403, 400, 401)),
+    Row("GET", "/api/admin/comments.csv", (401, 403, 403, 200, 401)),
+    Row("GET", "/api/admin/comments.csv?limit=0", (401, 403, 403, 400, 401)),
+    Row("DELETE", "/api/admin/comments/{existing}", (401, 403, 403, 204, 401)),
+    Row("DELETE", "/api/admin/comments/{missing}", (401, 403, 403, 404, 401)),
+]
+
+
+@dataclass
+class World:
+    """One project for the whole table: a signed-in user of each role, and a revoked token."""
+
+    settings: Settings
+    tokens: dict[str, str]
+
+
+def _new_user(settings: Settings, role: str) -> tuple[str, str]:
+    """(email, token) of a new account with `role`, made in-process (no HTTP, no limits)."""
+    email = f"{role}-{uuid.uuid4().hex[:8]}@example.com"
+    with open_identity(settings) as identity:
+        identity.sign_up(email, PASSWORD, role.title())
+        if role != "customers":
+            identity.set_role(email, role)
+        return email, identity.sign_in(email, PASSWORD, "192.0.2.1").id_token
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    root = tmp_path_factory.mktemp("auth") / "site"
+    (root / "content" / "designs").mkdir(parents=True)
+    os.symlink(REPO / "theme", root / "theme")
+    settings = replace(load_settings(env={}, root=root), workers=1)
+    with open_catalog(settings) as catalog:
+        catalog.record_decision(Decision(PUBLISHED, "hash-red", Status.APPROVED, "test"))
+        catalog.record_decision(Decision(UNPUBLISHED, "hash-blue", Status.NEEDS_REVIEW, "test"))
+    tokens = {caller: _new_user(settings, role)[1] for caller, role in ROLE_OF.items()}
+    _email, revoked = _new_user(settings, "customers")
+    with open_identity(settings) as identity:
+        identity.sign_up("someone@example.com", PASSWORD)
+        identity.sign_out(revoked)
+    yield World(settings, tokens | {"signed_out": revoked})
+
+
+@pytest.fixture
+def client(world: World) -> Iterator[Any]:
+    api.configure(world.settings, generous_limits())
+    with Client(app) as chalice_client:
+        yield chalice_client.http
+    api.reset()
+
+
+def _token(world: World, caller: str, row: Row) -> str | None:
+    if caller == "visitor":
+        return None
+    if row.fresh_user and caller != "signed_out":
+        return _new_user(world.settings, ROLE_OF[caller])[1]
+    return world.tokens[caller]
+
+
+def _path(row: Row) -> str:
+    if "{existing}" in row.path:
+        posted = api.comments().post(PUBLISHED, "author-sub", "Author", {"text": "x"}, "192.0.2.9")
+        return row.path.replace("{existing}", posted.comment.id)
+    return row.path.replace("{missing}", "0" * 32)
+
+
+def _body(row: Row) -> Any:
+    if row.body == "new-account":
+        return {"email": f"new-{uuid.uuid4().hex[:8]}@example.com", "password": PASSWORD}
+    if isinstance(row.body, dict) and "email" in row.body:
+        return row.body | {"password": PASSWORD}
+    return row.body
+
+
+@pytest.mark.parametrize("carrier", ["cookie", "bearer"])
+@pytest.mark.parametrize("caller", CALLERS)
+@pytest.mark.parametrize("row", TABLE, ids=lambda row: row.id)
+def test_authorization_table(
+    world: World, client: Any, row: Row, caller: str, carrier: str
+) -> None:
+    token = _token(world, caller, row)
+    headers = {}
+    if token and carrier == "cookie":
+        headers["Cookie"] = f"nf_session={token}"
+    elif token:
+        headers["Authorization"] = f"Bearer {token}"
+    payload = _body(row)
+    if payload is not None:
+        headers["Content-Type"] = "application/json"
+    raw = json.dumps(payload).encode() if payload is not None else b""
+    response = client.request(row.method, _path(row), headers=headers, body=raw)
+    expected = row.expect[CALLERS.index(caller)]
+    assert response.status_code == expected, response.body[:300]
+    if expected in (401, 403):
+        code = {401: "unauthorized", 403: "forbidden"}[expected]
+        assert json.loads(response.body)["error"]["code"] == code
+
+
+@pytest.mark.parametrize("caller", ["customer", "designer"])
+def test_non_admins_learn_nothing_about_comments(world: World, client: Any, caller: str) -> None:
+    """An existing and a missing comment id, a valid and an invalid filter: all one 403."""
+    headers = {"Cookie": f"nf_session={world.tokens[caller]}"}
+    calls = [
+        ("DELETE", "/api/admin/comments/{existing}"),
+        ("DELETE", "/api/admin/comments/{missing}"),
+        ("GET", "/api/admin/comments?sentiment=POSITIVE"),
+        ("GET", "/api/admin/comments?sentiment=SMUG"),
+    ]
+    answers = {
+        client.request(method, _path(Row(method, path, OK)), headers=headers).body
+        for method, path in calls
+    }
+    assert len(answers) == 1
+
+
+def test_the_table_covers_every_route() -> None:
+    matcher = RouteMatcher(list(app.routes))
+    covered = {(row.method, matcher.match_route(_path_template(row)).route) for row in TABLE}
+    routes = {(method, path) for path, methods in app.routes.items() for method in methods}
+    assert routes <= covered, routes - covered
+
+
+def _path_template(row: Row) -> str:
+    return row.path.replace("{existing}", "x").replace("{missing}", "x")
+
+
+def test_a_revoked_token_is_refused_as_a_bearer_too(world: World, client: Any) -> None:
+    headers = {"Authorization": f"Bearer {world.tokens['signed_out']}"}
+    assert client.request("GET", "/api/me", headers=headers).status_code == 401

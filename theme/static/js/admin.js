@@ -1,0 +1,266 @@
+// /admin/ (see admin.html): sign in, then list, filter, export and delete customers' comments.
+// Comments are untrusted: every piece of them reaches the page through textContent or an
+// attribute, never as HTML. The page runs under a strict CSP: no inline style, no eval.
+import {
+  ApiError,
+  api,
+  apiUrl,
+  bindAccountForms,
+  bindSignedInBars,
+  clearError,
+  currentUser,
+  setBusy,
+  showError,
+  showUserName,
+  signOut,
+} from "./account.js";
+
+const FILTERS = ["design", "sentiment", "since", "until"]; // the page's query string
+const LABELS = { POSITIVE: "Positive", NEGATIVE: "Negative", NEUTRAL: "Neutral", MIXED: "Mixed" };
+const WHEN = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, value);
+  node.append(...children); // strings become text nodes
+  return node;
+}
+
+/** A date input's value (local day) as the ISO instant its midnight starts, in UTC. */
+function localMidnight(value, addDays = 0) {
+  const [year, month, day] = value.split("-").map(Number);
+  return new Date(year, month - 1, day + addDays).toISOString();
+}
+
+/** The API's query for the chosen filters: "until" takes in the whole of its day. */
+function apiQuery(filters, cursor = null, limit = null) {
+  const query = new URLSearchParams();
+  if (filters.design) query.set("design", filters.design);
+  if (filters.sentiment) query.set("sentiment", filters.sentiment);
+  if (filters.since) query.set("since", localMidnight(filters.since));
+  if (filters.until) query.set("until", localMidnight(filters.until, 1));
+  if (limit) query.set("limit", String(limit));
+  if (cursor) query.set("cursor", cursor);
+  return query;
+}
+
+function badge(comment) {
+  const { sentiment, sentiment_status: status } = comment;
+  if (status === "scored" && sentiment) {
+    const label = sentiment.label;
+    const score = sentiment[label.toLowerCase()];
+    const text = `${LABELS[label] || label} ${typeof score === "number" ? score.toFixed(2) : ""}`;
+    return el("span", { class: `badge badge--${label.toLowerCase()}` }, text.trim());
+  }
+  const text = status === "failed" ? "Not scored (failed)" : "Pending";
+  return el("span", { class: "badge badge--none" }, text);
+}
+
+function start(root) {
+  const $ = (selector) => root.querySelector(selector);
+  const siteRoot = root.dataset.root || "/";
+  const signedOut = $("[data-signed-out]");
+  const notAdmin = $("[data-not-admin]");
+  const adminView = $("[data-admin]");
+  const accountStatus = $("[data-account-status]");
+  const sessionNote = $("[data-session-note]");
+  const filtersForm = $("[data-filters]");
+  const csv = el("a", { class: "button button--quiet", "data-csv": "", download: "" }, "Download CSV");
+  const csvHref = () => apiUrl(`admin/comments.csv?${apiQuery(filters)}`);
+  const listStatus = $("[data-list-status]");
+  const table = $("[data-table]");
+  const rows = $("[data-rows]");
+  const empty = $("[data-empty]");
+  const more = $("[data-more]");
+  const asked = Number(new URLSearchParams(location.search).get("limit"));
+  const pageSize = asked >= 1 ? Math.min(Math.floor(asked), 200) : null; // default: the API's
+  let filters = readFilters(new URLSearchParams(location.search));
+  let cursor = null;
+  let shown = 0;
+  let generation = 0; // a reload makes the answers of earlier requests stale
+
+  function readFilters(source) {
+    const values = {};
+    for (const name of FILTERS) values[name] = (source.get(name) || "").trim();
+    return values;
+  }
+
+  function show(view) {
+    signedOut.hidden = view !== signedOut;
+    notAdmin.hidden = view !== notAdmin;
+    adminView.hidden = view !== adminView;
+  }
+
+  function route(user, { focus = false } = {}) {
+    accountStatus.textContent = "";
+    if (!user) return show(signedOut);
+    showUserName(root, user);
+    sessionNote.textContent = "";
+    if (user.role !== "admins") {
+      show(notAdmin);
+      if (focus) notAdmin.querySelector("[data-sign-out]").focus();
+      return;
+    }
+    show(adminView);
+    for (const name of FILTERS) filtersForm.elements[name].value = filters[name];
+    if (focus) filtersForm.elements.design.focus();
+    reload();
+  }
+
+  function sessionEnded() {
+    sessionNote.textContent = "Your session has ended. Sign in again to go on.";
+    show(signedOut);
+    signedOut.querySelector("input[name=email]").focus();
+  }
+
+  /** Handle a 401 or 403 (true), or leave the error to the caller (false). */
+  function refused(error) {
+    if (error.status === 401) sessionEnded();
+    else if (error.status === 403) show(notAdmin);
+    else return false;
+    return true;
+  }
+
+  async function reload() {
+    cursor = null;
+    shown = 0;
+    rows.replaceChildren();
+    csv.href = csvHref();
+    await loadPage();
+  }
+
+  async function loadPage() {
+    const mine = ++generation;
+    more.disabled = true;
+    listStatus.textContent = "Loading comments…";
+    const firstNew = rows.children.length;
+    try {
+      const query = apiQuery(filters, cursor, pageSize);
+      const data = await api(`admin/comments?${query}`);
+      if (mine !== generation) return;
+      for (const comment of data.comments) rows.append(row(comment));
+      shown += data.comments.length;
+      cursor = data.next_cursor;
+      listed(firstNew);
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      if (mine !== generation) return;
+      listStatus.textContent = "";
+      if (!refused(error)) showError(filtersForm, error.message, filtersForm.elements[error.field]);
+    } finally {
+      more.disabled = false;
+    }
+  }
+
+  function listed(firstNew) {
+    const filtered = FILTERS.some((name) => filters[name]);
+    table.hidden = shown === 0;
+    empty.hidden = shown !== 0;
+    empty.textContent = filtered ? "No comments match these filters." : "No comments yet.";
+    more.hidden = !cursor;
+    const count = `${shown} comment${shown === 1 ? "" : "s"}`;
+    listStatus.textContent =
+      shown === 0 ? "" : cursor ? `Showing the newest ${count}; more are older.` : `Showing ${count}.`;
+    if (firstNew > 0 && rows.children[firstNew]) rows.children[firstNew].querySelector("a").focus();
+  }
+
+  function row(comment) {
+    const [designer = "", slug = ""] = comment.design.split("/");
+    const href = `${siteRoot}designs/${encodeURIComponent(designer)}/${encodeURIComponent(slug)}/`;
+    const when = new Date(comment.created_at);
+    const time = el("time", { datetime: comment.created_at }, WHEN.format(when));
+    const author = comment.author_name || "No name given";
+    const remove = el(
+      "button",
+      { type: "button", class: "button button--quiet button--small" },
+      "Delete",
+      el("span", { class: "visually-hidden" }, ` the comment by ${author}, ${WHEN.format(when)}`),
+    );
+    const tr = el(
+      "tr",
+      {},
+      el("th", { scope: "row", "data-label": "Design" }, el("a", { href }, comment.design)),
+      el("td", { "data-label": "Author" }, author),
+      el("td", { "data-label": "Time" }, time),
+      el("td", { "data-label": "Sentiment" }, badge(comment)),
+      el("td", { "data-label": "Comment", class: "admin-table__text" }, comment.text),
+      el("td", { class: "admin-table__actions" }, remove),
+    );
+    remove.addEventListener("click", () => deleteComment(comment, tr, author));
+    return tr;
+  }
+
+  async function deleteComment(comment, tr, author) {
+    if (!confirm(`Delete the comment by ${author}? This cannot be undone.`)) return;
+    const button = tr.querySelector("button");
+    button.disabled = true;
+    try {
+      await api(`admin/comments/${encodeURIComponent(comment.id)}`, { method: "DELETE" });
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      button.disabled = false;
+      if (refused(error)) return;
+      if (error.status !== 404) {
+        listStatus.textContent = `The comment was not deleted: ${error.message}`;
+        return button.focus();
+      }
+    }
+    const next = tr.nextElementSibling || tr.previousElementSibling;
+    tr.remove();
+    shown -= 1;
+    listed(0);
+    listStatus.textContent = `Comment deleted. ${listStatus.textContent}`;
+    (next ? next.querySelector("button") : filtersForm.elements.design).focus();
+  }
+
+  filtersForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    clearError(filtersForm);
+    const chosen = readFilters(new FormData(filtersForm));
+    if (chosen.since && chosen.until && chosen.since > chosen.until) {
+      return showError(filtersForm, "“From” must be on or before “To”.", filtersForm.elements.until);
+    }
+    filters = chosen;
+    const query = new URLSearchParams(Object.entries(filters).filter(([, value]) => value));
+    const search = query.toString();
+    history.replaceState(null, "", search ? `?${search}` : location.pathname);
+    setBusy(filtersForm, true);
+    reload().finally(() => setBusy(filtersForm, false));
+  });
+  filtersForm.addEventListener("reset", () => {
+    clearError(filtersForm);
+    setTimeout(() => filtersForm.requestSubmit(), 0); // after the fields are emptied
+  });
+  more.addEventListener("click", loadPage);
+
+  async function leave() {
+    try {
+      await signOut();
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      if (error.status !== 401) {
+        accountStatus.textContent = `Could not sign you out: ${error.message}`;
+        return;
+      }
+    }
+    rows.replaceChildren();
+    show(signedOut);
+    accountStatus.textContent = "You are signed out.";
+    signedOut.querySelector("input[name=email]").focus();
+  }
+
+  bindAccountForms(signedOut, (user) => route(user, { focus: true }));
+  bindSignedInBars(root, leave);
+  csv.href = csvHref();
+  $("[data-csv-slot]").append(csv);
+  $("[data-admin-placeholder]").hidden = true;
+  accountStatus.textContent = "Checking whether you are signed in…";
+  currentUser().then(route, (error) => {
+    if (!(error instanceof ApiError)) throw error;
+    accountStatus.textContent = `We could not check whether you are signed in. ${error.message}`;
+    show(signedOut);
+  });
+}
+
+const root = document.getElementById("admin");
+if (root) start(root);
