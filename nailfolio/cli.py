@@ -236,4 +236,30 @@ def reject(design: str, reason: str, no_rebuild: bool) -> None:
     _override(design, Status.REJECTED, reason, not no_rebuild)
 
 
+@main.group()
+def sentiment() -> None:
+    """Sentiment scores of customers' comments."""
+
+
+@sentiment.command()
+@click.option("--batch", default=200, show_default=True, type=click.IntRange(1, 1000))
+def backfill(batch: int) -> None:
+    """Score every comment whose scoring failed or never ran (safe to repeat)."""
+    from nailfolio import api
+
+    settings = click.get_current_context().obj
+    api.configure(settings)
+    try:
+        total = 0
+        while done := api.comments().backfill_sentiment(batch):
+            total += done
+    finally:
+        api.reset()
+    with config.open_comment_store(settings) as store:
+        left = len(store.pending_sentiment(batch))
+    click.echo(f"scored {total} comments")
+    if left:
+        raise click.ClickException(f"{left} still pending: the analyzer failed; run again later")
+
+
 main.add_command(users)

@@ -41,6 +41,7 @@ from markupsafe import Markup
 from pelican import signals
 from pelican.generators import Generator
 
+from nailfolio.csp import ADMIN_CSP, DESIGN_CSP
 from nailfolio.errors import ConfigError
 from nailfolio.gallery import TERM_KINDS, DesignView, Group, as_utc, build_gallery
 
@@ -49,15 +50,6 @@ EAGER_IMAGES = 4
 FEED_SIZE = 20
 FEED_PATH = "feeds/designs.atom.xml"
 UNLISTED = ("404.html", "admin/index.html")  # written, but not in the sitemap
-# Content-Security-Policy <meta> of the pages that run scripts. A <meta> cannot carry
-# frame-ancestors (Chromium logs an error for it): servers add "; frame-ancestors 'none'" to
-# the same policy in a header.
-ADMIN_CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; base-uri 'none'; form-action 'self'; object-src 'none'"
-)
-# Design pages keep each placeholder's colour and image in a style attribute.
-DESIGN_CSP = ADMIN_CSP.replace("style-src 'self';", "style-src 'self' 'unsafe-inline';")
 
 
 @dataclass(frozen=True)

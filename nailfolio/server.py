@@ -26,6 +26,7 @@ from chalice import Chalice
 from chalice.config import Config
 from chalice.local import LocalChalice, LocalGateway, LocalGatewayException
 
+from nailfolio.csp import csp_header
 from nailfolio.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -79,6 +80,9 @@ class SiteHandler(SimpleHTTPRequestHandler):
             else:
                 self.send_header("Cache-Control", "no-cache")
             self.send_header("X-Content-Type-Options", "nosniff")
+            policy = csp_header(self.path)
+            if policy:
+                self.send_header("Content-Security-Policy", policy)
         self.send_header("Referrer-Policy", "strict-origin-when-cross-origin")
         super().end_headers()
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from nailfolio.gallery_plugin import ADMIN_CSP
+from nailfolio.csp import ADMIN_CSP
 
 pytestmark = pytest.mark.browser
 

@@ -86,3 +86,31 @@ def test_clean_keeps_moderation_decisions(project: Project) -> None:
     assert invoke(project, "clean").exit_code == 0
     assert not (project.root / "output").exists()
     assert "ana/red" in invoke(project, "moderation", "list").output
+
+
+def test_sentiment_backfill_scores_pending_comments(project: Project) -> None:
+    from datetime import UTC, datetime
+
+    from nailfolio.comments import Comment, SentimentStatus, new_comment_id
+
+    at = datetime(2026, 5, 1, tzinfo=UTC)
+    with config.open_comment_store(project.settings) as store:
+        for text in ("I love this design, gorgeous!", "Chipped and ugly, awful work."):
+            comment = Comment(
+                new_comment_id(at),
+                "ana/red",
+                "sub-1",
+                "Ana",
+                text,
+                at,
+                None,
+                SentimentStatus.PENDING,
+            )
+            store.add(comment)
+    result = invoke(project, "sentiment", "backfill")
+    assert result.exit_code == 0, result.output
+    assert result.output == "scored 2 comments\n"
+    with config.open_comment_store(project.settings) as store:
+        assert store.pending_sentiment(10) == []
+        labels = sorted(c.sentiment.label for c in store.list().comments)
+    assert labels == ["NEGATIVE", "POSITIVE"]

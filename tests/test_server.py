@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import pytest
 from conftest import PASSWORD, ApiProject, generous_limits
 
+from nailfolio.csp import ADMIN_CSP, DESIGN_CSP
 from nailfolio.errors import ConfigError
 from nailfolio.ratelimit import RateRule
 from nailfolio.server import make_server
@@ -29,6 +30,9 @@ def site_root(tmp_path: Path) -> Path:
     (tmp_path / "index.html").write_text("<h1>Gallery</h1>")
     (tmp_path / "404.html").write_text("<h1>Lost nail</h1>")
     (tmp_path / "img" / "abc-480w.webp").write_bytes(b"RIFF....WEBP")
+    for page in ("admin", "designs/ana/red"):
+        (tmp_path / page).mkdir(parents=True)
+        (tmp_path / page / "index.html").write_text("<h1>page</h1>")
     return tmp_path
 
 
@@ -45,6 +49,19 @@ def test_serves_pages_with_revalidation(site: str) -> None:
     with urllib.request.urlopen(site + "/") as response:
         assert response.read() == b"<h1>Gallery</h1>"
         assert response.headers["Cache-Control"] == "no-cache"
+
+
+@pytest.mark.parametrize(
+    ("path", "policy"),
+    [
+        ("/admin/", ADMIN_CSP + "; frame-ancestors 'none'"),
+        ("/designs/ana/red/", DESIGN_CSP + "; frame-ancestors 'none'"),
+        ("/", None),
+    ],
+)
+def test_pages_with_scripts_get_their_csp_header(site: str, path: str, policy: str | None) -> None:
+    with urllib.request.urlopen(site + path) as response:
+        assert response.headers["Content-Security-Policy"] == policy
 
 
 def test_hashed_images_are_cached_forever(site: str) -> None:

@@ -20,8 +20,9 @@ from pelican.settings import read_settings
 from PIL import Image
 
 from nailfolio.config import Settings
+from nailfolio.csp import ADMIN_CSP, DESIGN_CSP
 from nailfolio.gallery import build_gallery, css_colour
-from nailfolio.gallery_plugin import ADMIN_CSP, DESIGN_CSP, GalleryGenerator
+from nailfolio.gallery_plugin import GalleryGenerator
 from nailfolio.models import Designer, DesignSource, PublishedDesign, Rendition, Variant
 from nailfolio.site import render_site
 
