@@ -1,6 +1,6 @@
 """The gallery as data: published designs sorted, grouped and ready for the templates.
 
-`build_gallery` turns PublishedDesign records into DesignViews (URLs, responsive sources,
+`gallery_views` turns PublishedDesign records into DesignViews (URLs, responsive sources,
 term links, a safe placeholder style) grouped by designer, tag, colour and technique. It knows
 URLs and names, never files or templates: the Pelican plugin (nailfolio.gallery_plugin) renders.
 """
@@ -109,7 +109,7 @@ class Gallery:
     terms: tuple[tuple[str, tuple[Group, ...]], ...]  # (kind, groups by name)
 
 
-def build_gallery(
+def gallery_views(
     designs: Sequence[PublishedDesign], designers: Sequence[Designer] = ()
 ) -> Gallery:
     """Sort the designs newest first and group them by designer, tag, colour and technique."""

@@ -43,7 +43,7 @@ from pelican.generators import Generator
 
 from nailfolio.csp import ADMIN_CSP, DESIGN_CSP
 from nailfolio.errors import ConfigError
-from nailfolio.gallery import TERM_KINDS, DesignView, Group, as_utc, build_gallery
+from nailfolio.gallery import TERM_KINDS, DesignView, Group, as_utc, gallery_views
 
 PER_PAGE = 24
 EAGER_IMAGES = 4
@@ -103,7 +103,7 @@ class GalleryGenerator(Generator):
     """Writes every gallery page, the feed, sitemap and robots.txt with the theme's templates."""
 
     def generate_context(self) -> None:
-        self.gallery = build_gallery(
+        self.gallery = gallery_views(
             self.settings.get("NAILFOLIO_DESIGNS") or (),
             self.settings.get("NAILFOLIO_DESIGNERS") or (),
         )

@@ -21,7 +21,7 @@ from PIL import Image
 
 from nailfolio.config import Settings
 from nailfolio.csp import ADMIN_CSP, DESIGN_CSP
-from nailfolio.gallery import build_gallery, css_colour
+from nailfolio.gallery import css_colour, gallery_views
 from nailfolio.gallery_plugin import GalleryGenerator
 from nailfolio.models import Designer, DesignSource, PublishedDesign, Rendition, Variant
 from nailfolio.site import render_site
@@ -589,7 +589,7 @@ def test_term_slugs_follow_the_shared_slug_rules(tmp_path):
     settings = make_project(tmp_path)
     design = make_design(settings, 1, datetime(2025, 5, 1, tzinfo=UTC))
     source = replace(design.source, tags=("Ombré", "ombre", "  Cat eye "), technique="Gel & Foil")
-    view = build_gallery([replace(design, source=source)]).designs[0]
+    view = gallery_views([replace(design, source=source)]).designs[0]
     assert [(t.name, t.url) for t in view.tags] == [
         ("Ombré", "tags/ombre/"),
         ("Cat eye", "tags/cat-eye/"),
