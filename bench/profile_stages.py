@@ -219,9 +219,9 @@ def main() -> None:
         wall = time.perf_counter() - started
         other = busy_cpu_s() - busy - (time.process_time() - own)
     report(len(paths))
+    report_by_shape(portrait)
     if other > 0.1 * wall:
         print(f"warning: other processes used {other:.1f} CPU s meanwhile: times are inflated")
-    report_by_shape(portrait)
     project = BENCH / "out" / f"project-{args.set}"
     seconds = time_site(project)
     if seconds is not None:
