@@ -166,7 +166,7 @@ def report(count: int) -> None:
 
 
 def report_by_shape(portrait: list[bool]) -> None:
-    """Landscape photos decode DCT-scaled by 1/2; portrait ones (EXIF 6/8) need full size."""
+    """Both shapes decode DCT-scaled by 1/2; portrait ones (EXIF 6/8) have ~1.8x the pixels."""
     top = ("hash (sha256)", "decode", "moderate", "render variants")
     for label, wanted in (
         ("landscape (stored upright or 180)", False),

@@ -339,8 +339,9 @@ def test_every_exif_orientation_is_applied(
 @pytest.mark.parametrize(
     ("settings", "orientation", "decoded"),
     [
-        (ImageSettings(), 1, (2000, 1500)),  # half size still covers the 1600w variant
-        (ImageSettings(), 6, (3000, 4000)),  # upright it is 3000 wide: half would be too small
+        (ImageSettings(), 1, (2000, 1500)),  # half size still covers the 1440w variant
+        (ImageSettings(), 6, (1500, 2000)),  # upright 3000 wide: half still covers 1440w
+        (ImageSettings(widths=(480, 960, 1600)), 6, (3000, 4000)),  # half would be too small
         (ImageSettings(widths=(480,), fallback_width=480), 1, (1000, 750)),  # quarter size
     ],
 )
@@ -566,6 +567,15 @@ def test_variants_are_never_upscaled_and_record_their_real_size(
         assert variant.width <= size[0] and variant.height <= size[1]
         by_role.setdefault(variant.role, []).append((variant.width, variant.height))
     assert by_role == {"responsive": responsive, "fallback": [fallback], "thumb": [thumb]}
+
+
+def test_fallback_jpeg_is_baseline_not_progressive(tmp_path: Path) -> None:
+    # Progressive encoding took 2.5x as long for files ~3% smaller: not worth it for a fallback.
+    _, rendition = _render(tmp_path, _textured((200, 150)))
+    (fallback,) = [v for v in rendition.variants if v.role == "fallback"]
+    with Image.open(tmp_path / "out" / fallback.name) as out:
+        assert out.format == "JPEG"
+        assert not out.info.get("progressive") and not out.info.get("progression")
 
 
 def test_variant_names_carry_content_hash_and_settings_fingerprint(tmp_path: Path) -> None:

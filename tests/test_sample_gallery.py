@@ -44,7 +44,7 @@ def test_index_lists_every_design_newest_first(sample_gallery: SampleGallery) ->
 def test_design_page_has_responsive_picture_and_metadata(sample_gallery: SampleGallery) -> None:
     page = read(sample_gallery, "designs/bea-okafor/sunset-gradient/index.html")
     srcset = re.search(r'<source type="image/webp"[^>]* srcset="([^"]+)"', page).group(1)
-    assert [w for w in re.findall(r" (\d+)w", srcset)] == ["480", "960", "1600"]
+    assert [w for w in re.findall(r" (\d+)w", srcset)] == ["480", "960", "1440"]
     img = re.search(r'<img class="design__img"[^>]*>', page).group(0)
     assert 'width="1200" height="1500"' in img and 'alt="' in img  # the JPEG fallback
     assert '<h1 class="design__title">Sunset Gradient</h1>' in page
