@@ -31,7 +31,8 @@ from nailfolio.web import HttpError
 
 if TYPE_CHECKING:
     from nailfolio.accounts import AccountService, Session
-    from nailfolio.comments import Comment, CommentLimits, CommentService, ListQuery, Page
+    from nailfolio.comment_query import ListQuery
+    from nailfolio.comments import Comment, CommentLimits, CommentService, Page
     from nailfolio.config import Settings
     from nailfolio.identity import Principal
     from nailfolio.ratelimit import RateRule
@@ -199,7 +200,9 @@ def http_error(exc: Exception) -> HttpError | None:
 
 @functools.cache
 def _error_table() -> tuple[tuple[type[Exception], int, str, str | None], ...]:
-    from nailfolio.comments import IdempotencyKeyReused, InvalidComment, InvalidQuery
+    from nailfolio.comment_query import InvalidQuery
+    from nailfolio.comment_text import InvalidComment
+    from nailfolio.comments import IdempotencyKeyReused
     from nailfolio.errors import DesignNotFound
     from nailfolio.identity import (
         AccountExists,
@@ -314,7 +317,7 @@ def signed_out_response(request: Request) -> Response:
 
 def admin_query(request: Request) -> ListQuery:
     """Filters and page of an admin listing or export; raises InvalidQuery (400)."""
-    from nailfolio.comments import parse_list_query
+    from nailfolio.comment_query import parse_list_query
 
     params = web.query_params(request, ADMIN_QUERY)
     if "sentiment" in params:
@@ -324,7 +327,7 @@ def admin_query(request: Request) -> ListQuery:
 
 def own_query(request: Request) -> ListQuery:
     """Page of a user's own listing; raises InvalidQuery (400)."""
-    from nailfolio.comments import parse_list_query
+    from nailfolio.comment_query import parse_list_query
 
     return _checked(parse_list_query(web.query_params(request, OWN_QUERY)))
 
@@ -332,7 +335,7 @@ def own_query(request: Request) -> ListQuery:
 def _checked(query: ListQuery) -> ListQuery:
     """The query, its cursor checked now (the CSV export ignores it, but a bad one is still
     a bad request)."""
-    from nailfolio.comments import decode_cursor
+    from nailfolio.comment_query import decode_cursor
 
     if query.cursor:
         decode_cursor(query.cursor)

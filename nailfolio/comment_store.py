@@ -18,16 +18,14 @@ import builtins
 from datetime import UTC, datetime
 
 from nailfolio import sqlite
-from nailfolio.comments import (
+from nailfolio.comment_query import (
     PAGE_SIZE,
-    Comment,
     CommentFilter,
-    Page,
-    SentimentStatus,
     check_page_limit,
     decode_cursor,
     encode_cursor,
 )
+from nailfolio.comments import Comment, Page, SentimentStatus
 from nailfolio.sentiment import Sentiment, SentimentLabel
 
 APPLICATION_ID = 0x4E46_436D  # "NFCm": marks a SQLite file as Nailfolio's comments

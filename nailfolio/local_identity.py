@@ -1,15 +1,13 @@
 """The local identity adapter: users in SQLite, scrypt password hashes, RS256 ID tokens.
 
 `LocalIdentity` keeps users, revoked token ids and sign-in failures in var/identity.sqlite3 and
-signs tokens with an RSA-2048 key made on first use at var/identity/signing-key.pem (mode 0600;
-its kid is the RFC 7638 thumbprint). Tokens are verified by the shared `TokenVerifier` against
-`jwks()`, then checked against the store, so a signed-out token, a deleted user or a changed
-role take effect at once.
+signs tokens with the key `signing_key.load_signing_key` keeps at var/identity/signing-key.pem.
+Tokens are verified by the shared `TokenVerifier` against `jwks()`, then checked against the
+store, so a signed-out token, a deleted user or a changed role take effect at once.
 
-Passwords: `hashlib.scrypt` (N=2**14, r=8, p=1, 16-byte salt, 32-byte key) in a PHC-style
-string `$scrypt$ln=14,r=8,p=1$<salt>$<key>` that carries its parameters; a hash weaker than
-SCRYPT is replaced at the next successful sign-in. A sign-in for an unknown email hashes
-against a dummy hash with the same parameters, so both failures take the same time.
+Passwords are hashed by `passwords` (scrypt); a hash weaker than SCRYPT is replaced at the next
+successful sign-in. A sign-in for an unknown email verifies against a dummy hash with the same
+parameters, so both failures take the same time.
 
 Brute force: every sign-in attempt is recorded against its account (the folded email, known
 or not) and its client address before the password is checked, and a success takes its own
@@ -25,13 +23,7 @@ the calling thread's, the others close when their threads end.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
 import math
-import os
-import secrets
 import sqlite3
 import threading
 import time
@@ -43,11 +35,9 @@ from pathlib import Path
 from typing import Any
 
 import jwt
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from nailfolio import sqlite
-from nailfolio.errors import ConfigError
 from nailfolio.identity import (
     DEFAULT_ROLE,
     LEEWAY_S,
@@ -69,11 +59,10 @@ from nailfolio.identity import (
     fold_email,
     normalise_email,
 )
+from nailfolio.passwords import dummy_hash, hash_password, needs_rehash, verify_password
+from nailfolio.signing_key import load_signing_key, public_jwk
 
 APPLICATION_ID = 0x4E46_4964  # "NFId": marks a SQLite file as a Nailfolio identity store
-RSA_BITS = 2048
-SALT_BYTES = 16
-KEY_BYTES = 32
 ACCOUNT_KEY_MAX = 320  # a lookup key longer than any stored email is cut, never stored whole
 
 MIGRATIONS: tuple[str, ...] = (
@@ -104,17 +93,6 @@ MIGRATIONS: tuple[str, ...] = (
 
 
 @dataclass(frozen=True)
-class ScryptParams:
-    n: int = 2**14
-    r: int = 8
-    p: int = 1
-
-
-SCRYPT = ScryptParams()
-_SCRYPT_LIMITS = ScryptParams(n=2**20, r=32, p=16)  # refuse stored parameters beyond these
-
-
-@dataclass(frozen=True)
 class Throttle:
     """`limit` failures within `window_s` lock for `first_delay_s`, doubling per further
     failure up to `max_delay_s`, counted from the last failure."""
@@ -130,121 +108,6 @@ class Throttle:
 
 ACCOUNT_THROTTLE = Throttle(limit=5, window_s=900, first_delay_s=30, max_delay_s=900)
 ADDRESS_THROTTLE = Throttle(limit=20, window_s=900, first_delay_s=900, max_delay_s=900)
-
-
-def hash_password(password: str, params: ScryptParams = SCRYPT) -> str:
-    """A salted scrypt hash that records its parameters."""
-    salt = secrets.token_bytes(SALT_BYTES)
-    return _encode_hash(params, salt, _scrypt(password, salt, params, KEY_BYTES))
-
-
-def verify_password(password: str, stored: str) -> bool:
-    """Whether `password` matches `stored`, compared in constant time."""
-    params, salt, expected = _decode_hash(stored)
-    return hmac.compare_digest(_scrypt(password, salt, params, len(expected)), expected)
-
-
-def needs_rehash(stored: str, params: ScryptParams = SCRYPT) -> bool:
-    found, _salt, _key = _decode_hash(stored)
-    return (found.n, found.r, found.p) < (params.n, params.r, params.p)
-
-
-def _dummy_hash(params: ScryptParams = SCRYPT) -> str:
-    """Verified against when the email is unknown: same cost, and no password matches it."""
-    return _encode_hash(params, bytes(SALT_BYTES), bytes(KEY_BYTES))
-
-
-def _scrypt(password: str, salt: bytes, params: ScryptParams, length: int) -> bytes:
-    secret = password.encode("utf-8", "surrogatepass")
-    maxmem = 128 * params.r * (params.n + params.p + 2) + 1024 * 1024
-    return hashlib.scrypt(
-        secret, salt=salt, n=params.n, r=params.r, p=params.p, maxmem=maxmem, dklen=length
-    )
-
-
-def _encode_hash(params: ScryptParams, salt: bytes, key: bytes) -> str:
-    ln = params.n.bit_length() - 1
-    return f"$scrypt$ln={ln},r={params.r},p={params.p}${_b64(salt)}${_b64(key)}"
-
-
-def _decode_hash(stored: str) -> tuple[ScryptParams, bytes, bytes]:
-    try:
-        _, scheme, settings, salt, key = stored.split("$")
-        values = dict(item.split("=") for item in settings.split(","))
-        params = ScryptParams(n=2 ** int(values["ln"]), r=int(values["r"]), p=int(values["p"]))
-        decoded = _unb64(salt), _unb64(key)
-    except (ValueError, KeyError) as exc:
-        raise ConfigError(f"unreadable password hash in the identity store ({exc})") from None
-    limits = _SCRYPT_LIMITS
-    if scheme != "scrypt" or not (
-        1 < params.n <= limits.n and 0 < params.r <= limits.r and 0 < params.p <= limits.p
-    ):
-        raise ConfigError(f"unsupported password hash {scheme} {params} in the identity store")
-    return params, *decoded
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def load_signing_key(path: Path) -> rsa.RSAPrivateKey:
-    """The RSA key at `path`, made (mode 0600, in a 0700 folder) if there is none yet."""
-    try:
-        pem = path.read_bytes()
-    except FileNotFoundError:
-        pem = _create_key_file(path)
-    else:
-        if os.name == "posix" and path.stat().st_mode & 0o077:
-            raise ConfigError(f"{path}: the signing key is readable by others; chmod 600 {path}")
-    try:
-        key = serialization.load_pem_private_key(pem, password=None)
-    except ValueError as exc:
-        raise ConfigError(
-            f"{path}: not a PEM private key ({exc}); delete it to make a new one"
-        ) from None
-    if not isinstance(key, rsa.RSAPrivateKey) or key.key_size < RSA_BITS:
-        raise ConfigError(f"{path}: not an RSA key of {RSA_BITS} bits or more")
-    return key
-
-
-def _create_key_file(path: Path) -> bytes:
-    """Write a new key without ever exposing a partial or world-readable file; if another
-    process got there first, use its key."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    key = rsa.generate_private_key(public_exponent=65537, key_size=RSA_BITS)
-    pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    temp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(pem)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.link(temp, path)  # fails rather than replace a key another process just made
-    except FileExistsError:
-        pem = path.read_bytes()
-    finally:
-        temp.unlink(missing_ok=True)
-    return pem
-
-
-def public_jwk(key: rsa.RSAPrivateKey | rsa.RSAPublicKey) -> dict[str, str]:
-    """The public half as a JWK shaped like Cognito's, with the RFC 7638 thumbprint as kid."""
-    public = key.public_key() if isinstance(key, rsa.RSAPrivateKey) else key
-    numbers = public.public_numbers()
-    n = _b64(numbers.n.to_bytes((numbers.n.bit_length() + 7) // 8, "big"))
-    e = _b64(numbers.e.to_bytes((numbers.e.bit_length() + 7) // 8, "big"))
-    canonical = json.dumps({"e": e, "kty": "RSA", "n": n}, separators=(",", ":"))
-    kid = _b64(hashlib.sha256(canonical.encode()).digest())
-    return {"alg": "RS256", "e": e, "kid": kid, "kty": "RSA", "n": n, "use": "sig"}
 
 
 class LocalIdentity(sqlite.SqliteStore):
@@ -324,7 +187,7 @@ class LocalIdentity(sqlite.SqliteStore):
         attempt_id = self._record_attempt(account, client_addr.strip() or "unknown", now)
         select = f"SELECT password_hash, {_USER_COLUMNS} FROM users WHERE email = ?"
         row = self._conn().execute(select, (account,)).fetchone()
-        stored = row[0] if row else _dummy_hash()
+        stored = row[0] if row else dummy_hash()
         if not verify_password(password, stored) or row is None:
             raise InvalidCredentials()
         user = _user(row[1:])

@@ -23,6 +23,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pelican import Pelican
 from pelican.settings import read_settings
@@ -72,20 +73,7 @@ def render_site(
     staging = Path(tempfile.mkdtemp(prefix=f".{output.name}-new-", dir=output.parent))
     try:
         staging.chmod(0o755)  # mkdtemp makes it private; the site is for everyone to read
-        pelican_settings = read_settings(
-            str(conf),
-            override={
-                "PATH": str(settings.content_dir),
-                "OUTPUT_PATH": str(staging),
-                "THEME": str(settings.theme_dir),
-                "SITEURL": settings.site_url.rstrip("/"),
-                "SITENAME": settings.site_name,
-                "DELETE_OUTPUT_DIRECTORY": False,  # staging is new and empty
-                "NAILFOLIO_DESIGNS": tuple(publishable),
-                "NAILFOLIO_DESIGNERS": tuple(designers),
-                "NAILFOLIO_RENDITIONS_DIR": str(settings.renditions_dir),
-            },
-        )
+        pelican_settings = _pelican_settings(settings, conf, staging, publishable, designers)
         summary = io.StringIO()
         pelican_started = time.perf_counter()
         with contextlib.redirect_stdout(summary):  # Pelican prints its own article counts
@@ -100,6 +88,30 @@ def render_site(
     seconds = time.perf_counter() - started
     logger.info("rendered %d pages and %d images in %.2f s", pages, images, seconds)
     return SiteReport(pages, seconds, pelican_seconds, images, tuple(skipped))
+
+
+def _pelican_settings(
+    settings: Settings,
+    conf: Path,
+    staging: Path,
+    publishable: Sequence[PublishedDesign],
+    designers: Sequence[Designer],
+) -> dict[str, Any]:
+    """Pelican's settings from `conf`, pointed at our folders, staging and designs."""
+    return read_settings(
+        str(conf),
+        override={
+            "PATH": str(settings.content_dir),
+            "OUTPUT_PATH": str(staging),
+            "THEME": str(settings.theme_dir),
+            "SITEURL": settings.site_url.rstrip("/"),
+            "SITENAME": settings.site_name,
+            "DELETE_OUTPUT_DIRECTORY": False,  # staging is new and empty
+            "NAILFOLIO_DESIGNS": tuple(publishable),
+            "NAILFOLIO_DESIGNERS": tuple(designers),
+            "NAILFOLIO_RENDITIONS_DIR": str(settings.renditions_dir),
+        },
+    )
 
 
 def _split_publishable(

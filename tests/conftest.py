@@ -181,7 +181,7 @@ class ApiProject:
 @pytest.fixture(scope="session")
 def signing_key_pem(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     """One RSA key for every api_project: making one costs up to half a second."""
-    from nailfolio.local_identity import load_signing_key
+    from nailfolio.signing_key import load_signing_key
 
     path = tmp_path_factory.mktemp("key") / "identity" / "signing-key.pem"
     load_signing_key(path)

@@ -91,7 +91,8 @@ def test_clean_keeps_moderation_decisions(project: Project) -> None:
 def test_sentiment_backfill_scores_pending_comments(project: Project) -> None:
     from datetime import UTC, datetime
 
-    from nailfolio.comments import Comment, SentimentStatus, new_comment_id
+    from nailfolio.comment_query import new_comment_id
+    from nailfolio.comments import Comment, SentimentStatus
 
     at = datetime(2026, 5, 1, tzinfo=UTC)
     with config.open_comment_store(project.settings) as store:

@@ -11,16 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from nailfolio.comment_query import InvalidCursor, InvalidQuery, encode_cursor, new_comment_id
 from nailfolio.comment_store import SqliteCommentStore
-from nailfolio.comments import (
-    Comment,
-    CommentStore,
-    InvalidCursor,
-    InvalidQuery,
-    SentimentStatus,
-    encode_cursor,
-    new_comment_id,
-)
+from nailfolio.comments import Comment, CommentStore, SentimentStatus
 from nailfolio.errors import ConfigError
 from nailfolio.notify import OutboxNotifier
 from nailfolio.sentiment import Sentiment, SentimentLabel

@@ -14,21 +14,17 @@ from pathlib import Path
 
 import pytest
 
+from nailfolio.comment_query import COMMENT_ID, CommentFilter, InvalidQuery, parse_list_query
 from nailfolio.comment_store import SqliteCommentStore
+from nailfolio.comment_text import InvalidComment, parse_comment_payload
 from nailfolio.comments import (
-    COMMENT_ID,
     CSV_COLUMNS,
     Comment,
-    CommentFilter,
     CommentLimits,
     CommentService,
     IdempotencyKeyReused,
-    InvalidComment,
-    InvalidQuery,
     PostResult,
     SentimentStatus,
-    parse_comment_payload,
-    parse_list_query,
 )
 from nailfolio.errors import DesignNotFound, NailfolioError
 from nailfolio.ratelimit import RateLimited, RateRule, SqliteRateLimiter

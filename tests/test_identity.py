@@ -41,14 +41,9 @@ from nailfolio.identity import (
     check_password,
     normalise_email,
 )
-from nailfolio.local_identity import (
-    LocalIdentity,
-    ScryptParams,
-    hash_password,
-    load_signing_key,
-    public_jwk,
-    verify_password,
-)
+from nailfolio.local_identity import LocalIdentity
+from nailfolio.passwords import ScryptParams, hash_password, verify_password
+from nailfolio.signing_key import load_signing_key, public_jwk
 
 PASSWORD = "Nail-Art-2024"
 WRONG = "Wrong-Guess-1"
