@@ -57,7 +57,13 @@ class CommentFilter:
             value = getattr(self, name)
             if value is not None:
                 aware = value.replace(tzinfo=UTC) if value.tzinfo is None else value
-                object.__setattr__(self, name, aware.astimezone(UTC))
+                try:
+                    object.__setattr__(self, name, aware.astimezone(UTC))
+                except OverflowError:  # 0001-01-01T00:00+01:00 is before year 1 in UTC
+                    raise InvalidQuery(
+                        f"{name}={value.isoformat()} is out of range; use a time in the years "
+                        "1 to 9999 (UTC)"
+                    ) from None
         if self.since and self.until and self.since >= self.until:
             raise InvalidQuery("since must be earlier than until")
 
@@ -92,13 +98,12 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         blob = decode_base64url(cursor)
         created_text, comment_id = json.loads(blob)
         created_at = datetime.fromisoformat(created_text)
-    except (ValueError, TypeError, binascii.Error):
+        utc = created_at.astimezone(UTC) if created_at.tzinfo else None
+    except (ValueError, TypeError, OverflowError, binascii.Error):
         raise problem from None
-    if created_at.tzinfo is None or not (
-        isinstance(comment_id, str) and COMMENT_ID.fullmatch(comment_id)
-    ):
+    if utc is None or not (isinstance(comment_id, str) and COMMENT_ID.fullmatch(comment_id)):
         raise problem
-    return created_at.astimezone(UTC), comment_id
+    return utc, comment_id
 
 
 def check_page_limit(limit: object) -> int:

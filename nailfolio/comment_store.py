@@ -4,6 +4,8 @@ Semantics every CommentStore adapter keeps (tests/test_comment_store.py checks t
 - `add` is idempotent per (author_sub, idempotency_key): a UNIQUE constraint makes
   concurrent retries store one comment, and every caller gets that first comment back.
 - Listing is newest first by (created_at, id), resumed with an opaque cursor.
+- Spam (honeypot posts) is stored like any comment but only listed with include_spam=True
+  (its author's own list) and never returned by pending_sentiment.
 - Datetimes come back as aware UTC, equal to what was stored (microsecond precision).
 
 Each thread gets its own connection (sqlite3 connections stay in the thread that made them),
@@ -56,11 +58,17 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX comments_pending ON comments (created_at, id)
         WHERE sentiment_status = 'pending';
     """,
+    """
+    ALTER TABLE comments ADD COLUMN spam INTEGER NOT NULL DEFAULT 0 CHECK (spam IN (0, 1));
+    DROP INDEX comments_pending;
+    CREATE INDEX comments_pending ON comments (created_at, id)
+        WHERE sentiment_status = 'pending' AND spam = 0;
+    """,
 )
 
 _COLUMNS = (
     "id, design, author_sub, author_name, text, created_at, sentiment_status,"
-    " label, positive, negative, neutral, mixed"
+    " label, positive, negative, neutral, mixed, spam"
 )
 _SELECT = f"SELECT {_COLUMNS} FROM comments"
 
@@ -76,7 +84,7 @@ class SqliteCommentStore(sqlite.SqliteStore):
         with sqlite.transaction(conn):
             inserted = conn.execute(
                 f"INSERT INTO comments ({_COLUMNS}, idempotency_key)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (author_sub, idempotency_key) DO NOTHING",
                 (*_row(comment), idempotency_key),
             ).rowcount
@@ -87,6 +95,17 @@ class SqliteCommentStore(sqlite.SqliteStore):
                 (comment.author_sub, idempotency_key),
             ).fetchone()
         return _comment(first), False
+
+    def find(self, author_sub: str, idempotency_key: str) -> Comment | None:
+        row = (
+            self._conn()
+            .execute(
+                f"{_SELECT} WHERE author_sub = ? AND idempotency_key = ?",
+                (author_sub, idempotency_key),
+            )
+            .fetchone()
+        )
+        return _comment(row) if row else None
 
     def set_sentiment(
         self, comment_id: str, sentiment: Sentiment | None, status: SentimentStatus
@@ -119,10 +138,11 @@ class SqliteCommentStore(sqlite.SqliteStore):
         author_sub: str | None = None,
         limit: int = PAGE_SIZE,
         cursor: str | None = None,
+        include_spam: bool = False,
     ) -> Page:
         limit = check_page_limit(limit)
         filters = CommentFilter(design, label, since, until, author_sub)  # validates them
-        clauses: list[str] = []
+        clauses: list[str] = [] if include_spam else ["spam = 0"]
         params: list[object] = []
         for clause, value in (
             ("design = ?", filters.design),
@@ -158,7 +178,8 @@ class SqliteCommentStore(sqlite.SqliteStore):
         rows = (
             self._conn()
             .execute(
-                f"{_SELECT} WHERE sentiment_status = 'pending' ORDER BY created_at, id LIMIT ?",
+                f"{_SELECT} WHERE sentiment_status = 'pending' AND spam = 0"
+                " ORDER BY created_at, id LIMIT ?",
                 (limit,),
             )
             .fetchall()
@@ -192,6 +213,7 @@ def _row(comment: Comment) -> tuple[object, ...]:
         _timestamp(comment.created_at),
         str(comment.sentiment_status),
         *_sentiment_row(comment.sentiment),
+        int(comment.spam),
     )
 
 
@@ -208,7 +230,9 @@ def _sentiment_row(sentiment: Sentiment | None) -> tuple[object, ...]:
 
 
 def _comment(row: tuple[object, ...]) -> Comment:
-    comment_id, design, author_sub, author_name, text, created_at, status, label, *scores = row
+    comment_id, design, author_sub, author_name, text, created_at, status, label, *scores, spam = (
+        row
+    )
     sentiment = None if label is None else Sentiment(SentimentLabel(label), *scores)
     return Comment(
         id=str(comment_id),
@@ -219,4 +243,5 @@ def _comment(row: tuple[object, ...]) -> Comment:
         created_at=datetime.fromisoformat(str(created_at)),
         sentiment=sentiment,
         sentiment_status=SentimentStatus(status),
+        spam=bool(spam),
     )

@@ -5,6 +5,9 @@ module takes a plain `author_sub`/`author_name` and never sees a token). A comme
 first and scored for sentiment second, so a failing analyzer never loses one.
 
 What a payload may hold is in comment_text; filters, pages and cursors are in comment_query.
+A post that fills the honeypot field is handled exactly like a real one (rate limits,
+idempotency, the author's own list) but stored as spam: admins never see it (list, export)
+and it is never scored, so nothing tells a signed-in bot it was caught.
 The CSV export is formula-safe: a cell a spreadsheet would run gets a leading quote.
 """
 
@@ -51,7 +54,8 @@ class IdempotencyKeyReused(NailfolioError):
 
 @dataclass(frozen=True)
 class Comment:
-    """A stored comment. `created_at` is aware UTC; `sentiment` is set once scored."""
+    """A stored comment. `created_at` is aware UTC; `sentiment` is set once scored; `spam`
+    marks a honeypot post, shown only to its author."""
 
     id: str
     design: str  # "designer/slug"
@@ -61,6 +65,7 @@ class Comment:
     created_at: datetime
     sentiment: Sentiment | None = None
     sentiment_status: SentimentStatus = SentimentStatus.PENDING
+    spam: bool = False
 
     def __post_init__(self) -> None:
         if self.created_at.tzinfo is None:
@@ -104,6 +109,10 @@ class CommentStore(Protocol):
         that first comment and False. Race-safe: concurrent adds with one key store one."""
         ...
 
+    def find(self, author_sub: str, idempotency_key: str) -> Comment | None:
+        """The comment this author stored with this idempotency key, if any."""
+        ...
+
     def set_sentiment(
         self, comment_id: str, sentiment: Sentiment | None, status: SentimentStatus
     ) -> bool:
@@ -121,12 +130,14 @@ class CommentStore(Protocol):
         author_sub: str | None = None,
         limit: int = PAGE_SIZE,
         cursor: str | None = None,
+        include_spam: bool = False,
     ) -> Page:
-        """Newest first; raises InvalidQuery for a limit outside 1..PAGE_MAX, InvalidCursor."""
+        """Newest first, spam left out unless include_spam; raises InvalidQuery for a limit
+        outside 1..PAGE_MAX, InvalidCursor."""
         ...
 
     def pending_sentiment(self, limit: int) -> builtins.list[Comment]:
-        """Up to `limit` comments still pending, oldest first."""
+        """Up to `limit` comments still pending, oldest first; never spam (it is not scored)."""
         ...
 
     def delete(self, comment_id: str) -> bool: ...
@@ -169,7 +180,9 @@ class CommentService:
     ) -> PostResult:
         """Validate, rate-limit, store, then score one comment; durable once this returns.
 
-        Raises DesignNotFound, InvalidComment, RateLimited, IdempotencyKeyReused.
+        A retry with an idempotency key already used returns the first result without
+        spending the rate limit. Raises DesignNotFound, InvalidComment, RateLimited,
+        IdempotencyKeyReused.
         """
         if not author_sub:
             raise ValueError("post needs the signed-in author's sub")
@@ -177,21 +190,20 @@ class CommentService:
             raise DesignNotFound(f"There is no published design {design!r} to comment on")
         new = parse_comment_payload(payload)
         key = merge_idempotency_keys(new.idempotency_key, check_idempotency_key(idempotency_key))
-        now = self._clock()
-        comment = Comment(new_comment_id(now), design, author_sub, author_name, new.text, now)
-        if new.honeypot:
-            logger.info("dropped a comment on %s: the honeypot field was filled", design)
-            return PostResult(comment, created=True)  # indistinguishable from a real post
+        earlier = self._store.find(author_sub, key) if key else None
+        if earlier is not None:
+            return _retried(earlier, design, new.text)
         enforce(self._limiter, self._rate_hits(author_sub, client_ip), "comments")
+        now = self._clock()
+        comment = Comment(
+            new_comment_id(now), design, author_sub, author_name, new.text, now, spam=new.honeypot
+        )
+        if new.honeypot:
+            logger.info("stored a comment on %s as spam: the honeypot field was filled", design)
         stored, created = self._store.add(comment, key)
-        if not created:
-            if (stored.design, stored.text) != (design, new.text):
-                raise IdempotencyKeyReused(
-                    "This idempotency key was already used for a different comment; "
-                    "use a new key for each new comment"
-                )
-            return PostResult(stored, created=False)
-        return PostResult(self._score(stored), created=True)
+        if not created:  # a concurrent retry stored it first
+            return _retried(stored, design, new.text)
+        return PostResult(stored if stored.spam else self._score(stored), created=True)
 
     def backfill_sentiment(self, limit: int = 100) -> int:
         """Score up to `limit` pending comments, oldest first; returns how many are no longer
@@ -210,11 +222,14 @@ class CommentService:
         return self._list(filters or CommentFilter(), limit, cursor)
 
     def list_own(self, author_sub: str, limit: int = PAGE_SIZE, cursor: str | None = None) -> Page:
-        """A page of one author's comments, newest first. They carry sentiment, which
-        customers should not be shown: serialise only id, design, text and created_at."""
+        """A page of one author's comments, spam included, newest first. They carry sentiment
+        and the spam flag, which customers should not be shown: serialise only id, design,
+        text and created_at."""
         if not author_sub:
             raise ValueError("list_own needs the signed-in author's sub")
-        return self._store.list(author_sub=author_sub, limit=limit, cursor=cursor)
+        return self._store.list(
+            author_sub=author_sub, limit=limit, cursor=cursor, include_spam=True
+        )
 
     def delete(self, comment_id: str) -> bool:
         """Delete one comment; False if there was none with that id."""
@@ -287,6 +302,16 @@ class CommentService:
             )
             return comment
         return replace(comment, sentiment=sentiment, sentiment_status=status)
+
+
+def _retried(earlier: Comment, design: str, text: str) -> PostResult:
+    """The first result of an idempotent retry; raises IdempotencyKeyReused if it differs."""
+    if (earlier.design, earlier.text) != (design, text):
+        raise IdempotencyKeyReused(
+            "This idempotency key was already used for a different comment; "
+            "use a new key for each new comment"
+        )
+    return PostResult(earlier, created=False)
 
 
 def _csv_cells(comment: Comment) -> tuple[str, ...]:

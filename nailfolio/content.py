@@ -10,6 +10,9 @@ optional content/designs/<designer folder>/designer.md. Rules the scan follows:
 - Files directly under designs/ and sub-folders inside a designer folder are not scanned; each
   is reported once as a ContentProblem saying where to move it. Hidden folders and __MACOSX
   are skipped silently.
+- Symbolic links under designs/ (designer folders, images, sidecars) are never followed: each
+  is reported as a ContentProblem, so a link to a file elsewhere on the disk is never
+  published. content_dir itself may be a link.
 - A sidecar matches its image by stem: exactly, else ignoring case when exactly one sidecar
   fits and no image has its exact stem (Red.JPG + red.md); two images with one stem
   (red.jpg, red.png) share red.md. A sidecar with no
@@ -95,7 +98,9 @@ def scan_designs(content_dir: Path, display_root: Path | None = None) -> Scan:
         return Scan((), (), ())
     folders: list[DirEntry[str]] = []
     for entry in scanner.listing(designs_dir):
-        if entry.is_dir():
+        if entry.is_symlink():
+            scanner.problem(Path(entry.path), _link_reason(entry))
+        elif entry.is_dir():
             folders.append(entry)
         else:
             scanner.problem(
@@ -217,7 +222,9 @@ class _Scanner:
         images: dict[str, DirEntry[str]] = {}
         for entry in self.listing(folder):
             path = Path(entry.path)
-            if entry.is_dir():
+            if entry.is_symlink():
+                self.problem(path, _link_reason(entry))
+            elif entry.is_dir():
                 where = display_path(folder, self.display_root)
                 self.problem(path, f"sub-folders are not scanned; move its images up into {where}/")
             elif not entry.is_file():
@@ -304,6 +311,12 @@ class _Scanner:
             self.problem(path, "not UTF-8 text; save it as UTF-8")
             return {}, ""
         return parse_metadata(text)
+
+
+def _link_reason(entry: DirEntry[str]) -> str:
+    """Why a symbolic link is refused: following it could publish any file on the disk."""
+    kind = "folder" if entry.is_dir() else "file"
+    return f"is a symbolic link; copy the {kind} in instead"
 
 
 def _find_sidecar(stem: str, sidecars: dict[str, Path], loose: dict[str, Path]) -> Path | None:

@@ -16,6 +16,8 @@ Decisions worth knowing:
   is ignored with a warning and the pixels are taken as sRGB, which is what a browser that
   ignores the profile would show; it is not worth rejecting the design for.
 - Malformed EXIF is ignored the same way: it only ever feeds orientation and the date.
+- A file that is a symbolic link is rejected, never followed (O_NOFOLLOW): a link could
+  publish any readable file on the disk.
 """
 
 from __future__ import annotations
@@ -129,7 +131,7 @@ def hash_file(path: Path) -> str:
 def load_image(path: Path, settings: ImageSettings, display_path: str | None = None) -> LoadedImage:
     """Decode an image safely and normalise it; raises ImageRejected with a short reason."""
     name = display_path or str(path)
-    with path.open("rb") as fp:
+    with _open_no_follow(path, name) as fp:
         size = os.fstat(fp.fileno()).st_size
         if size > settings.max_file_bytes:
             limit = _megabytes(settings.max_file_bytes)
@@ -149,6 +151,18 @@ def load_image(path: Path, settings: ImageSettings, display_path: str | None = N
             ) from None
         except DECODE_ERRORS as exc:
             raise ImageRejected(name, "truncated or corrupt image data") from exc
+
+
+def _open_no_follow(path: Path, name: str) -> io.BufferedReader:
+    """Open for reading without following a final symbolic link (content scans refuse links;
+    this also stops one swapped in after the scan). Raises ImageRejected for a link."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        if path.is_symlink():
+            raise ImageRejected(name, "is a symbolic link; copy the file in instead") from None
+        raise
+    return os.fdopen(fd, "rb")
 
 
 def _decode(fp: io.BufferedReader, kind: str, settings: ImageSettings, name: str) -> LoadedImage:

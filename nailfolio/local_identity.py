@@ -10,12 +10,14 @@ successful sign-in. A sign-in for an unknown email verifies against a dummy hash
 parameters, so both failures take the same time.
 
 Brute force: every sign-in attempt is recorded against its account (the folded email, known
-or not) and its client address before the password is checked, and a success takes its own
-records back (and clears the account's). An account with 5 failures in 15 minutes is locked
-for 30 s after its last failure, doubling with each further failure up to 15 minutes; an
-address with 20 failures in 15 minutes is locked for 15 minutes. A lock refuses even the right
-password. Recording first makes concurrent guesses count. Trade-off: anyone can lock an
-account for up to 15 minutes by failing on purpose (Cognito's lockout behaves the same way).
+or not) and its client's network (`ratelimit.client_network`: the /24 of an IPv4 address, the
+/64 of an IPv6 one, as one subscriber holds a whole /64) before the password is checked, and a
+success takes its own records back (and clears the account's). An account with 5 failures in
+15 minutes is locked for 30 s after its last failure, doubling with each further failure up to
+15 minutes; a network with 20 failures in 15 minutes is locked for 15 minutes. A lock refuses
+even the right password. Recording first makes concurrent guesses count. Trade-off: anyone can
+lock an account for up to 15 minutes by failing on purpose (Cognito's lockout behaves the same
+way), and a network's users can lock each other out for 15 minutes.
 
 Threads: each thread gets its own connection (the local server is threaded); `close()` closes
 the calling thread's, the others close when their threads end.
@@ -60,6 +62,7 @@ from nailfolio.identity import (
     normalise_email,
 )
 from nailfolio.passwords import dummy_hash, hash_password, needs_rehash, verify_password
+from nailfolio.ratelimit import client_network
 from nailfolio.signing_key import load_signing_key, public_jwk
 
 APPLICATION_ID = 0x4E46_4964  # "NFId": marks a SQLite file as a Nailfolio identity store
@@ -184,7 +187,7 @@ class LocalIdentity(sqlite.SqliteStore):
         """Tokens for the right password; raises InvalidCredentials or TooManyAttempts."""
         now = self._clock()
         account = fold_email(email)[:ACCOUNT_KEY_MAX]
-        attempt_id = self._record_attempt(account, client_addr.strip() or "unknown", now)
+        attempt_id = self._record_attempt(account, _address_key(client_addr), now)
         select = f"SELECT password_hash, {_USER_COLUMNS} FROM users WHERE email = ?"
         row = self._conn().execute(select, (account,)).fetchone()
         stored = row[0] if row else dummy_hash()
@@ -300,6 +303,15 @@ _USER_COLUMNS = "sub, email, name, role, created_at"
 def _user(row: tuple[Any, ...]) -> User:
     sub, email, name, role, created_at = row
     return User(sub, email, name, (role,), datetime.fromisoformat(created_at))
+
+
+def _address_key(client_addr: str) -> str:
+    """What the address throttle counts a client as: its network, or the text as given if it
+    is not an address."""
+    try:
+        return client_network(client_addr)
+    except ValueError:
+        return client_addr.strip() or "unknown"
 
 
 def _lock_left(

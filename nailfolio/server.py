@@ -5,7 +5,13 @@ with a year-long immutable cache, like the CDN will in production. Requests unde
 to the Chalice app (chalice_app/app.py) through Chalice's own `LocalGateway`, the piece
 `chalice local` uses, with the real client address as `sourceIp`, as CloudFront routes /api/*
 to API Gateway in production. API Gateway caps bodies and `chalice local` does not, so this
-server refuses a body over MAX_API_BODY_BYTES before reading it.
+server refuses a body over MAX_API_BODY_BYTES before reading it. HEAD on an API route runs
+its GET view and sends the headers only.
+
+Refused with a 400 that closes the connection: a request line or target that cannot be
+parsed, and a static GET or HEAD with a body (left unread, it would be parsed as the next
+request on a keep-alive connection). Folders are never listed: one without index.html is the
+404 page. Only successful answers under /img/ are cached as immutable.
 
 HTTP/1.1 with keep-alive; one thread per connection; an idle connection is dropped after
 IDLE_TIMEOUT_S.
@@ -16,6 +22,8 @@ from __future__ import annotations
 import base64
 import functools
 import json
+import socket
+from collections.abc import Callable
 from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -36,8 +44,11 @@ IMMUTABLE_PREFIXES = ("/img/",)
 API_PREFIX = "/api/"
 MAX_API_BODY_BYTES = 1024 * 1024
 IDLE_TIMEOUT_S = 30
+LINGER_S = 0.5  # how long a closing connection drains what the client is still sending
+LINGER_BYTES = 256 * 1024
 API_SECURITY_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 _NO_BODY_STATUSES = (HTTPStatus.NO_CONTENT, HTTPStatus.NOT_MODIFIED)
+_IMMUTABLE_STATUSES = (HTTPStatus.OK, HTTPStatus.NOT_MODIFIED)
 
 
 class SiteHandler(SimpleHTTPRequestHandler):
@@ -50,18 +61,50 @@ class SiteHandler(SimpleHTTPRequestHandler):
     # client's delayed ACK of the headers: 40 ms added to every answer on keep-alive.
     disable_nagle_algorithm = True
     api: ApiBridge | None = None  # set by make_server
+    _api_request = False  # decided by parse_request
+    _status = 0  # of the answer being sent
+
+    def handle_one_request(self) -> None:
+        # A request refused before its target is read (414, a bad request line) has no path;
+        # on keep-alive the last request's must not stand in for it.
+        self.path, self._api_request, self._status = "", False, 0
+        super().handle_one_request()
+
+    def finish(self) -> None:
+        """Close gracefully: a request refused before its body was read (411, 413, a static
+        GET with a body) leaves bytes unread, and closing on them makes the kernel reset the
+        connection, which can destroy the answer before the client reads it. So stop
+        writing, drain briefly, then close, as production servers do (lingering close)."""
+        super().finish()
+        if not self.close_connection:
+            return
+        try:
+            self.connection.shutdown(socket.SHUT_WR)
+            self.connection.settimeout(LINGER_S)
+            drained = 0
+            while drained < LINGER_BYTES and (chunk := self.connection.recv(65536)):
+                drained += len(chunk)
+        except OSError:
+            pass  # the client went first: nothing left to protect
+
+    def parse_request(self) -> bool:
+        """The standard parse, then: a target urlsplit cannot read is a 400; whether the
+        request is for the API is decided here, once."""
+        if not super().parse_request():
+            return False
+        try:
+            target = urlsplit(self.path).path
+        except ValueError:
+            self.send_error(HTTPStatus.BAD_REQUEST, "Bad request target")
+            return False
+        self._api_request = self.api is not None and target.startswith(API_PREFIX)
+        return True
 
     def do_GET(self) -> None:
-        if self._is_api():
-            self._serve_api()
-        else:
-            super().do_GET()
+        self._serve(super().do_GET)
 
     def do_HEAD(self) -> None:
-        if self._is_api():
-            self._serve_api()
-        else:
-            super().do_HEAD()
+        self._serve(super().do_HEAD)
 
     def do_POST(self) -> None:
         self._api_only()
@@ -73,9 +116,13 @@ class SiteHandler(SimpleHTTPRequestHandler):
             return self._api_only
         raise AttributeError(name)
 
+    def send_response_only(self, code: int, message: str | None = None) -> None:
+        self._status = code
+        super().send_response_only(code, message)
+
     def end_headers(self) -> None:
-        if not self._is_api():
-            if self.path.startswith(IMMUTABLE_PREFIXES):
+        if not self._api_request:
+            if self.path.startswith(IMMUTABLE_PREFIXES) and self._status in _IMMUTABLE_STATUSES:
                 self.send_header("Cache-Control", "public, max-age=31536000, immutable")
             else:
                 self.send_header("Cache-Control", "no-cache")
@@ -99,14 +146,26 @@ class SiteHandler(SimpleHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
+    def list_directory(self, path: str) -> None:
+        """Folders are never listed: one without index.html is not found."""
+        self.send_error(HTTPStatus.NOT_FOUND, "File not found")
+
     def log_message(self, format: str, *args: object) -> None:
         pass  # quiet: the CLI prints one line when serving starts
 
-    def _is_api(self) -> bool:
-        return self.api is not None and urlsplit(self.path).path.startswith(API_PREFIX)
+    def _serve(self, static: Callable[[], None]) -> None:
+        """GET or HEAD: the API's, else the static file's, unless it carries a body."""
+        if self._api_request:
+            self._serve_api()
+        elif "Transfer-Encoding" in self.headers or any(
+            length.strip() != "0" for length in self.headers.get_all("Content-Length", [])
+        ):
+            self.send_error(HTTPStatus.BAD_REQUEST, "A GET or HEAD request takes no body")
+        else:
+            static()
 
     def _api_only(self) -> None:
-        if self._is_api():
+        if self._api_request:
             self._serve_api()
         else:
             self.send_error(HTTPStatus.NOT_IMPLEMENTED, f"Unsupported method ({self.command!r})")
@@ -128,7 +187,7 @@ class SiteHandler(SimpleHTTPRequestHandler):
             return
         body = self.rfile.read(int(length_text)) if int(length_text) else None
         answer = self.api.handle(
-            self.command,
+            "GET" if self.command == "HEAD" else self.command,  # _send_api drops HEAD's body
             self.path,
             _joined_headers(self.headers.items()),
             body,

@@ -3,6 +3,7 @@ and the real one-origin server for what needs threads."""
 
 from __future__ import annotations
 
+import base64
 import csv
 import http.client
 import io
@@ -22,11 +23,18 @@ from conftest import PUBLISHED, UNPUBLISHED, ApiClient, ApiProject, generous_lim
 
 from nailfolio.api import ApiLimits
 from nailfolio.comments import CommentLimits
+from nailfolio.config import open_identity
 from nailfolio.ratelimit import RateRule
 
 COMMENTS = f"/api/designs/{PUBLISHED}/comments"
 ADMIN = "boss@example.com"
 CUSTOMER = "cleo@example.com"
+# A well-formed cursor whose time is before year 1 once converted to UTC.
+OUT_OF_RANGE_CURSOR = (
+    base64.urlsafe_b64encode(json.dumps(["0001-01-01T00:00:00+01:00", "0" * 32]).encode())
+    .rstrip(b"=")
+    .decode()
+)
 
 
 def body(response: Any) -> Any:
@@ -193,6 +201,19 @@ def test_repeated_failed_sign_ins_are_locked_out(
     seconds = int(response.headers["Retry-After"])
     message = f"too many sign-in attempts; try again in {seconds} s"
     assert body(response)["error"]["message"] == message
+
+
+def test_sign_up_refused_by_a_sign_in_lock_makes_no_account(
+    api_project: ApiProject, api_client: ApiClient
+) -> None:
+    for n in range(20):  # locks the client's address for sign-ins
+        wrong = {"email": f"guess-{n}@example.com", "password": "Wrong-2025!"}
+        assert api_client.request("POST", "/api/auth/signin", wrong).status_code == 401
+    for _ in range(2):  # the retry is refused alike, not told the email is taken
+        response = api_client.sign_up("dana@example.com")
+        assert (response.status_code, error_code(response)) == (429, "too_many_attempts")
+    with open_identity(api_project.settings) as identity:
+        assert identity.find_user("dana@example.com") is None
 
 
 def test_sign_out_revokes_the_token(api_client: ApiClient, customer: ApiClient) -> None:
@@ -403,11 +424,12 @@ def test_markup_is_stored_and_returned_verbatim_as_text(
     assert body(customer.request("GET", "/api/me/comments"))["comments"][0]["text"] == text
 
 
-def test_honeypot_looks_accepted_but_stores_nothing(customer: ApiClient, admin: ApiClient) -> None:
+def test_honeypot_looks_accepted_and_is_hidden_from_admins(
+    customer: ApiClient, admin: ApiClient
+) -> None:
     real = customer.request("POST", COMMENTS, {"text": "Lovely", "website": ""})
-    bot = customer.request(
-        "POST", COMMENTS, {"text": "Buy pills", "website": "http://spam.example"}
-    )
+    spam = {"text": "Buy pills", "website": "http://spam.example", "idempotency_key": "spam-key-1"}
+    bot = customer.request("POST", COMMENTS, spam)
     assert bot.status_code == real.status_code == 201
     assert set(body(bot)) == set(body(real))
     assert set(body(bot)["comment"]) == set(body(real)["comment"])
@@ -415,6 +437,13 @@ def test_honeypot_looks_accepted_but_stores_nothing(customer: ApiClient, admin: 
     assert set(bot.headers) == set(real.headers)
     texts = [c["text"] for c in body(admin.request("GET", "/api/admin/comments"))["comments"]]
     assert texts == ["Lovely"]
+    export = admin.request("GET", "/api/admin/comments.csv").body.decode("utf-8")
+    assert "Lovely" in export and "Buy pills" not in export
+    # The bot sees what a real author sees: its comment listed, a retry answered 200.
+    own = body(customer.request("GET", "/api/me/comments"))["comments"]
+    assert [c["text"] for c in own] == ["Buy pills", "Lovely"]
+    again = customer.request("POST", COMMENTS, spam)
+    assert (again.status_code, body(again)) == (200, body(bot))
 
 
 @pytest.mark.parametrize("where", ["header", "body"])
@@ -433,6 +462,18 @@ def test_idempotent_retry_returns_the_first_comment(
     assert (first.status_code, again.status_code) == (201, 200)
     assert body(again) == body(first)
     assert len(body(admin.request("GET", "/api/admin/comments"))["comments"]) == 1
+
+
+def test_idempotent_retry_is_answered_once_the_rate_limit_is_reached(
+    api_project: ApiProject, customer: ApiClient
+) -> None:
+    limits = CommentLimits(per_account=(RateRule(2, 60),), per_network=(RateRule(100, 60),))
+    api_project.configure(ApiLimits(limits, generous_limits().sign_ups))
+    posts = [{"text": f"n{i}", "idempotency_key": f"key-000{i}"} for i in range(3)]
+    first = [customer.request("POST", COMMENTS, payload) for payload in posts[:2]]
+    again = customer.request("POST", COMMENTS, posts[0])
+    assert (again.status_code, body(again)) == (200, body(first[0]))
+    assert customer.request("POST", COMMENTS, posts[2]).status_code == 429
 
 
 def test_reusing_a_key_for_another_comment_is_a_conflict(customer: ApiClient) -> None:
@@ -492,7 +533,15 @@ def test_my_comments_are_mine_only_and_carry_no_sentiment(
 
 @pytest.mark.parametrize(
     "query",
-    ["limit=0", "limit=201", "limit=x", "cursor=garbage", "design=ana/red", "limit=1&limit=2"],
+    [
+        "limit=0",
+        "limit=201",
+        "limit=x",
+        "cursor=garbage",
+        "design=ana/red",
+        "limit=1&limit=2",
+        f"cursor={OUT_OF_RANGE_CURSOR}",
+    ],
 )
 def test_my_comments_bad_query(customer: ApiClient, query: str) -> None:
     response = customer.request("GET", f"/api/me/comments?{query}")
@@ -587,6 +636,9 @@ def test_admin_list_pages(inbox: ApiClient) -> None:
         "label=POSITIVE",
         "author=someone",
         "sentiment=POSITIVE&sentiment=NEGATIVE",
+        "since=0001-01-01T00:00:00%2B01:00",
+        "until=9999-12-31T23:59:59-01:00",
+        f"cursor={OUT_OF_RANGE_CURSOR}",
     ],
 )
 def test_admin_list_bad_query(inbox: ApiClient, query: str) -> None:

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from nailfolio import sqlite
 from nailfolio.comment_query import InvalidCursor, InvalidQuery, encode_cursor, new_comment_id
-from nailfolio.comment_store import SqliteCommentStore
+from nailfolio.comment_store import APPLICATION_ID, MIGRATIONS, SqliteCommentStore
 from nailfolio.comments import Comment, CommentStore, SentimentStatus
 from nailfolio.errors import ConfigError
 from nailfolio.notify import OutboxNotifier
@@ -29,10 +30,11 @@ def make_comment(
     author: str = "sub-ana",
     text: str = "Lovely",
     sentiment: Sentiment | None = None,
+    spam: bool = False,
 ) -> Comment:
     at = BASE + timedelta(seconds=seconds)
     status = SentimentStatus.SCORED if sentiment else SentimentStatus.PENDING
-    return Comment(new_comment_id(at), design, author, "Ana", text, at, sentiment, status)
+    return Comment(new_comment_id(at), design, author, "Ana", text, at, sentiment, status, spam)
 
 
 @pytest.fixture(params=["sqlite"])
@@ -74,6 +76,31 @@ def test_same_author_and_key_returns_the_first_comment(store: CommentStore) -> N
     assert store.add(other_author, "key-12345") == (other_author, True)
     assert store.add(make_comment(3), None)[1] and store.add(make_comment(4), None)[1]
     assert len(store.list().comments) == 4
+
+
+def test_find_returns_the_comment_stored_under_an_authors_key(store: CommentStore) -> None:
+    first = make_comment(0)
+    store.add(first, "key-12345")
+    store.add(make_comment(1), None)
+    assert store.find("sub-ana", "key-12345") == first
+    assert store.find("sub-bo", "key-12345") is None
+    assert store.find("sub-ana", "key-67890") is None
+
+
+def test_spam_is_listed_only_for_its_author_and_never_pending(store: CommentStore) -> None:
+    spam = make_comment(0, text="Buy pills", spam=True)
+    real = make_comment(1)
+    assert store.add(spam, "key-12345") == (spam, True)
+    store.add(real)
+    assert store.get(spam.id) == spam and store.get(spam.id).spam  # type: ignore[union-attr]
+    assert store.add(make_comment(2), "key-12345") == (spam, False)
+    assert store.find("sub-ana", "key-12345") == spam
+    assert store.list().comments == (real,)
+    assert store.list(author_sub="sub-ana").comments == (real,)
+    assert store.list(author_sub="sub-ana", include_spam=True).comments == (real, spam)
+    assert [len(page) for page in all_pages(store, 1, include_spam=True)] == [1, 1]
+    assert store.pending_sentiment(10) == [real]
+    assert store.delete_by_author("sub-ana") == 2
 
 
 def run_threads(count: int, target: Callable[[int], None]) -> None:
@@ -162,6 +189,8 @@ def _b64(data: bytes) -> str:
         _b64(json.dumps(["2025-05-01T12:00:00", "a" * 32]).encode()),  # naive
         _b64(json.dumps(["2025-05-01T12:00:00+00:00", "x' OR 1=1 --"]).encode()),
         _b64(json.dumps([20250501, "a" * 32]).encode()),
+        _b64(json.dumps(["0001-01-01T00:00:00+01:00", "a" * 32]).encode()),  # before year 1 UTC
+        _b64(json.dumps(["9999-12-31T23:59:59-01:00", "a" * 32]).encode()),  # after 9999 UTC
         _b64(b"\xff\xfe\x00"),
         "A" * 500,
     ],
@@ -233,6 +262,20 @@ def test_filters_refuse_unknown_labels_and_empty_ranges(store: CommentStore) -> 
         store.list(since=BASE, until=BASE)
 
 
+@pytest.mark.parametrize(
+    "bound",
+    [
+        {"since": datetime.fromisoformat("0001-01-01T00:00:00+01:00")},
+        {"until": datetime.fromisoformat("9999-12-31T23:59:59-01:00")},
+    ],
+)
+def test_filters_refuse_times_outside_the_utc_range(
+    store: CommentStore, bound: dict[str, datetime]
+) -> None:
+    with pytest.raises(InvalidQuery, match="out of range"):
+        store.list(**bound)  # type: ignore[arg-type]
+
+
 def test_pending_sentiment_is_oldest_first_and_only_pending(store: CommentStore) -> None:
     newer, older, scored, failed = (make_comment(seconds) for seconds in (3, 1, 0, 2))
     for comment in (newer, older, scored, failed):
@@ -272,6 +315,21 @@ def test_sqlite_store_keeps_comments_across_reopening(tmp_path: Path) -> None:
         store.add(comment)
     with SqliteCommentStore(path) as store:
         assert store.get(comment.id) == comment
+
+
+def test_sqlite_store_upgrades_a_file_from_before_spam(tmp_path: Path) -> None:
+    path = tmp_path / "comments.sqlite3"
+    conn = sqlite.connect(path, MIGRATIONS[:1], application_id=APPLICATION_ID)
+    conn.execute(
+        "INSERT INTO comments (id, design, author_sub, author_name, text, created_at,"
+        " sentiment_status) VALUES (?, 'ana/red', 'sub-ana', 'Ana', 'Old', ?, 'pending')",
+        ("0" * 32, BASE.isoformat(timespec="microseconds")),
+    )
+    conn.close()
+    with SqliteCommentStore(path) as store:
+        (old,) = store.list().comments
+        assert (old.text, old.spam) == ("Old", False)
+        assert store.pending_sentiment(10) == [old]
 
 
 def test_sqlite_store_refuses_another_stores_file(tmp_path: Path) -> None:

@@ -336,8 +336,8 @@ def test_text_the_analyzer_can_never_score_is_marked_failed(
     assert store.pending_sentiment(10) == []
 
 
-def test_honeypot_post_looks_accepted_but_stores_nothing(
-    service: CommentService, store: SqliteCommentStore, limiter: SqliteRateLimiter
+def test_honeypot_post_looks_accepted_and_is_kept_from_admins_as_spam(
+    service: CommentService, store: SqliteCommentStore
 ) -> None:
     fake = post(service, "Buy pills", website="http://spam.example")
     real = post(service, "Buy pills", author="sub-bo")
@@ -348,10 +348,37 @@ def test_honeypot_post_looks_accepted_but_stores_nothing(
     assert [
         type(getattr(fake.comment, f.name)) for f in fields(Comment) if f.name != "sentiment"
     ] == [type(getattr(real.comment, f.name)) for f in fields(Comment) if f.name != "sentiment"]
+    assert (fake.comment.spam, real.comment.spam) == (True, False)
     assert store.list().comments == (real.comment,)
-    assert store.get(fake.comment.id) is None
-    for _ in range(10):  # bots are not rate limited: a 429 would tell them they were seen
-        assert post(service, "spam", website="x").created
+    assert service.list_for_admin().comments == (real.comment,)
+    assert store.get(fake.comment.id) == fake.comment  # stored, flagged, not scored
+    assert fake.comment.sentiment_status == "pending" and store.pending_sentiment(10) == []
+
+
+def test_honeypot_post_behaves_like_a_real_one_for_its_author(service: CommentService) -> None:
+    spam = {"website": "http://spam.example"}
+    first = post(service, "Buy pills", key="spam-key-1", **spam)
+    again = post(service, "Buy pills", key="spam-key-1", **spam)
+    assert (first.created, again.created) == (True, False)
+    assert again.comment == first.comment
+    with pytest.raises(IdempotencyKeyReused):
+        post(service, "Other pills", key="spam-key-1", **spam)
+    assert service.list_own("sub-ana").comments == (first.comment,)
+    for i in range(4):  # 5 a minute, the honeypot post included
+        post(service, f"spam {i}", **spam)
+    with pytest.raises(RateLimited):
+        post(service, "one too many", **spam)
+
+
+def test_spam_is_never_scored_exported_or_backfilled(make_service: MakeService) -> None:
+    analyzer = FixedAnalyzer()
+    service = make_service(analyzer)
+    post(service, "=spam", website="x")
+    real = post(service, "Lovely", author="sub-bo").comment
+    assert analyzer.calls == 1
+    assert service.backfill_sentiment() == 0 and analyzer.calls == 1
+    rows = list(csv.reader(io.StringIO("".join(service.export_csv()))))
+    assert [row[0] for row in rows[1:]] == [real.id]
 
 
 def test_account_limits_per_minute_and_per_day(service: CommentService, clock: FakeClock) -> None:
@@ -393,6 +420,16 @@ def test_an_idempotent_retry_returns_the_first_result_within_the_limits(
     first = post(service, key="retry-key-1")
     for _ in range(3):
         assert post(service, key="retry-key-1").comment.id == first.comment.id
+
+
+def test_an_idempotent_retry_spends_no_rate_limit(service: CommentService) -> None:
+    first = [post(service, f"c{i}", key=f"key-000{i}") for i in range(5)]  # the minute's 5
+    again = post(service, "c0", key="key-0000")
+    assert (again.comment, again.created) == (first[0].comment, False)
+    with pytest.raises(IdempotencyKeyReused):
+        post(service, "changed", key="key-0000")
+    with pytest.raises(RateLimited):  # a new post still hits the limit
+        post(service, "c5", key="key-0005")
 
 
 def test_list_for_admin_filters_and_pages(service: CommentService, clock: FakeClock) -> None:
@@ -523,6 +560,8 @@ def test_parse_list_query(query: dict[str, str], expected: tuple[object, ...]) -
         ({"label": "angry"}, "not one of"),
         ({"since": "last week"}, "is not a date or time"),
         ({"since": "2025-05-02", "until": "2025-05-01"}, "earlier than"),
+        ({"since": "0001-01-01T00:00:00+01:00"}, "since=0001-01-01T00:00:00\\+01:00 is out of"),
+        ({"until": "9999-12-31T23:59:59-01:00"}, "until=9999-12-31T23:59:59-01:00 is out of"),
     ],
 )
 def test_parse_list_query_refuses(query: dict[str, str], message: str) -> None:

@@ -188,6 +188,41 @@ def test_misplaced_files_and_orphan_sidecars_are_reported(content: Path) -> None
     ]
 
 
+def test_symlinked_files_and_folders_are_reported_never_followed(
+    content: Path, tmp_path: Path
+) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("Title: Leaked\n\nThe database password is hunter2\n")
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    Image.new("RGB", (8, 8)).save(outside / "private.png")
+    put(content, "ana/red.jpg")
+    (content / "designs/ana/red.md").symlink_to(secret)
+    (content / "designs/ana/leak.png").symlink_to(outside / "private.png")
+    (content / "designs/ana/designer.md").symlink_to(secret)
+    (content / "designs/bo").symlink_to(outside, target_is_directory=True)
+    (content / "designs/gone.jpg").symlink_to(tmp_path / "missing.jpg")
+    scan = scan_designs(content, display_root=content.parent)
+    assert [(d.key, d.title, d.description) for d in scan.designs] == [("ana/red", "Red", "")]
+    assert [d.name for d in scan.designers] == ["Ana"]
+    assert [str(p) for p in scan.problems] == [
+        "content/designs/ana/designer.md: is a symbolic link; copy the file in instead",
+        "content/designs/ana/leak.png: is a symbolic link; copy the file in instead",
+        "content/designs/ana/red.md: is a symbolic link; copy the file in instead",
+        "content/designs/bo: is a symbolic link; copy the folder in instead",
+        "content/designs/gone.jpg: is a symbolic link; copy the file in instead",
+    ]
+
+
+def test_a_symlinked_content_folder_is_scanned(content: Path, tmp_path: Path) -> None:
+    put(content, "ana/red.jpg")
+    link = tmp_path / "linked-content"
+    link.symlink_to(content, target_is_directory=True)
+    scan = scan_designs(link)
+    assert [d.key for d in scan.designs] == ["ana/red"]
+    assert scan.problems == ()
+
+
 def test_bad_sidecar_date_is_reported_and_the_design_kept(content: Path) -> None:
     put(content, "ana/red.jpg")
     put(content, "ana/red.md", "Title: Red\nDate: last tuesday\n")

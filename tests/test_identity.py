@@ -678,6 +678,22 @@ def test_address_locks_after_twenty_failures(
     assert identity.sign_in(user.email, PASSWORD, ELSEWHERE).id_token
 
 
+@pytest.mark.parametrize(
+    ("address", "outsider"),
+    [("2001:db8:1:2::{}", "2001:db8:1:3::1"), ("198.51.100.{}", "198.51.101.1")],
+)
+def test_address_lock_covers_the_whole_network(
+    identity: LocalIdentity, accounts: Accounts, address: str, outsider: str
+) -> None:
+    """Failures from one /64 (IPv6) or /24 (IPv4) count together, so rotating through the
+    addresses of a network does not escape the lock; the next network is not locked."""
+    user = accounts.add()
+    for n in range(20):
+        _fail(identity, f"guess-{n}@example.com", 1, addr=address.format(n + 1))
+    assert _locked_for(identity, user.email, addr=address.format(99)) == 900
+    assert identity.sign_in(user.email, PASSWORD, outsider).id_token
+
+
 def test_successes_do_not_count_against_the_address(
     identity: LocalIdentity, accounts: Accounts
 ) -> None:

@@ -274,6 +274,14 @@ def test_garbage_after_a_valid_header_is_refused(tmp_path: Path) -> None:
     assert _rejected(path).reason == "truncated or corrupt image data"
 
 
+def test_a_symlinked_image_is_refused_not_followed(tmp_path: Path) -> None:
+    outside = _save(_textured((64, 48)), tmp_path / "private.png", "PNG")
+    link = tmp_path / "leak.png"
+    link.symlink_to(outside)
+    assert _rejected(link).reason == "is a symbolic link; copy the file in instead"
+    assert load_image(outside, SMALL).width == 64  # the file itself still loads
+
+
 # --- what is accepted, and how it is normalised --------------------------------------------
 
 
