@@ -1,12 +1,14 @@
 """Rate limiting: the RateLimiter port, its SQLite adapter, and client-address helpers.
 
-Fixed windows: a bucket's window of `window_seconds` starts at a multiple of it since the
-Unix epoch, and at most `limit` hits are allowed in each. A refused hit is not counted, so a
-client that keeps retrying is let in again as soon as the next window opens. Fixed windows
-cost one row and one atomic statement per hit, and map directly onto a conditional DynamoDB
-UpdateItem for the aws adapter; the price is that a client can spend `limit` at the end of
-one window and `limit` again at the start of the next (at most 2 × limit over any
-`window_seconds`). `retry_after` is the whole seconds until the current window ends.
+Fixed windows anchored at a bucket's first hit: the first hit opens a window of
+`window_seconds`, at most `limit` hits are allowed in it, and the first hit after it has
+ended opens the next one. A refused hit is not counted, so a client that keeps retrying is
+let in again as soon as its window ends; `retry_after` is the whole seconds until then.
+Windows are not aligned to the clock, so "limit hits within window_seconds of the first"
+holds exactly wherever the hits fall; a client can still spend `limit` at the end of one
+window and `limit` at the start of the next (at most 2 x limit over any `window_seconds`).
+One row and one atomic statement per hit; on DynamoDB the same is a conditional UpdateItem
+(count < limit while the window lasts) with a second conditional one to open a new window.
 
 `SqliteRateLimiter` keeps counters in their own SQLite file (var/ratelimit.sqlite3). Each
 hit is a single UPSERT, atomic across threads and processes sharing the file; rows of ended
@@ -47,18 +49,22 @@ MIGRATIONS: tuple[str, ...] = (
     """,
 )
 
-# One statement, so atomic: start the bucket's window, move it to a newer one, or count one
-# more hit if the window still has room. No row comes back when the hit is refused.
+# One statement, so atomic: open the bucket's window at this hit if it has none or its window
+# has ended, or count one more hit if the window still has room. (SET expressions read the
+# row as it was.) No row comes back when the hit is refused.
 _HIT = """
 INSERT INTO hits (bucket, window_seconds, window_start, expires_at, count)
-VALUES (:bucket, :window, :start, :start + :window, 1)
+VALUES (:bucket, :window, :now, :now + :window, 1)
 ON CONFLICT (bucket, window_seconds) DO UPDATE SET
-    count = CASE WHEN window_start < excluded.window_start THEN 1 ELSE count + 1 END,
-    window_start = max(window_start, excluded.window_start),
-    expires_at = max(expires_at, excluded.expires_at)
-WHERE window_start < excluded.window_start OR count < :limit
+    count = CASE WHEN expires_at <= excluded.window_start THEN 1 ELSE count + 1 END,
+    window_start = CASE WHEN expires_at <= excluded.window_start
+        THEN excluded.window_start ELSE window_start END,
+    expires_at = CASE WHEN expires_at <= excluded.window_start
+        THEN excluded.expires_at ELSE expires_at END
+WHERE expires_at <= excluded.window_start OR count < :limit
 RETURNING count
 """
+_EXPIRY = "SELECT expires_at FROM hits WHERE bucket = ? AND window_seconds = ?"
 
 Address = IPv4Address | IPv6Address
 
@@ -122,15 +128,15 @@ class SqliteRateLimiter(sqlite.SqliteStore):
         if limit < 1 or window_seconds < 1:
             raise ValueError(f"limit ({limit}) and window_seconds ({window_seconds}) must be >= 1")
         now = self._clock()
-        start = math.floor(now / window_seconds) * window_seconds
         conn = self._conn()
-        params = {"bucket": bucket, "window": window_seconds, "start": start, "limit": limit}
+        params = {"bucket": bucket, "window": window_seconds, "now": now, "limit": limit}
         counted = conn.execute(_HIT, params).fetchall()  # fetch all: finishes the statement
         if next(self._hits) % PRUNE_EVERY == 0:
-            conn.execute("DELETE FROM hits WHERE expires_at <= ?", (math.floor(now),))
+            conn.execute("DELETE FROM hits WHERE expires_at <= ?", (now,))
         if counted:
             return Decision(True, 0)
-        return Decision(False, max(1, math.ceil(start + window_seconds - now)))
+        (expires_at,) = conn.execute(_EXPIRY, (bucket, window_seconds)).fetchone()
+        return Decision(False, max(1, math.ceil(expires_at - now)))
 
 
 def client_network(ip: str) -> str:

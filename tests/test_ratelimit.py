@@ -1,4 +1,4 @@
-"""Rate limiting: fixed windows in SQLite, and finding the client's address and network."""
+"""Rate limiting: windows opened by a bucket's first hit, and the client's address and network."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from nailfolio.ratelimit import (
 
 
 class FakeClock:
-    def __init__(self, now: float = 1_000_040.0) -> None:  # 20 s into a minute window
+    def __init__(self, now: float = 1_000_040.0) -> None:  # 20 s into a clock minute
         self.now = now
 
     def __call__(self) -> float:
@@ -43,11 +43,19 @@ def test_allows_up_to_the_limit_then_says_when_the_window_ends(
     limiter: SqliteRateLimiter, clock: FakeClock
 ) -> None:
     assert [limiter.hit("a", 3, 60).allowed for _ in range(3)] == [True, True, True]
-    assert limiter.hit("a", 3, 60) == Decision(False, 40)
-    clock.now += 39.5
+    assert limiter.hit("a", 3, 60) == Decision(False, 60)  # the window opened at the first hit
+    clock.now += 59.5
     assert limiter.hit("a", 3, 60) == Decision(False, 1)  # rounded up, never 0
     clock.now += 0.5  # the next window opens
     assert limiter.hit("a", 3, 60) == Decision(True, 0)
+
+
+def test_windows_do_not_follow_the_clock(limiter: SqliteRateLimiter, clock: FakeClock) -> None:
+    """Hits on both sides of a clock minute are one window: no free burst at :00."""
+    clock.now = 1_000_079.5  # half a second before a clock minute ends
+    assert limiter.hit("a", 1, 60).allowed
+    clock.now += 1  # the clock minute turned; the bucket's window did not
+    assert limiter.hit("a", 1, 60) == Decision(False, 59)
 
 
 def test_refused_hits_are_not_counted(limiter: SqliteRateLimiter, clock: FakeClock) -> None:
@@ -64,7 +72,7 @@ def test_buckets_and_windows_are_counted_apart(limiter: SqliteRateLimiter) -> No
     assert limiter.hit("b", 1, 60).allowed
     assert limiter.hit("a", 1, 86_400).allowed  # same bucket, another window length
     assert not limiter.hit("a", 1, 60).allowed
-    assert limiter.hit("a", 1, 86_400) == Decision(False, 86_400 - 1_000_040 % 86_400)
+    assert limiter.hit("a", 1, 86_400) == Decision(False, 86_400)
 
 
 def test_a_clock_running_behind_does_not_reset_a_newer_window(
@@ -127,9 +135,9 @@ def test_refuses_meaningless_rules(limiter: SqliteRateLimiter, limit: int, windo
 def test_enforce_raises_rate_limited_with_retry_after(limiter: SqliteRateLimiter) -> None:
     rules = [("net", RateRule(10, 60)), ("account", RateRule(1, 60))]
     enforce(limiter, rules, "comments")
-    with pytest.raises(RateLimited, match="Too many comments; try again in 40 seconds") as caught:
+    with pytest.raises(RateLimited, match="Too many comments; try again in 60 seconds") as caught:
         enforce(limiter, rules, "comments")
-    assert caught.value.retry_after == 40
+    assert caught.value.retry_after == 60
 
 
 @pytest.mark.parametrize(
