@@ -7,6 +7,10 @@ Environment variables read here and nowhere else:
   NAILFOLIO_SITE_URL  absolute URL of the published site (default http://127.0.0.1:8000)
   NAILFOLIO_TRUSTED_PROXIES  comma-separated CIDRs allowed to set X-Forwarded-For
   NAILFOLIO_RATE_LIMIT_SCALE  multiplies the web API's rate limits (load tests; default 1)
+  NAILFOLIO_MAX_FILE_MB       largest image file accepted (default 50)
+  NAILFOLIO_MAX_MEGAPIXELS    largest image accepted, in millions of pixels (default 64)
+  NAILFOLIO_REVIEW_AT         moderation confidence (0-100) that holds an image for review (40)
+  NAILFOLIO_REJECT_AT         moderation confidence (0-100) that rejects it outright (85)
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import json
+import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
@@ -144,13 +149,7 @@ def load_settings(env: Mapping[str, str] | None = None, root: Path | None = None
             f"NAILFOLIO_BACKEND={backend!r} is not a backend; use one of: {', '.join(BACKENDS)}"
         )
     root = Path(root or env.get("NAILFOLIO_ROOT") or Path.cwd()).resolve()
-    workers_text = env.get("NAILFOLIO_WORKERS", "0")
-    try:
-        workers = int(workers_text)
-    except ValueError:
-        raise ConfigError(f"NAILFOLIO_WORKERS={workers_text!r} is not a whole number") from None
-    if workers < 0:
-        raise ConfigError(f"NAILFOLIO_WORKERS={workers} must be 0 (one per core) or more")
+    workers = int(_number(env, "NAILFOLIO_WORKERS", 0, 0, whole=True))
     site_url = env.get("NAILFOLIO_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
     proxies = tuple(
         p.strip() for p in env.get("NAILFOLIO_TRUSTED_PROXIES", "").split(",") if p.strip()
@@ -162,13 +161,20 @@ def load_settings(env: Mapping[str, str] | None = None, root: Path | None = None
             raise ConfigError(
                 f"NAILFOLIO_TRUSTED_PROXIES: {proxy!r} is not an address or CIDR"
             ) from None
-    scale_text = env.get("NAILFOLIO_RATE_LIMIT_SCALE", "1")
-    try:
-        scale = float(scale_text)
-    except ValueError:
-        scale = 0.0
-    if not 0 < scale < float("inf"):
-        raise ConfigError(f"NAILFOLIO_RATE_LIMIT_SCALE={scale_text!r} must be a number above 0")
+    scale = _number(env, "NAILFOLIO_RATE_LIMIT_SCALE", 1, 0, above=True)
+    images = ImageSettings(
+        max_file_bytes=round(_number(env, "NAILFOLIO_MAX_FILE_MB", 50, 0, above=True) * 2**20),
+        max_pixels=round(_number(env, "NAILFOLIO_MAX_MEGAPIXELS", 64, 0, above=True) * 1e6),
+    )
+    moderation = ModerationSettings(
+        review_at=_number(env, "NAILFOLIO_REVIEW_AT", 40, 0, 100),
+        reject_at=_number(env, "NAILFOLIO_REJECT_AT", 85, 0, 100),
+    )
+    if moderation.review_at > moderation.reject_at:
+        raise ConfigError(
+            f"NAILFOLIO_REVIEW_AT={moderation.review_at:g} is above "
+            f"NAILFOLIO_REJECT_AT={moderation.reject_at:g}; review must come first"
+        )
     return Settings(
         root=root,
         backend=backend,
@@ -176,7 +182,40 @@ def load_settings(env: Mapping[str, str] | None = None, root: Path | None = None
         site_url=site_url,
         trusted_proxies=proxies,
         rate_limit_scale=scale,
+        images=images,
+        moderation=moderation,
     )
+
+
+def _number(
+    env: Mapping[str, str],
+    name: str,
+    default: float,
+    low: float,
+    high: float = math.inf,
+    *,
+    whole: bool = False,
+    above: bool = False,
+) -> float:
+    """A numeric setting within [low, high] (above low, if `above`), or a ConfigError."""
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = int(text) if whole else float(text)
+    except ValueError:
+        value = float("nan")
+    too_low = value <= low if above else value < low
+    if not math.isfinite(value) or too_low or value > high:
+        kind = "a whole number" if whole else "a number"
+        if above:
+            bound = f"above {low:g}"
+        elif high == math.inf:
+            bound = f"of {low:g} or more"
+        else:
+            bound = f"from {low:g} to {high:g}"
+        raise ConfigError(f"{name}={text!r} must be {kind} {bound}")
+    return value
 
 
 # Adapter builders: the only code that knows which class serves which port on which backend.

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 from nailfolio import config, images
 from nailfolio.catalog import Catalog
-from nailfolio.config import Settings
+from nailfolio.config import ModerationSettings, Settings
 from nailfolio.content import scan_designs
 from nailfolio.errors import ImageRejected
 from nailfolio.models import Decision, DesignSource, Label, PublishedDesign, Rendition, Status
@@ -210,7 +210,7 @@ def build_gallery(
     lazy_pool = _LazyPool(min(settings.worker_count, max(1, len(sources))), moderator_factory)
     try:
         hashes = _hash_sources(sources, catalog, lazy_pool)
-        jobs, renditions = _plan(sources, hashes, catalog, settings)
+        jobs, renditions = _plan(sources, hashes, catalog, notifier, settings)
         if on_start:
             on_start(len(jobs))
         pool = lazy_pool.get() if len(jobs) > 1 else None
@@ -236,7 +236,11 @@ def build_gallery(
 
 
 def _plan(
-    sources: Sequence[DesignSource], hashes: dict[str, str], catalog: Catalog, settings: Settings
+    sources: Sequence[DesignSource],
+    hashes: dict[str, str],
+    catalog: Catalog,
+    notifier: Notifier,
+    settings: Settings,
 ) -> tuple[list[_Job], dict[str, Rendition]]:
     """Decide per design what work is left; return the jobs and the renditions already cached."""
     fingerprint = settings.images.fingerprint()
@@ -244,7 +248,9 @@ def _plan(
     renditions: dict[str, Rendition] = {}
     for source in sources:
         content_hash = hashes[source.key]
-        decision = _current_decision(catalog, source.key, content_hash)
+        decision = _current_decision(
+            catalog, notifier, settings.moderation, source.key, content_hash
+        )
         cached = _rendition_on_disk(catalog.get_rendition(content_hash, fingerprint), settings)
         if cached:
             renditions[source.key] = cached
@@ -256,21 +262,33 @@ def _plan(
     return jobs, renditions
 
 
-def _current_decision(catalog: Catalog, key: str, content_hash: str) -> Decision | None:
-    """The decision for this exact content; re-recorded if the image went back to it.
+def _current_decision(
+    catalog: Catalog, notifier: Notifier, policy: ModerationSettings, key: str, content_hash: str
+) -> Decision | None:
+    """The decision for this exact content, re-recorded when it no longer stands as stored.
 
     A design reverted to an earlier version keeps that version's decision, and the audit log
     says so, so that `moderation list` and `approve` act on the image that is really there.
+    An automatic decision is re-taken from its stored labels when the thresholds changed:
+    no model runs, and an admin's override is never touched.
     """
     decision = catalog.get_decision(key, content_hash)
     if decision is None:
         return None
+    reasons = []
     latest = catalog.latest_decision(key)
     if latest is not None and latest.content_hash != content_hash:
+        reasons.append("image reverted to this version")
+    status = decide(decision.labels, policy) if decision.decided_by == "auto" else decision.status
+    if status is not decision.status:
+        reasons.append("moderation thresholds changed")
+    if reasons:
         decision = replace(
-            decision, decided_at=datetime.now(UTC), reason="image reverted to this version"
+            decision, status=status, decided_at=datetime.now(UTC), reason="; ".join(reasons)
         )
         catalog.record_decision(decision)
+        if "moderation thresholds changed" in reasons and status is not Status.APPROVED:
+            _notify_admins(notifier, decision)
     return decision
 
 

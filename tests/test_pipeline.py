@@ -10,7 +10,7 @@ import pytest
 from conftest import MarkerModerator, Project
 
 from nailfolio import config
-from nailfolio.config import ImageSettings
+from nailfolio.config import ImageSettings, ModerationSettings
 from nailfolio.models import Decision, Status
 from nailfolio.pipeline import BuildReport, build_gallery
 
@@ -164,3 +164,26 @@ def test_reverting_an_image_restores_its_earlier_decision(project: Project) -> N
         latest = catalog.latest_decision("ana/red")
     assert latest is not None and latest.status is Status.APPROVED
     assert latest.reason == "image reverted to this version"
+
+
+def test_new_thresholds_retake_automatic_decisions_without_the_model(project: Project) -> None:
+    project.add_image("ana/maybe.jpg", marker=128)  # about 50%: needs review by default
+    project.add_image("ana/held.jpg", marker=128)
+    assert run(project).needs_review == 2
+    with config.open_catalog(project.settings) as catalog:
+        held = catalog.latest_decision("ana/held")
+        assert held is not None
+        catalog.record_decision(replace(held, status=Status.REJECTED, decided_by="ed"))
+    MarkerModerator.calls = 0
+    lenient = ModerationSettings(review_at=60, reject_at=90)
+    report = run(project, moderation=lenient)
+    assert (report.published, report.rejected, MarkerModerator.calls) == (1, 1, 0)
+    with config.open_catalog(project.settings) as catalog:
+        latest = catalog.latest_decision("ana/maybe")
+        assert latest is not None and latest.reason == "moderation thresholds changed"
+        overridden = catalog.latest_decision("ana/held")
+        assert overridden is not None and overridden.decided_by == "ed"  # admins win
+    strict = ModerationSettings(review_at=20, reject_at=45)
+    assert run(project, moderation=strict).rejected == 2
+    subjects = [n.subject for n in config.open_notifier(project.settings).list_notifications()]
+    assert subjects[0] == "Design ana/maybe was rejected"
