@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, Request
 
 pytestmark = pytest.mark.browser
 
@@ -21,9 +21,16 @@ def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
     page.errors = []  # type: ignore[attr-defined]
     page.on("console", lambda msg: msg.type == "error" and page.errors.append(msg.text))
     page.on("pageerror", lambda exc: page.errors.append(str(exc)))
-    page.on("requestfailed", lambda req: page.errors.append(f"failed: {req.url}"))
+    page.on("requestfailed", lambda req: _record_failure(page, req))
     yield page
     context.close()
+
+
+def _record_failure(page: Page, request: Request) -> None:
+    """A failed request is an error, except one the browser cancelled because the page was
+    left (a click away while a lazy image or the icon was still loading)."""
+    if request.failure != "net::ERR_ABORTED":
+        page.errors.append(f"failed: {request.url} ({request.failure})")  # type: ignore[attr-defined]
 
 
 def _scroll_through(page: Page) -> None:
