@@ -23,17 +23,17 @@ def test_a_burst_of_copies_triggers_one_rebuild(tmp_path: Path) -> None:
     calls: list[float] = []
     stop = threading.Event()
     watcher = threading.Thread(
-        target=watch_folder, args=(tmp_path, lambda: calls.append(time.time()), stop, 0.05)
+        target=watch_folder, args=(tmp_path, lambda: calls.append(time.time()), stop, 0.2)
     )
     watcher.start()
     try:
-        for i in range(5):
+        time.sleep(0.3)  # the watcher has taken its first look
+        for i in range(5):  # a burst well inside one polling interval, even on a busy machine
             (tmp_path / f"{i}.jpg").write_bytes(b"x" * i)
-            time.sleep(0.01)
-        deadline = time.time() + 3
+        deadline = time.time() + 5
         while not calls and time.time() < deadline:
             time.sleep(0.02)
-        time.sleep(0.3)
+        time.sleep(0.6)  # long enough for a second, wrong, callback to show up
     finally:
         stop.set()
         watcher.join()
