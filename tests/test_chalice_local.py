@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -33,13 +34,14 @@ def chalice_local(api_project: ApiProject) -> Iterator[int]:
         "NAILFOLIO_RATE_LIMIT_SCALE": "1000",
     }
     chalice = str(Path(sys.executable).with_name("chalice"))  # the console script; no __main__
-    command = [chalice, "local", "--stage", "local", "--port", str(port)]
+    command = [chalice, "local", "--stage", "local", "--port", str(port), "--no-autoreload"]
     server = subprocess.Popen(
         command,
         cwd=REPO / "chalice_app",
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
+        start_new_session=True,  # its own process group, so the whole group can be stopped
     )
     try:
         deadline = time.monotonic() + 30
@@ -52,7 +54,7 @@ def chalice_local(api_project: ApiProject) -> Iterator[int]:
                 time.sleep(0.1)
         yield port
     finally:
-        server.terminate()
+        os.killpg(server.pid, signal.SIGTERM)  # the whole group: no server outlives the test
         server.wait(10)
         server.stderr.close()
 
