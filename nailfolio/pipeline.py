@@ -80,6 +80,7 @@ class _Outcome:
 class _Tally:
     processed: int = 0
     problems: list[Problem] = field(default_factory=list)
+    statuses: dict[str, Status] = field(default_factory=dict)  # current decision per key
 
 
 # Worker-process state: each worker builds its own moderator once (models are not picklable).
@@ -210,7 +211,7 @@ def build_gallery(
     lazy_pool = _LazyPool(min(settings.worker_count, max(1, len(sources))), moderator_factory)
     try:
         hashes = _hash_sources(sources, catalog, lazy_pool)
-        jobs, renditions = _plan(sources, hashes, catalog, notifier, settings)
+        jobs, renditions = _plan(sources, hashes, catalog, notifier, settings, tally)
         if on_start:
             on_start(len(jobs))
         pool = lazy_pool.get() if len(jobs) > 1 else None
@@ -221,7 +222,8 @@ def build_gallery(
     for outcome in outcomes:
         _record(outcome, hashes, catalog, notifier, settings, renditions, tally)
 
-    published, statuses = _published(sources, hashes, renditions, catalog)
+    published = _published(sources, renditions, tally.statuses)
+    statuses = list(tally.statuses.values())
     render_site(settings, published, scan.designers)
     return BuildReport(
         designs=len(scan.designs),
@@ -241,8 +243,10 @@ def _plan(
     catalog: Catalog,
     notifier: Notifier,
     settings: Settings,
+    tally: _Tally,
 ) -> tuple[list[_Job], dict[str, Rendition]]:
-    """Decide per design what work is left; return the jobs and the renditions already cached."""
+    """Decide per design what work is left; return the jobs and the renditions already cached.
+    The decisions found are noted in the tally, so nothing asks the catalog for them again."""
     fingerprint = settings.images.fingerprint()
     jobs: list[_Job] = []
     renditions: dict[str, Rendition] = {}
@@ -255,6 +259,8 @@ def _plan(
         if cached:
             renditions[source.key] = cached
         status = decision.status if decision else None
+        if status is not None:
+            tally.statuses[source.key] = status
         moderate = decision is None
         render = cached is None and status in (None, Status.APPROVED)
         if moderate or render:
@@ -339,6 +345,7 @@ def _record(
             decided_at=datetime.now(UTC),
         )
         catalog.record_decision(decision)
+        tally.statuses[outcome.key] = decision.status
         if decision.status is not Status.APPROVED:
             _notify_admins(notifier, decision)
     if outcome.rendition:
@@ -360,24 +367,16 @@ def _notify_admins(notifier: Notifier, decision: Decision) -> None:
 
 def _published(
     sources: Sequence[DesignSource],
-    hashes: dict[str, str],
     renditions: dict[str, Rendition],
-    catalog: Catalog,
-) -> tuple[list[PublishedDesign], list[Status]]:
-    """Approved designs with a rendition, plus the current status of every design."""
-    published: list[PublishedDesign] = []
-    statuses: list[Status] = []
-    for source in sources:
-        if source.key not in hashes:
-            continue
-        decision = catalog.get_decision(source.key, hashes[source.key])
-        if decision is None:
-            continue  # the image failed before moderation: reported as a problem
-        statuses.append(decision.status)
-        rendition = renditions.get(source.key)
-        if decision.status is Status.APPROVED and rendition:
-            published.append(PublishedDesign(source, rendition, _design_date(source, rendition)))
-    return published, statuses
+    statuses: dict[str, Status],
+) -> list[PublishedDesign]:
+    """Approved designs with a rendition (an image that failed before moderation has no
+    status: it is reported as a problem instead)."""
+    return [
+        PublishedDesign(source, rendition, _design_date(source, rendition))
+        for source in sources
+        if statuses.get(source.key) is Status.APPROVED and (rendition := renditions.get(source.key))
+    ]
 
 
 def _design_date(source: DesignSource, rendition: Rendition) -> datetime:
