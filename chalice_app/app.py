@@ -22,9 +22,11 @@ ANY = ["*/*"]
 
 
 @app.route("/api/health", content_types=ANY)
+@api.endpoint
 def health() -> Response:
-    """Liveness probe for the load balancer and the local server."""
-    return web.json_response({"status": "ok"})
+    """Liveness and each store's health: 503 when a store is unavailable."""
+    report, healthy = api.health_json()
+    return web.json_response(report, 200 if healthy else 503)
 
 
 @app.route("/api/openapi.json", content_types=ANY)

@@ -17,6 +17,7 @@ protected, a signed-in non-admin 403 on admin routes, before anything is looked 
 from __future__ import annotations
 
 import functools
+import logging
 import re
 import threading
 from collections.abc import Callable, Sequence
@@ -45,6 +46,8 @@ OWN_QUERY = ("cursor", "limit")
 SIGN_UP_FIELDS = ("email", "password", "name")
 SIGN_IN_FIELDS = ("email", "password")
 _SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?")
+_STORE_UNAVAILABLE = "This part of the studio is unavailable for now; please try again later"
+STORE_RETRY_AFTER_S = 60
 _UNAUTHORIZED = "You are not signed in, or your session has expired; please sign in"
 
 
@@ -84,7 +87,10 @@ class Services:
     accounts: AccountService
     comments: CommentService
     closers: tuple[Callable[[], None], ...] = field(default=(), repr=False)
+    stores: dict[str, Any] = field(default_factory=dict, repr=False)
 
+
+logger = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 _configured: tuple[Settings, ApiLimits | None] | None = None
@@ -133,18 +139,90 @@ def _build(settings: Settings, limits: ApiLimits | None) -> Services:
     from nailfolio.comments import CommentService
 
     limits = limits or ApiLimits.default().scaled(settings.rate_limit_scale)
-    identity = config.open_identity(settings)
-    store = config.open_comment_store(settings)
-    limiter = config.open_rate_limiter(settings)
-    catalog = config.open_catalog(settings)
+    stores = {name: _open_store(opener, settings) for name, opener in _store_openers().items()}
     analyzer = config.build_sentiment_analyzer(settings)
     comments = CommentService(
-        store, analyzer, limiter, _published_check(catalog), limits=limits.comments
+        stores["comments"],
+        analyzer,
+        stores["ratelimit"],
+        _published_check(stores["catalog"]),
+        limits=limits.comments,
     )
-    accounts = AccountService(identity, comments, limiter, limits.sign_ups)
-    ports = (identity, store, limiter, catalog)
-    closers = tuple(close for port in ports if (close := getattr(port, "close", None)))
-    return Services(settings, accounts, comments, closers)
+    accounts = AccountService(stores["identity"], comments, stores["ratelimit"], limits.sign_ups)
+    closers = tuple(close for port in stores.values() if (close := getattr(port, "close", None)))
+    return Services(settings, accounts, comments, closers, stores)
+
+
+def _store_openers() -> dict[str, Callable[[Settings], Any]]:
+    """The stores the API uses, by the name /api/health reports them under."""
+    from nailfolio import config
+
+    return {
+        "identity": config.open_identity,
+        "comments": config.open_comment_store,
+        "ratelimit": config.open_rate_limiter,
+        "catalog": config.open_catalog,
+    }
+
+
+def _open_store(opener: Callable[[Settings], Any], settings: Settings) -> Any:
+    """The store, or a stand-in that raises its StoreDamaged on use: a damaged store takes
+    down only the routes that need it."""
+    from nailfolio.errors import StoreDamaged
+
+    try:
+        return opener(settings)
+    except StoreDamaged as exc:
+        logger.error("%s", exc)
+        return UnavailableStore(exc)
+
+
+class UnavailableStore:
+    """Stands in for a store that could not be opened: every use raises why."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def close(self) -> None:
+        pass
+
+    def __getattr__(self, name: str) -> Any:
+        raise self.error
+
+
+def store_health() -> dict[str, str | None]:
+    """Each store's problem (None: healthy), checked now; the signing key counts as one."""
+    from nailfolio.errors import StoreDamaged
+
+    found: dict[str, str | None] = {}
+    for name, store in services().stores.items():
+        if isinstance(store, UnavailableStore):
+            found[name] = str(store.error)
+            continue
+        check = getattr(store, "check", None)
+        found[name] = check(full=False) if check else None
+    identity = services().stores["identity"]
+    if not isinstance(identity, UnavailableStore):
+        try:
+            identity.jwks()
+            found["signing_key"] = None
+        except StoreDamaged as exc:
+            found["signing_key"] = str(exc)
+    return found
+
+
+def health_json() -> tuple[dict[str, Any], bool]:
+    """/api/health's answer, and whether every store is healthy. Problems are logged, and
+    only named to the client ("unavailable"): the details name files on the server."""
+    problems = store_health()
+    for name, problem in problems.items():
+        if problem is not None:
+            logger.error("store %s is unhealthy: %s", name, problem)
+    healthy = all(problem is None for problem in problems.values())
+    stores = {
+        name: "ok" if problem is None else "unavailable" for name, problem in problems.items()
+    }
+    return {"status": "ok" if healthy else "degraded", "stores": stores}, healthy
 
 
 def _published_check(catalog: Any) -> Callable[[str], bool]:
@@ -177,6 +255,8 @@ def endpoint(view: Callable[..., Response]) -> Callable[..., Response]:
             mapped = http_error(exc)
             if mapped is None:
                 raise  # a bug or an outage: Chalice logs it and answers 500 internal_error
+            if mapped.status >= 500:  # the client is told less than the owner needs to know
+                logger.error("%s %s: %s", type(exc).__name__, view.__name__, exc)
             return mapped.response()
 
     return wrapper
@@ -186,7 +266,7 @@ def http_error(exc: Exception) -> HttpError | None:
     """The HTTP answer for a library error, or None for one the API does not expect."""
     for error_class, status, code, message in _error_table():
         if isinstance(exc, error_class):
-            retry = getattr(exc, "retry_after", None)
+            retry = getattr(exc, "retry_after", STORE_RETRY_AFTER_S if status == 503 else None)
             headers = {"Retry-After": str(retry)} if retry is not None else {}
             return HttpError(
                 status,
@@ -203,7 +283,7 @@ def _error_table() -> tuple[tuple[type[Exception], int, str, str | None], ...]:
     from nailfolio.comment_query import InvalidQuery
     from nailfolio.comment_text import InvalidComment
     from nailfolio.comments import IdempotencyKeyReused
-    from nailfolio.errors import DesignNotFound
+    from nailfolio.errors import DesignNotFound, StoreDamaged
     from nailfolio.identity import (
         AccountExists,
         InvalidCredentials,
@@ -229,6 +309,8 @@ def _error_table() -> tuple[tuple[type[Exception], int, str, str | None], ...]:
         (InvalidQuery, 400, "invalid_query", None),
         (RateLimited, 429, "rate_limited", None),
         (DesignNotFound, 404, "design_not_found", None),
+        # The message names a file on the server: log it, tell the client less.
+        (StoreDamaged, 503, "store_unavailable", _STORE_UNAVAILABLE),
     )
 
 

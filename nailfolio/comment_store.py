@@ -114,15 +114,14 @@ class SqliteCommentStore(sqlite.SqliteStore):
         if (sentiment is not None) != (status is SentimentStatus.SCORED):
             raise ValueError(f"status {status} with sentiment {sentiment}: scored needs one")
         scores = _sentiment_row(sentiment)
-        updated = (
-            self._conn()
-            .execute(
+        # A score lost in a power cut leaves the comment pending, to be scored again: this
+        # commit need not wait for the disk (the comment itself was stored durably).
+        with sqlite.without_fsync(self._conn()) as conn:
+            updated = conn.execute(
                 "UPDATE comments SET sentiment_status = ?, label = ?, positive = ?, negative = ?,"
                 " neutral = ?, mixed = ? WHERE id = ?",
                 (str(status), *scores, comment_id),
-            )
-            .rowcount
-        )
+            ).rowcount
         return updated == 1
 
     def get(self, comment_id: str) -> Comment | None:

@@ -9,6 +9,18 @@ class ConfigError(NailfolioError):
     """A setting or path is missing or malformed."""
 
 
+class StoreDamaged(ConfigError):
+    """A store's file (a database, the signing key) is damaged or cannot be read."""
+
+    def __init__(self, path: object, detail: str) -> None:
+        super().__init__(
+            f"{path}: damaged or unreadable ({detail}); restore it from a backup "
+            "(see README, Backups), or move it aside to start that store empty"
+        )
+        self.path = str(path)
+        self.detail = detail
+
+
 class ImageRejected(NailfolioError):
     """An image cannot be published: not an image, too big, corrupt, unsupported type."""
 

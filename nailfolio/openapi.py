@@ -178,15 +178,22 @@ def _comment_schemas() -> Schema:
     }
 
 
+def _health(status: str) -> Schema:
+    state = {"type": "string", "enum": ["ok", "unavailable"]}
+    stores = {"type": "object", "additionalProperties": state}
+    return _obj({"status": {"type": "string", "const": status}, "stores": stores})
+
+
 def _paths() -> Schema:
     bad_body = ("invalid_json", "invalid_field")
     return {
         "/api/health": {
             "get": {
-                "summary": "Liveness probe",
+                "summary": "Liveness probe and each store's health",
                 "security": [],
                 "responses": {
-                    "200": _json(_obj({"status": {"type": "string", "const": "ok"}}), "Up.")
+                    "200": _json(_health("ok"), "Up, every store healthy."),
+                    "503": _json(_health("degraded"), "Up, but a store is unavailable."),
                 },
             }
         },

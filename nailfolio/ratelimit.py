@@ -116,6 +116,9 @@ class SqliteRateLimiter(sqlite.SqliteStore):
 
     migrations = MIGRATIONS
     application_id = APPLICATION_ID
+    # Counters lost in a power cut or to a damaged file only reopen some windows early.
+    synchronous = "NORMAL"
+    disposable = True
 
     def __init__(self, path: Path, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock

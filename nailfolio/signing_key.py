@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from nailfolio.base64url import encode_base64url
-from nailfolio.errors import ConfigError
+from nailfolio.errors import ConfigError, StoreDamaged
 
 RSA_BITS = 2048
 
@@ -27,15 +27,16 @@ def load_signing_key(path: Path) -> rsa.RSAPrivateKey:
         pem = path.read_bytes()
     except FileNotFoundError:
         pem = _create_key_file(path)
+    except OSError as exc:
+        raise StoreDamaged(path, f"the signing key cannot be read: {exc.strerror}") from None
     else:
         if os.name == "posix" and path.stat().st_mode & 0o077:
             raise ConfigError(f"{path}: the signing key is readable by others; chmod 600 {path}")
     try:
         key = serialization.load_pem_private_key(pem, password=None)
-    except ValueError as exc:
-        raise ConfigError(
-            f"{path}: not a PEM private key ({exc}); delete it to make a new one"
-        ) from None
+    except ValueError:
+        # A new key (made when the file is gone) signs everyone out; that is all it costs.
+        raise StoreDamaged(path, "not a PEM private key; removing it makes a new one") from None
     if not isinstance(key, rsa.RSAPrivateKey) or key.key_size < RSA_BITS:
         raise ConfigError(f"{path}: not an RSA key of {RSA_BITS} bits or more")
     return key

@@ -5,25 +5,39 @@ migrations. `PRAGMA user_version` counts how many of them the file has had, so o
 exactly one store: `application_id` (a number each store picks) makes `connect` refuse a file
 that belongs to another store instead of silently skipping its migrations.
 
+Commits are durable by default (`synchronous=FULL`: WAL synced at each commit), so what a
+store has acknowledged survives a power cut or an OS crash, not just a killed process. A store
+whose rows are cheap to lose (rate-limit counters) may choose NORMAL, which survives a killed
+process only, for faster commits.
+
 Connections are in autocommit mode (`isolation_level=None`): a single statement commits on its
 own; wrap several writes in `transaction(conn)`, which takes the write lock up front.
 """
 
 from __future__ import annotations
 
+import functools
+import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from types import TracebackType
-from typing import ClassVar, Self
+from types import FunctionType, TracebackType
+from typing import Any, ClassVar, Self, TypeVar
 
-from nailfolio.errors import ConfigError
+from nailfolio.errors import ConfigError, StoreDamaged
+
+logger = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_S = 10.0  # how long a writer waits for another connection's lock
+SYNCHRONOUS_MODES = ("FULL", "NORMAL")
+# Result codes that mean the file itself is bad, not that it is busy or the SQL is wrong.
+_DAMAGE_CODES = (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def connect(
@@ -32,23 +46,29 @@ def connect(
     *,
     application_id: int = 0,
     busy_timeout: float = BUSY_TIMEOUT_S,
+    synchronous: str = "FULL",
 ) -> sqlite3.Connection:
     """Open (creating if needed) the database at `path` and bring its schema up to date.
 
     `migrations[i]` is a SQL script that takes the schema from version i to i + 1; it runs in
     one transaction with the version bump, so a failing migration leaves no trace. A file
     whose version is newer than `len(migrations)`, or whose `application_id` is another
-    store's, raises ConfigError. `application_id=0` skips that check.
+    store's, raises ConfigError. `application_id=0` skips that check. `synchronous` is FULL
+    (durable through power loss) or NORMAL (through a killed process only).
     """
+    if synchronous not in SYNCHRONOUS_MODES:
+        raise ValueError(f"synchronous must be one of {SYNCHRONOUS_MODES}, not {synchronous!r}")
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None)
     try:
         _use_wal(conn, busy_timeout)
-        conn.execute("PRAGMA synchronous = NORMAL")  # safe with WAL: no corruption, fast commits
+        conn.execute(f"PRAGMA synchronous = {synchronous}")
         conn.execute("PRAGMA foreign_keys = ON")
         _migrate(conn, path, migrations, application_id)
     except sqlite3.DatabaseError as exc:
         conn.close()
+        if is_damage(exc):
+            raise StoreDamaged(path, str(exc)) from None
         raise ConfigError(f"{path}: cannot open the database ({exc})") from exc
     except BaseException:
         conn.close()
@@ -70,6 +90,61 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+
+
+@contextmanager
+def without_fsync(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """Commit the block's writes without waiting for the disk (synchronous=NORMAL), for rows
+    that are cheap to lose; the next durable commit syncs them along with its own."""
+    (mode,) = conn.execute("PRAGMA synchronous").fetchone()
+    conn.execute("PRAGMA synchronous = NORMAL")
+    try:
+        yield conn
+    finally:
+        conn.execute(f"PRAGMA synchronous = {int(mode)}")
+
+
+def is_damage(exc: BaseException) -> bool:
+    """Whether a sqlite3 error says the database file is damaged (or not a database)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return (
+        isinstance(exc, sqlite3.DatabaseError)
+        and code is not None
+        and code & 0xFF in (_DAMAGE_CODES)
+    )
+
+
+def check_file(path: Path, *, full: bool = True) -> str | None:
+    """What is wrong with the database file at `path` (None: nothing), by SQLite's own
+    integrity_check (or the faster quick_check); read only, so safe while others write."""
+    if not path.is_file():
+        return None
+    try:
+        with closing(sqlite3.connect(_read_only_uri(path), uri=True)) as conn:
+            pragma = "integrity_check(5)" if full else "quick_check(5)"
+            found = [row[0] for row in conn.execute(f"PRAGMA {pragma}")]
+    except sqlite3.DatabaseError as exc:
+        return str(exc)
+    return None if found == ["ok"] else "; ".join(found)
+
+
+def backup_file(path: Path, target: Path) -> None:
+    """Copy the database at `path` to `target` with SQLite's online backup: a consistent copy
+    even while other connections write (they wait a moment at most, never fail)."""
+    with (
+        closing(sqlite3.connect(_read_only_uri(path), uri=True)) as source,
+        closing(sqlite3.connect(target)) as copy,
+    ):
+        try:
+            source.backup(copy, pages=256, sleep=0.005)
+        except sqlite3.DatabaseError as exc:
+            if is_damage(exc):
+                raise StoreDamaged(path, str(exc)) from None
+            raise
+
+
+def _read_only_uri(path: Path) -> str:
+    return f"{Path(path).resolve().as_uri()}?mode=ro"
 
 
 def schema_version(conn: sqlite3.Connection) -> int:
@@ -161,22 +236,74 @@ class SqliteStore:
     sqlite3 connections stay in the thread that made them and the local server is threaded,
     so each thread opens its own on first use; `close` closes the calling thread's, the
     others close when their thread ends. Subclasses set `migrations` and `application_id`.
+
+    Every public method of a subclass turns SQLite's "database disk image is malformed" (or
+    "file is not a database") into StoreDamaged naming the file, so a damaged store is one
+    clear error for the command line and a 503 for the API, never a traceback. A store that
+    sets `disposable` (its rows cost nothing to lose, like rate-limit counters) instead moves
+    a damaged file aside, starts afresh and carries on.
     """
 
     migrations: ClassVar[Sequence[str]] = ()
     application_id: ClassVar[int] = 0
+    synchronous: ClassVar[str] = "FULL"
+    disposable: ClassVar[bool] = False
+    _afresh_lock = threading.Lock()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name, member in list(vars(cls).items()):
+            if isinstance(member, FunctionType) and not name.startswith("_"):
+                setattr(cls, name, _damage_named(member))
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._local = threading.local()
-        self._conn()  # create or migrate the file now: a bad path fails at start-up
+        try:
+            self._conn()  # create or migrate the file now: a bad path fails at start-up
+        except StoreDamaged:
+            if not self.disposable:
+                raise
+            self._start_afresh()
+
+    def check(self, *, full: bool = True) -> str | None:
+        """What is wrong with this store's file (None: nothing); see check_file."""
+        return check_file(self.path, full=full)
+
+    def backup(self, target: Path) -> None:
+        """A consistent copy of this store's file at `target`, safe while it is in use."""
+        backup_file(self.path, target)
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = connect(self.path, self.migrations, application_id=self.application_id)
+            conn = connect(
+                self.path,
+                self.migrations,
+                application_id=self.application_id,
+                synchronous=self.synchronous,
+            )
             self._local.conn = conn
         return conn
+
+    def _start_afresh(self) -> None:
+        """Move a damaged file aside (as NAME.damaged-TIME) and reopen an empty store; a file
+        another thread has already replaced is kept."""
+        self.close()
+        with self._afresh_lock:
+            problem = check_file(self.path, full=False)
+            if problem is not None:
+                aside = self.path.with_name(f"{self.path.name}.damaged-{time.time_ns()}")
+                self.path.rename(aside)
+                for suffix in ("-wal", "-shm"):
+                    Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+                logger.warning(
+                    "%s was damaged (%s): moved to %s, started afresh",
+                    self.path,
+                    problem,
+                    aside.name,
+                )
+        self._conn()
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
@@ -194,3 +321,24 @@ class SqliteStore:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def _damage_named(method: F) -> F:
+    """Wrap a store method: a damaged file becomes StoreDamaged naming it."""
+
+    @functools.wraps(method)
+    def guarded(self: SqliteStore, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except (sqlite3.DatabaseError, StoreDamaged) as exc:
+            if not isinstance(exc, StoreDamaged) and not is_damage(exc):
+                raise
+            if not self.disposable:
+                damaged = (
+                    exc if isinstance(exc, StoreDamaged) else StoreDamaged(self.path, str(exc))
+                )
+                raise damaged from None
+        self._start_afresh()
+        return method(self, *args, **kwargs)
+
+    return guarded  # type: ignore[return-value]

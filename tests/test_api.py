@@ -62,7 +62,8 @@ def customer(api_project: ApiProject, api_client: ApiClient) -> ApiClient:
 
 def test_health_is_ok(api_client: ApiClient) -> None:
     response = api_client.request("GET", "/api/health")
-    assert (response.status_code, body(response)) == (200, {"status": "ok"})
+    stores = dict.fromkeys(("identity", "comments", "ratelimit", "catalog", "signing_key"), "ok")
+    assert (response.status_code, body(response)) == (200, {"status": "ok", "stores": stores})
     assert response.headers["Content-Type"] == "application/json"
 
 

@@ -256,7 +256,10 @@ def test_catalog_refuses_another_stores_file(tmp_path: Path) -> None:
 def test_catalog_refuses_a_file_that_is_not_a_database(tmp_path: Path) -> None:
     path = tmp_path / "catalog.sqlite3"
     path.write_text("designs, not a database\n" * 100)
-    with pytest.raises(ConfigError, match=r"catalog\.sqlite3: cannot open the database"):
+    with pytest.raises(
+        ConfigError,
+        match=r"catalog\.sqlite3: damaged or unreadable \(file is not a database\); restore it",
+    ):
         SqliteCatalog(path)
 
 
@@ -365,11 +368,30 @@ def test_connect_turns_on_foreign_keys_and_a_busy_timeout(tmp_path: Path) -> Non
     try:
         assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
         assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 2500
-        assert conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+        assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL: survives power loss
         with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
             conn.execute("INSERT INTO b (a_id) VALUES (999)")
     finally:
         conn.close()
+
+
+@pytest.mark.parametrize(
+    ("open_store", "mode"),
+    [
+        ("open_comment_store", 2),  # FULL: an acknowledged comment survives a power cut
+        ("open_identity", 2),  # and so does an account
+        ("open_catalog", 2),  # and an admin's decision
+        ("open_notifier", 2),
+        ("open_rate_limiter", 1),  # NORMAL: counters are cheap to lose
+    ],
+)
+def test_stores_commit_durably_except_rate_limit_counters(
+    tmp_path: Path, open_store: str, mode: int
+) -> None:
+    from nailfolio import config
+
+    with getattr(config, open_store)(config.Settings(root=tmp_path)) as store:
+        assert store._conn().execute("PRAGMA synchronous").fetchone()[0] == mode
 
 
 def test_a_failing_migration_leaves_no_trace(tmp_path: Path) -> None:

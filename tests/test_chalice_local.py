@@ -71,7 +71,8 @@ def _request(port: int, method: str, path: str, body: object = None, cookie: str
 
 def test_chalice_local_serves_the_same_app(chalice_local: int, api_project: ApiProject) -> None:
     health, body = _request(chalice_local, "GET", "/api/health")
-    assert (health.status, json.loads(body)) == (200, {"status": "ok"})
+    stores = dict.fromkeys(("identity", "comments", "ratelimit", "catalog", "signing_key"), "ok")
+    assert (health.status, json.loads(body)) == (200, {"status": "ok", "stores": stores})
 
     credentials = {"email": "cleo@example.com", "password": PASSWORD}
     signed_up, _ = _request(chalice_local, "POST", "/api/auth/signup", credentials)
