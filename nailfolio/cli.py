@@ -19,6 +19,7 @@ from typing import Any
 import click
 
 from nailfolio import config
+from nailfolio.cli_stores import backup, check
 from nailfolio.cli_users import users
 from nailfolio.errors import DesignNotFound, NailfolioError
 from nailfolio.models import Decision, Status
@@ -263,3 +264,5 @@ def backfill(batch: int) -> None:
 
 
 main.add_command(users)
+main.add_command(backup)
+main.add_command(check)

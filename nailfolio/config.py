@@ -133,6 +133,10 @@ class Settings:
         return self.var_dir / "identity.sqlite3"
 
     @property
+    def signing_key_path(self) -> Path:
+        return self.var_dir / "identity" / "signing-key.pem"
+
+    @property
     def worker_count(self) -> int:
         return self.workers or os.cpu_count() or 1
 
@@ -253,7 +257,7 @@ def open_identity(settings: Settings) -> IdentityProvider:
     _require_local(settings, "identity")
     from nailfolio.local_identity import LocalIdentity
 
-    return LocalIdentity(settings.identity_path, settings.var_dir / "identity" / "signing-key.pem")
+    return LocalIdentity(settings.identity_path, settings.signing_key_path)
 
 
 def open_comment_store(settings: Settings) -> CommentStore:

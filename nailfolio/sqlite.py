@@ -130,7 +130,8 @@ def check_file(path: Path, *, full: bool = True) -> str | None:
 
 def backup_file(path: Path, target: Path) -> None:
     """Copy the database at `path` to `target` with SQLite's online backup: a consistent copy
-    even while other connections write (they wait a moment at most, never fail)."""
+    even while other connections write (they wait a moment at most, never fail). The copy is
+    one file in rollback-journal mode; a store that opens it switches it back to WAL."""
     with (
         closing(sqlite3.connect(_read_only_uri(path), uri=True)) as source,
         closing(sqlite3.connect(target)) as copy,
@@ -141,6 +142,7 @@ def backup_file(path: Path, target: Path) -> None:
             if is_damage(exc):
                 raise StoreDamaged(path, str(exc)) from None
             raise
+        copy.execute("PRAGMA journal_mode = DELETE")  # one self-contained file, no -wal
 
 
 def _read_only_uri(path: Path) -> str:
