@@ -137,6 +137,7 @@ def serve(host: str, port: int, watch: bool) -> None:
         _echo_report(run_build(settings))
     server = make_server(settings.output_dir, host, port, settings)
     stop = threading.Event()
+    _start_api_upkeep(stop)
     if watch:
 
         def rebuild() -> None:
@@ -155,6 +156,24 @@ def serve(host: str, port: int, watch: bool) -> None:
     finally:
         stop.set()
         server.server_close()
+
+
+def _start_api_upkeep(stop: threading.Event) -> None:
+    """Say which stores are unhealthy (their routes answer 503), and score comments left
+    pending in the background until `stop`."""
+    from nailfolio import api
+    from nailfolio.backfill import run_sentiment_backfill
+
+    for name, problem in api.store_health().items():
+        if problem:
+            click.secho(f"warning: {problem}", fg="yellow", err=True)
+            click.secho(f"    the API routes that need {name} answer 503", fg="yellow", err=True)
+
+    def scored(count: int) -> None:
+        click.echo(f"scored {count} comments whose scoring had not finished")
+
+    args = (api.comments, stop, scored)
+    threading.Thread(target=run_sentiment_backfill, args=args, daemon=True).start()
 
 
 @main.command()
@@ -251,9 +270,7 @@ def backfill(batch: int) -> None:
     settings = click.get_current_context().obj
     api.configure(settings)
     try:
-        total = 0
-        while done := api.comments().backfill_sentiment(batch):
-            total += done
+        total = api.comments().backfill_all(batch)
     finally:
         api.reset()
     with config.open_comment_store(settings) as store:

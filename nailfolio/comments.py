@@ -212,6 +212,14 @@ class CommentService:
         done = [self._score(comment) for comment in pending]
         return sum(1 for comment in done if comment.sentiment_status != SentimentStatus.PENDING)
 
+    def backfill_all(self, batch: int = 100) -> int:
+        """Score pending comments batch by batch until none is left or a batch makes no
+        progress (the analyzer is failing: they stay pending); returns how many were done."""
+        total = 0
+        while done := self.backfill_sentiment(batch):
+            total += done
+        return total
+
     def list_for_admin(
         self,
         filters: CommentFilter | None = None,

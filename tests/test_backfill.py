@@ -1,0 +1,128 @@
+"""Comments whose scoring never finished are scored by the server itself, in the background."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+
+import pytest
+from conftest import REPO, Project
+
+from nailfolio import config
+from nailfolio.backfill import run_sentiment_backfill
+from nailfolio.comment_query import new_comment_id
+from nailfolio.comments import Comment, CommentService, SentimentStatus
+from nailfolio.errors import StoreDamaged
+from nailfolio.ratelimit import SqliteRateLimiter
+from nailfolio.sentiment import VaderAnalyzer
+
+
+def store_pending(project: Project, *texts: str) -> None:
+    at = datetime(2026, 5, 1, tzinfo=UTC)
+    with config.open_comment_store(project.settings) as store:
+        for text in texts:
+            store.add(Comment(new_comment_id(at), "ana/red", "sub-1", "Ana", text, at))
+
+
+def pending(project: Project) -> int:
+    with config.open_comment_store(project.settings) as store:
+        return len(store.pending_sentiment(100))
+
+
+def service(project: Project) -> CommentService:
+    store = config.open_comment_store(project.settings)
+    limiter = SqliteRateLimiter(project.settings.ratelimit_path)
+    return CommentService(store, VaderAnalyzer(), limiter, lambda key: True)
+
+
+def test_the_loop_scores_pending_comments_then_waits_for_stop(project: Project) -> None:
+    store_pending(project, "Gorgeous, I love it!", "Chipped after a day, awful.")
+    stop, heard = threading.Event(), []
+    loop = threading.Thread(
+        target=run_sentiment_backfill,
+        args=(lambda: service(project), stop, heard.append),
+        kwargs={"interval": 0.05},
+    )
+    loop.start()
+    deadline = time.monotonic() + 10
+    while not heard and time.monotonic() < deadline:
+        time.sleep(0.02)
+    stop.set()
+    loop.join(timeout=5)
+    assert not loop.is_alive()
+    assert heard == [2]
+    assert pending(project) == 0
+
+
+def test_a_failing_round_is_logged_and_the_next_one_tries_again(
+    project: Project, caplog: pytest.LogCaptureFixture
+) -> None:
+    store_pending(project, "Lovely colours")
+    stop, heard = threading.Event(), []
+    rounds = []
+
+    def comments() -> CommentService:
+        rounds.append(1)
+        if len(rounds) == 1:
+            raise StoreDamaged("var/comments.sqlite3", "database disk image is malformed")
+        return service(project)
+
+    with caplog.at_level(logging.WARNING, logger="nailfolio.backfill"):
+        loop = threading.Thread(
+            target=run_sentiment_backfill,
+            args=(comments, stop, heard.append),
+            kwargs={"interval": 0.05},
+        )
+        loop.start()
+        deadline = time.monotonic() + 10
+        while not heard and time.monotonic() < deadline:
+            time.sleep(0.02)
+        stop.set()
+        loop.join(timeout=5)
+    assert heard == [1] and len(rounds) >= 2
+    assert "sentiment backfill failed; trying again later" in caplog.text
+
+
+def test_serve_scores_comments_left_pending_without_being_asked(project: Project) -> None:
+    """`build.py serve`, started on a project with a comment whose scoring never ran."""
+    store_pending(project, "I adore this chrome finish!")
+    project.settings.output_dir.mkdir()
+    (project.settings.output_dir / "index.html").write_text("<h1>Gallery</h1>")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [
+        sys.executable,
+        "build.py",
+        "--root",
+        str(project.root),
+        "serve",
+        "--port",
+        str(port),
+    ]
+    server = subprocess.Popen(
+        command,
+        cwd=REPO,
+        env=os.environ | {"NAILFOLIO_WORKERS": "1"},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while pending(project) and time.monotonic() < deadline and server.poll() is None:
+            time.sleep(0.1)
+        assert pending(project) == 0
+        with config.open_comment_store(project.settings) as store:
+            (scored,) = store.list().comments
+        assert scored.sentiment_status == SentimentStatus.SCORED
+        assert scored.sentiment and scored.sentiment.label == "POSITIVE"
+    finally:
+        server.terminate()
+        output, _ = server.communicate(timeout=10)
+    assert "scored 1 comments whose scoring had not finished" in output
