@@ -14,7 +14,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from nailfolio import config, images
+from nailfolio import config, images, scratch
 from nailfolio.catalog import Catalog
 from nailfolio.config import ModerationSettings, Settings
 from nailfolio.content import scan_designs
@@ -90,6 +90,7 @@ _worker_factory: ModeratorFactory | None = None
 
 def _init_worker(factory: ModeratorFactory) -> None:
     global _worker_factory, _worker_moderator
+    scratch.end_with_parent()  # a killed build leaves no worker behind
     _worker_factory, _worker_moderator = factory, None
 
 
@@ -198,6 +199,7 @@ def build_gallery(
 ) -> BuildReport:
     """Bring output/ up to date with content/: the one entry point for every build."""
     started = time.perf_counter()
+    _tidy_scratch(settings)
     scan = scan_designs(settings.content_dir)
     tally = _Tally(problems=[Problem(f"content/{p.path}", p.reason) for p in scan.problems])
     sources = []
@@ -394,3 +396,17 @@ def build_configured(
         notifier = config.open_notifier(settings)
         factory = config.moderator_factory(settings)
         return build_gallery(settings, catalog, notifier, factory, on_progress, on_start)
+
+
+def _tidy_scratch(settings: Settings) -> None:
+    """Remove what interrupted builds left: staging folders beside output/ and temporary
+    files in var/ (a build running meanwhile holds its own, which are left alone)."""
+    output = settings.output_dir
+    scratch.remove_abandoned(
+        [
+            *output.parent.glob(f".{output.name}-new-*"),
+            *output.parent.glob(f".{output.name}-old-*"),
+            *settings.renditions_dir.glob(".*.tmp"),
+            *settings.signing_key_path.parent.glob(".*.tmp"),
+        ]
+    )

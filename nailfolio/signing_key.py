@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from nailfolio.base64url import encode_base64url
 from nailfolio.errors import ConfigError, StoreDamaged
+from nailfolio.scratch import claim_fd
 
 RSA_BITS = 2048
 
@@ -55,6 +56,7 @@ def _create_key_file(path: Path) -> bytes:
     temp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
+        claim_fd(fd)  # a build tidying var/ leaves a temporary file being written alone
         with os.fdopen(fd, "wb") as handle:
             handle.write(pem)
             handle.flush()

@@ -28,6 +28,7 @@ from typing import Any
 from pelican import Pelican
 from pelican.settings import read_settings
 
+from nailfolio import scratch
 from nailfolio.config import Settings
 from nailfolio.errors import ConfigError
 from nailfolio.models import Designer, PublishedDesign
@@ -72,16 +73,18 @@ def render_site(
     output.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{output.name}-new-", dir=output.parent))
     try:
-        staging.chmod(0o755)  # mkdtemp makes it private; the site is for everyone to read
-        pelican_settings = _pelican_settings(settings, conf, staging, publishable, designers)
-        summary = io.StringIO()
-        pelican_started = time.perf_counter()
-        with contextlib.redirect_stdout(summary):  # Pelican prints its own article counts
-            Pelican(pelican_settings).run()
-        pelican_seconds = time.perf_counter() - pelican_started
-        logger.debug("pelican: %s", summary.getvalue().strip())
-        pages, images = _count_files(staging)
-        _swap_in(staging, output)
+        # Claimed while we work in it: if this process is killed, the next build removes it.
+        with scratch.claimed(staging):
+            staging.chmod(0o755)  # mkdtemp makes it private; the site is for everyone to read
+            pelican_settings = _pelican_settings(settings, conf, staging, publishable, designers)
+            summary = io.StringIO()
+            pelican_started = time.perf_counter()
+            with contextlib.redirect_stdout(summary):  # Pelican prints its own article counts
+                Pelican(pelican_settings).run()
+            pelican_seconds = time.perf_counter() - pelican_started
+            logger.debug("pelican: %s", summary.getvalue().strip())
+            pages, images = _count_files(staging)
+            _swap_in(staging, output)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -154,13 +157,15 @@ def _swap_in(new: Path, output: Path) -> None:
     if not output.exists():
         os.rename(new, output)
         return
+    # The previous site is nobody's once swapped out: a build tidying at the same moment may
+    # be deleting it too, hence ignore_errors.
     if _exchange(new, output):
-        shutil.rmtree(new)  # now holds the previous site
+        shutil.rmtree(new, ignore_errors=True)  # now holds the previous site
         return
     old = output.with_name(f".{output.name}-old-{uuid.uuid4().hex[:8]}")
     os.rename(output, old)
     os.rename(new, output)
-    shutil.rmtree(old)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def _exchange(a: Path, b: Path) -> bool:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from PIL import Image, ImageFilter
 
+from nailfolio import scratch
 from nailfolio.config import ImageSettings
 from nailfolio.models import Rendition, Variant
 
@@ -154,6 +155,7 @@ def _save_atomic(image: Image.Image, path: Path, fmt: str, **params: object) -> 
     """Encode next to `path`, flush to disk, then rename: readers never see half a file."""
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        scratch.claim_fd(fd)  # a killed worker's temporary file is removed by the next build
         with os.fdopen(fd, "wb") as fp:
             image.save(fp, fmt, **params)
             fp.flush()
