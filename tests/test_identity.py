@@ -632,14 +632,14 @@ def test_account_locks_after_five_failures_for_a_growing_delay(
     assert _locked_for(identity, user.email) == 30
     clock.advance(10)
     assert _locked_for(identity, user.email) == 20
-    assert _locked_for(identity, user.email, ELSEWHERE) == 20  # per account, any address
+    assert _locked_for(identity, user.email, ELSEWHERE) == 20  # any unfamiliar network
     clock.advance(20)
     _fail(identity, user.email, 1)
     assert _locked_for(identity, user.email) == 60
     clock.advance(60)
     _fail(identity, user.email, 1)
     assert _locked_for(identity, user.email) == 120
-    clock.advance(15 * 60)  # every failure is out of the window
+    clock.advance(15 * 60)  # the lock has run out
     assert identity.sign_in(user.email, PASSWORD, HOME).id_token
 
 
@@ -697,13 +697,14 @@ def test_address_lock_covers_the_whole_network(
 def test_successes_do_not_count_against_the_address(
     identity: LocalIdentity, accounts: Accounts
 ) -> None:
-    user = accounts.add()
+    user, newcomer = accounts.add(), accounts.add()
     for n in range(19):
         _fail(identity, f"guess-{n}@example.com", 1)
     for _ in range(3):
         identity.sign_in(user.email, PASSWORD, HOME)
     _fail(identity, "guess-19@example.com", 1)  # the 20th failure, not yet refused
-    assert _locked_for(identity, user.email) == 900
+    assert _locked_for(identity, newcomer.email) == 900
+    assert identity.sign_in(user.email, PASSWORD, HOME).id_token  # HOME is familiar to user
 
 
 def test_concurrent_guesses_cannot_outrun_the_lock(
