@@ -222,3 +222,34 @@ def test_a_sign_in_spray_from_a_network_does_not_lock_out_the_admin_on_it(
     admin = _sign_in_from(api_client, "203.0.113.9", "boss@example.com")
     assert admin.status_code == 200, admin.body
     assert json.loads(admin.body)["user"]["role"] == "admins"
+
+
+@pytest.mark.parametrize(
+    ("how", "logged"),
+    [("corrupt", "not a PEM private key"), ("unreadable", "cannot read the signing key")],
+)
+def test_a_sign_up_that_fails_to_sign_its_session_can_be_retried(
+    api_project: ApiProject,
+    api_client: ApiClient,
+    signing_key_pem: bytes,
+    caplog: pytest.LogCaptureFixture,
+    how: str,
+    logged: str,
+) -> None:
+    key = api_project.settings.var_dir / "identity" / "signing-key.pem"
+    if how == "corrupt":
+        key.write_bytes(b"-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n")
+    else:  # a folder where the file was: unreadable even by root, who ignores chmod 000
+        key.unlink()
+        key.mkdir(mode=0o700)
+    failed = api_client.sign_up("dana@example.com")
+    assert (failed.status_code, json.loads(failed.body)["error"]["code"]) == (500, "internal_error")
+    assert f"signing-key.pem: {logged}" in caplog.text  # for the operator, naming the file
+    with open_identity(api_project.settings) as identity:
+        assert identity.find_user("dana@example.com") is None
+    if how == "unreadable":
+        key.rmdir()
+    key.write_bytes(signing_key_pem)
+    key.chmod(0o600)
+    retried = api_client.sign_up("dana@example.com")
+    assert retried.status_code == 201, retried.body
