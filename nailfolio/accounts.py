@@ -5,9 +5,11 @@ CommentService (an erased account takes its comments with it). It speaks no HTTP
 
 - Sign-ups are rate-limited per client network (SIGN_UP_LIMITS), counted before the email is
   even looked at, so probing which emails have accounts costs the prober as much as signing up.
-- A sign-up signs the new customer in at once: it returns a Session like sign-in does. If
-  that sign-in is refused (the client's network or the email is locked out), the new account
-  is deleted again, so a refused sign-up leaves nothing behind and can be retried as it was.
+- A sign-up signs the new customer in at once: it returns a Session like sign-in does. It is
+  all or nothing: if that sign-in fails for any reason (the client's network or the email is
+  locked out, the signing key is unreadable, the store fails), the new account is deleted
+  again and the error goes on, so a failed sign-up leaves nothing behind and can be retried
+  as it was.
 - Sign-out is idempotent: a token that is missing, expired, forged or already revoked is
   simply nothing to revoke.
 - Deleting an account erases its comments first, then the user (a failure in between leaves
@@ -26,7 +28,6 @@ from nailfolio.identity import (
     ROLES,
     IdentityProvider,
     Principal,
-    TooManyAttempts,
     Unauthorized,
     UserNotFound,
 )
@@ -66,13 +67,14 @@ class AccountService:
 
     def sign_up(self, email: str, password: str, name: str, client_ip: str) -> Session:
         """Create a customer and sign them in. Raises RateLimited, InvalidEmail, WeakPassword,
-        InvalidName, AccountExists, or TooManyAttempts (and then makes no account)."""
+        InvalidName, AccountExists, TooManyAttempts, or whatever stopped the sign-in (a
+        ConfigError for an unusable signing key); after the account was made, it is undone."""
         bucket = f"sign-ups:network:{client_network(client_ip)}"
         enforce(self._limiter, ((bucket, rule) for rule in self._sign_up_limits), "sign-ups")
         user = self._identity.sign_up(email, password, name)
         try:
             return self.sign_in(email, password, client_ip)
-        except TooManyAttempts:
+        except BaseException:  # not swallowed: undone, then raised again
             with suppress(UserNotFound):
                 self._identity.delete_user(user.sub)
             raise

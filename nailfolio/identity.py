@@ -20,7 +20,8 @@ Account enumeration: sign-in says the same thing, after the same hashing work, f
 email and a wrong password. Sign-up cannot help telling that an email is taken (it must say
 something, and Cognito's SignUp raises UsernameExistsException too); the cost of that probe is
 bounded by the API's rate limits, not here. Sign-in locks apply to unknown emails as well, so a
-lock says nothing about whether the account exists.
+lock says nothing about whether the account exists; the one exception is an account's own
+familiar network, which its locks spare (see local_identity).
 """
 
 from __future__ import annotations
@@ -89,7 +90,7 @@ class InvalidCredentials(IdentityError):
 
 
 class TooManyAttempts(IdentityError):
-    """Sign-in is refused for a while after too many failures for an account or an address."""
+    """Sign-in is refused for a while after too many failures for an account or a network."""
 
     def __init__(self, retry_after: int) -> None:
         super().__init__(f"too many sign-in attempts; try again in {retry_after} s")

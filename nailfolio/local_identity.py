@@ -1,23 +1,47 @@
 """The local identity adapter: users in SQLite, scrypt password hashes, RS256 ID tokens.
 
-`LocalIdentity` keeps users, revoked token ids and sign-in failures in var/identity.sqlite3 and
-signs tokens with the key `signing_key.load_signing_key` keeps at var/identity/signing-key.pem.
-Tokens are verified by the shared `TokenVerifier` against `jwks()`, then checked against the
-store, so a signed-out token, a deleted user or a changed role take effect at once.
+`LocalIdentity` keeps users, revoked token ids, sign-in failures and the networks each user
+has signed in from in var/identity.sqlite3, and signs tokens with the key
+`signing_key.load_signing_key` keeps at var/identity/signing-key.pem. Tokens are verified by
+the shared `TokenVerifier` against `jwks()`, then checked against the store, so a signed-out
+token, a deleted user or a changed role take effect at once.
 
 Passwords are hashed by `passwords` (scrypt); a hash weaker than SCRYPT is replaced at the next
 successful sign-in. A sign-in for an unknown email verifies against a dummy hash with the same
 parameters, so both failures take the same time.
 
-Brute force: every sign-in attempt is recorded against its account (the folded email, known
-or not) and its client's network (`ratelimit.client_network`: the /24 of an IPv4 address, the
-/64 of an IPv6 one, as one subscriber holds a whole /64) before the password is checked, and a
-success takes its own records back (and clears the account's). An account with 5 failures in
-15 minutes is locked for 30 s after its last failure, doubling with each further failure up to
-15 minutes; a network with 20 failures in 15 minutes is locked for 15 minutes. A lock refuses
-even the right password. Recording first makes concurrent guesses count. Trade-off: anyone can
-lock an account for up to 15 minutes by failing on purpose (Cognito's lockout behaves the same
-way), and a network's users can lock each other out for 15 minutes.
+Brute force: wrong guesses slow the guesser, not the account's owner (OWASP's "familiar
+source" idea, as Cognito and Okta use it). An account remembers the networks
+(`ratelimit.client_network`: the /24 of an IPv4 address, the /64 of an IPv6 one) it has signed
+in from successfully in the last 90 days: its familiar networks. Every attempt is recorded
+against its account (the folded email, known or not) and its network, with whether that
+network was familiar to the account, in one transaction with the checks and before the
+password is checked, so concurrent guesses count; an attempt refused is not recorded. A
+success takes back the account's failures from its network. An attempt is judged by:
+
+- from one of the account's familiar networks: only the account's failures from that
+  network. Strangers spraying made-up or other accounts from the same network (a mobile
+  carrier's CGNAT /24 is shared by thousands), and strangers guessing the account from other
+  networks, never get its owner refused there.
+- from any other network, also the network's failures (20 in 15 minutes lock the network's
+  unfamiliar attempts for 15 minutes: spraying many accounts stays slow) and the account's
+  failures from networks unfamiliar to it (guessing one account from many networks stays slow).
+
+An account's counts lock after 5 failures, for 30 s after the last one, doubling with each
+further failure up to 15 minutes, and remember failures for a day: a guesser gets about a
+hundred guesses a day at one account from all the networks it has not used, and as many more
+from each of its familiar networks they are on.
+
+Trade-offs, honestly. A stranger on the owner's own network (the same CGNAT /24) guessing the
+owner's account shares the owner's count, so they lock the owner out there for up to 15
+minutes after each guess, for as long as they keep guessing; the doubling keeps them to about
+a hundred guesses a day, but only a per-device cookie could tell them from the owner. Anyone
+can likewise keep an account locked for the networks it has not used (an owner travelling, or
+moved by their carrier to a new /24), and a network locked for attempts unfamiliar to it
+(sign-ups, whose first sign-in is one, and first sign-ins there) for 15 minutes at a time.
+While a network is locked, whether an attempt from it is refused tells the accounts that have
+signed in from that very network from all other emails: an enumeration of the sprayer's own
+network's regulars, nothing wider.
 
 Threads: each thread gets its own connection (the local server is threaded); `close()` closes
 the calling thread's, the others close when their threads end.
@@ -92,6 +116,28 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX attempts_by_key ON sign_in_attempts (scope, key, at);
     CREATE INDEX attempts_by_time ON sign_in_attempts (at);
     """,
+    # Familiar networks. The attempts of the first schema are at most 15 minutes old: dropped.
+    """
+    DROP TABLE sign_in_attempts;
+    CREATE TABLE sign_in_attempts (  -- failures, and attempts not decided yet
+        id INTEGER PRIMARY KEY,
+        account TEXT NOT NULL,  -- the folded email, known or not
+        network TEXT NOT NULL,  -- see _address_key
+        familiar INTEGER NOT NULL CHECK (familiar IN (0, 1)),  -- to the account, at the time
+        at REAL NOT NULL
+    );
+    CREATE INDEX attempts_by_pair ON sign_in_attempts (account, network, at);
+    CREATE INDEX attempts_by_stranger ON sign_in_attempts (account, familiar, at);
+    CREATE INDEX attempts_by_network ON sign_in_attempts (network, at);
+    CREATE INDEX attempts_by_time ON sign_in_attempts (at);
+    CREATE TABLE familiar_networks (  -- where each account has signed in successfully
+        sub TEXT NOT NULL REFERENCES users (sub) ON DELETE CASCADE,
+        network TEXT NOT NULL,
+        signed_in_at REAL NOT NULL,  -- the last success from it
+        PRIMARY KEY (sub, network)
+    ) WITHOUT ROWID;
+    CREATE INDEX familiar_by_time ON familiar_networks (signed_in_at);
+    """,
 )
 
 
@@ -109,8 +155,17 @@ class Throttle:
         return min(self.first_delay_s * 2 ** min(failures - self.limit, 30), self.max_delay_s)
 
 
-ACCOUNT_THROTTLE = Throttle(limit=5, window_s=900, first_delay_s=30, max_delay_s=900)
-ADDRESS_THROTTLE = Throttle(limit=20, window_s=900, first_delay_s=900, max_delay_s=900)
+# One account from one network, and one account from all the networks unfamiliar to it.
+ACCOUNT_THROTTLE = Throttle(limit=5, window_s=86_400, first_delay_s=30, max_delay_s=900)
+# One network's attempts at accounts it is not familiar to.
+NETWORK_THROTTLE = Throttle(limit=20, window_s=900, first_delay_s=900, max_delay_s=900)
+FAMILIAR_FOR_S = 90 * 86_400  # a network stays familiar this long after a success from it
+_KEPT_S = max(ACCOUNT_THROTTLE.window_s, NETWORK_THROTTLE.window_s)
+
+# The failures each count holds: (account, network), the network, the account from strangers.
+_PAIR = "account = ? AND network = ?"
+_NETWORK = "network = ?"
+_STRANGERS = "account = ? AND familiar = 0"
 
 
 class LocalIdentity(sqlite.SqliteStore):
@@ -187,7 +242,8 @@ class LocalIdentity(sqlite.SqliteStore):
         """Tokens for the right password; raises InvalidCredentials or TooManyAttempts."""
         now = self._clock()
         account = fold_email(email)[:ACCOUNT_KEY_MAX]
-        attempt_id = self._record_attempt(account, _address_key(client_addr), now)
+        network = _address_key(client_addr)
+        self._record_attempt(account, network, now)
         select = f"SELECT password_hash, {_USER_COLUMNS} FROM users WHERE email = ?"
         row = self._conn().execute(select, (account,)).fetchone()
         stored = row[0] if row else dummy_hash()
@@ -196,9 +252,15 @@ class LocalIdentity(sqlite.SqliteStore):
         user = _user(row[1:])
         rehashed = hash_password(password) if needs_rehash(stored) else None
         with sqlite.transaction(self._conn()) as db:
+            # The account's failures from here were the owner's (this attempt's among them).
+            db.execute(f"DELETE FROM sign_in_attempts WHERE {_PAIR}", (account, network))
             db.execute(
-                "DELETE FROM sign_in_attempts WHERE (scope = 'account' AND key = ?) OR id = ?",
-                (account, attempt_id),
+                "INSERT INTO familiar_networks (sub, network, signed_in_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (sub, network) DO UPDATE SET signed_in_at = excluded.signed_in_at",
+                (user.sub, network, now),
+            )
+            db.execute(
+                "DELETE FROM familiar_networks WHERE signed_in_at <= ?", (now - FAMILIAR_FOR_S,)
             )
             if rehashed:
                 db.execute("UPDATE users SET password_hash = ? WHERE sub = ?", (rehashed, user.sub))
@@ -246,22 +308,24 @@ class LocalIdentity(sqlite.SqliteStore):
         found = row.fetchone()
         return _user(found) if found else None
 
-    def _record_attempt(self, account: str, address: str, now: float) -> int:
-        """Record an attempt for the account and the address, or raise TooManyAttempts.
-        Returns the address record's id, which a success deletes."""
-        checks = (("account", account, ACCOUNT_THROTTLE), ("address", address, ADDRESS_THROTTLE))
-        longest = max(throttle.window_s for _scope, _key, throttle in checks)
-        attempt_id = 0
+    def _record_attempt(self, account: str, network: str, now: float) -> None:
+        """Record an attempt at the account from the network, or raise TooManyAttempts."""
         with sqlite.transaction(self._conn()) as db:
-            db.execute("DELETE FROM sign_in_attempts WHERE at <= ?", (now - longest,))
-            wait = max(_lock_left(db, scope, key, throttle, now) for scope, key, throttle in checks)
+            db.execute("DELETE FROM sign_in_attempts WHERE at <= ?", (now - _KEPT_S,))
+            familiar = _is_familiar(db, account, network, now)
+            checks = [(_PAIR, (account, network), ACCOUNT_THROTTLE)]
+            if not familiar:
+                checks.append((_NETWORK, (network,), NETWORK_THROTTLE))
+                checks.append((_STRANGERS, (account,), ACCOUNT_THROTTLE))
+            wait = max(_lock_left(db, where, args, rule, now) for where, args, rule in checks)
             if not wait:
-                insert = "INSERT INTO sign_in_attempts (scope, key, at) VALUES (?, ?, ?)"
-                db.execute(insert, ("account", account, now))
-                attempt_id = db.execute(insert, ("address", address, now)).lastrowid or 0
+                db.execute(
+                    "INSERT INTO sign_in_attempts (account, network, familiar, at)"
+                    " VALUES (?, ?, ?, ?)",
+                    (account, network, int(familiar), now),
+                )
         if wait:
             raise TooManyAttempts(math.ceil(wait))
-        return attempt_id
 
     def _signing(self) -> tuple[rsa.RSAPrivateKey, str, TokenVerifier]:
         with self._key_lock:
@@ -306,21 +370,31 @@ def _user(row: tuple[Any, ...]) -> User:
 
 
 def _address_key(client_addr: str) -> str:
-    """What the address throttle counts a client as: its network, or the text as given if it
-    is not an address."""
+    """What the throttle counts a client as: its network, or the text as given if it is not
+    an address."""
     try:
         return client_network(client_addr)
     except ValueError:
         return client_addr.strip() or "unknown"
 
 
+def _is_familiar(db: sqlite3.Connection, account: str, network: str, now: float) -> bool:
+    """Whether the account (an existing one) has signed in from the network lately."""
+    found = db.execute(
+        "SELECT 1 FROM familiar_networks JOIN users USING (sub)"
+        " WHERE users.email = ? AND network = ? AND signed_in_at > ?",
+        (account, network, now - FAMILIAR_FOR_S),
+    )
+    return found.fetchone() is not None
+
+
 def _lock_left(
-    db: sqlite3.Connection, scope: str, key: str, throttle: Throttle, now: float
+    db: sqlite3.Connection, where: str, args: tuple[str, ...], throttle: Throttle, now: float
 ) -> float:
-    """Seconds until `key` may try again (0: it may now)."""
+    """Seconds until the attempts `where` selects may go on (0: they may now)."""
     count, last = db.execute(
-        "SELECT COUNT(*), MAX(at) FROM sign_in_attempts WHERE scope = ? AND key = ? AND at > ?",
-        (scope, key, now - throttle.window_s),
+        f"SELECT COUNT(*), MAX(at) FROM sign_in_attempts WHERE {where} AND at > ?",
+        (*args, now - throttle.window_s),
     ).fetchone()
     if count < throttle.limit:
         return 0.0

@@ -1,7 +1,8 @@
 """The RSA key that signs local ID tokens, and its public half as a JWK.
 
 The key is made on first use (RSA-2048, PKCS#8 PEM, mode 0600 in a 0700 folder) and refused
-if others can read it; its kid is the RFC 7638 thumbprint, as Cognito's JWKS has one.
+if others can read it; its kid is the RFC 7638 thumbprint, as Cognito's JWKS has one. A key
+that cannot be read or parsed raises ConfigError naming the file.
 """
 
 from __future__ import annotations
@@ -29,7 +30,11 @@ def load_signing_key(path: Path) -> rsa.RSAPrivateKey:
     except FileNotFoundError:
         pem = _create_key_file(path)
     except OSError as exc:
-        raise StoreDamaged(path, f"the signing key cannot be read: {exc.strerror}") from None
+        raise StoreDamaged(
+            path,
+            f"the signing key cannot be read: {exc.strerror}; make it a file this user can "
+            f"read (chmod 600), or delete it to make a new one",
+        ) from None
     else:
         if os.name == "posix" and path.stat().st_mode & 0o077:
             raise ConfigError(f"{path}: the signing key is readable by others; chmod 600 {path}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -13,7 +14,15 @@ from typing import Any
 import pytest
 from chalice.local import RouteMatcher
 from chalice.test import Client
-from conftest import PASSWORD, PUBLISHED, REPO, UNPUBLISHED, generous_limits
+from conftest import (
+    PASSWORD,
+    PUBLISHED,
+    REPO,
+    UNPUBLISHED,
+    ApiClient,
+    ApiProject,
+    generous_limits,
+)
 
 from chalice_app.app import app
 from nailfolio import api
@@ -184,3 +193,68 @@ def _path_template(row: Row) -> str:
 def test_a_revoked_token_is_refused_as_a_bearer_too(world: World, client: Any) -> None:
     headers = {"Authorization": f"Bearer {world.tokens['signed_out']}"}
     assert client.request("GET", "/api/me", headers=headers).status_code == 401
+
+
+def _sign_in_from(client: ApiClient, address: str, email: str, password: str = PASSWORD) -> Any:
+    """A sign-in as if from `address`, told by the trusted proxy in front of the API."""
+    body = {"email": email, "password": password}
+    return client.request("POST", "/api/auth/signin", body, {"X-Forwarded-For": address})
+
+
+def test_a_sign_in_spray_from_a_network_does_not_lock_out_the_admin_on_it(
+    api_project: ApiProject, api_client: ApiClient
+) -> None:
+    """A carrier-grade NAT /24: strangers spray made-up emails, the admin still gets in."""
+    api_project.settings = replace(api_project.settings, trusted_proxies=("127.0.0.0/8",))
+    api_project.configure()
+    api_project.add_user("boss@example.com", "admins")
+    assert _sign_in_from(api_client, "203.0.113.7", "boss@example.com").status_code == 200
+    spray = [
+        _sign_in_from(api_client, f"203.0.113.{20 + n}", f"guess-{n}@example.com", "Wrong-1!aa")
+        for n in range(21)
+    ]
+    assert [response.status_code for response in spray] == [401] * 20 + [429]
+    refused = json.loads(spray[-1].body)["error"]
+    seconds = int(spray[-1].headers["Retry-After"])
+    assert refused == {
+        "code": "too_many_attempts",
+        "message": f"too many sign-in attempts; try again in {seconds} s",
+    }
+    admin = _sign_in_from(api_client, "203.0.113.9", "boss@example.com")
+    assert admin.status_code == 200, admin.body
+    assert json.loads(admin.body)["user"]["role"] == "admins"
+
+
+@pytest.mark.parametrize(
+    ("how", "logged"),
+    [
+        ("corrupt", r"damaged or unreadable \(not a PEM private key"),
+        ("unreadable", r"damaged or unreadable \(the signing key cannot be read"),
+    ],
+)
+def test_a_sign_up_that_fails_to_sign_its_session_can_be_retried(
+    api_project: ApiProject,
+    api_client: ApiClient,
+    signing_key_pem: bytes,
+    caplog: pytest.LogCaptureFixture,
+    how: str,
+    logged: str,
+) -> None:
+    key = api_project.settings.var_dir / "identity" / "signing-key.pem"
+    if how == "corrupt":
+        key.write_bytes(b"-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n")
+    else:  # a folder where the file was: unreadable even by root, who ignores chmod 000
+        key.unlink()
+        key.mkdir(mode=0o700)
+    failed = api_client.sign_up("dana@example.com")
+    answer = (failed.status_code, json.loads(failed.body)["error"]["code"])
+    assert answer == (503, "store_unavailable")
+    assert re.search(rf"signing-key\.pem: {logged}", caplog.text)  # for the operator
+    with open_identity(api_project.settings) as identity:
+        assert identity.find_user("dana@example.com") is None
+    if how == "unreadable":
+        key.rmdir()
+    key.write_bytes(signing_key_pem)
+    key.chmod(0o600)
+    retried = api_client.sign_up("dana@example.com")
+    assert retried.status_code == 201, retried.body

@@ -20,6 +20,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from nailfolio.accounts import AccountService
 from nailfolio.config import Settings, open_identity
 from nailfolio.errors import ConfigError
 from nailfolio.identity import (
@@ -43,6 +44,7 @@ from nailfolio.identity import (
 )
 from nailfolio.local_identity import LocalIdentity
 from nailfolio.passwords import ScryptParams, hash_password, verify_password
+from nailfolio.ratelimit import SqliteRateLimiter
 from nailfolio.signing_key import load_signing_key, public_jwk
 
 PASSWORD = "Nail-Art-2024"
@@ -324,6 +326,42 @@ def test_delete_user_and_unknown_sub(identity: LocalIdentity) -> None:
         identity.delete_user(user.sub)
     with pytest.raises(InvalidCredentials):
         identity.sign_in("ana@example.com", PASSWORD, HOME)
+
+
+def _break_key(key: Path, how: str) -> None:
+    if how == "corrupt":
+        key.write_bytes(b"-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n")
+    else:  # unreadable even by root, who ignores chmod 000: a folder where the file was
+        key.unlink()
+        key.mkdir(mode=0o700)
+
+
+@pytest.mark.parametrize(
+    ("how", "message"),
+    [
+        ("corrupt", r"damaged or unreadable \(not a PEM private key"),
+        ("unreadable", r"damaged or unreadable \(the signing key cannot be read"),
+    ],
+)
+def test_a_sign_up_that_cannot_sign_its_session_leaves_no_account(
+    identity: LocalIdentity, tmp_path: Path, signing_pem: bytes, how: str, message: str
+) -> None:
+    service = AccountService(
+        identity,
+        None,  # type: ignore[arg-type]  # sign-up never touches comments
+        SqliteRateLimiter(tmp_path / "limits.sqlite3"),
+    )
+    _break_key(identity.key_path, how)
+    with pytest.raises(ConfigError, match=rf"signing-key\.pem: {message}"):
+        service.sign_up("ana@example.com", PASSWORD, "Ana", HOME)
+    assert identity.find_user("ana@example.com") is None
+    if how == "unreadable":
+        identity.key_path.rmdir()
+    identity.key_path.write_bytes(signing_pem)
+    identity.key_path.chmod(0o600)
+    session = service.sign_up("ana@example.com", PASSWORD, "Ana", HOME)  # not AccountExists
+    assert session.principal.email == "ana@example.com"
+    assert identity.verify(session.token).sub == session.principal.sub
 
 
 # -- tokens -------------------------------------------------------------------------------------
@@ -632,14 +670,14 @@ def test_account_locks_after_five_failures_for_a_growing_delay(
     assert _locked_for(identity, user.email) == 30
     clock.advance(10)
     assert _locked_for(identity, user.email) == 20
-    assert _locked_for(identity, user.email, ELSEWHERE) == 20  # per account, any address
+    assert _locked_for(identity, user.email, ELSEWHERE) == 20  # any unfamiliar network
     clock.advance(20)
     _fail(identity, user.email, 1)
     assert _locked_for(identity, user.email) == 60
     clock.advance(60)
     _fail(identity, user.email, 1)
     assert _locked_for(identity, user.email) == 120
-    clock.advance(15 * 60)  # every failure is out of the window
+    clock.advance(15 * 60)  # the lock has run out
     assert identity.sign_in(user.email, PASSWORD, HOME).id_token
 
 
@@ -697,13 +735,14 @@ def test_address_lock_covers_the_whole_network(
 def test_successes_do_not_count_against_the_address(
     identity: LocalIdentity, accounts: Accounts
 ) -> None:
-    user = accounts.add()
+    user, newcomer = accounts.add(), accounts.add()
     for n in range(19):
         _fail(identity, f"guess-{n}@example.com", 1)
     for _ in range(3):
         identity.sign_in(user.email, PASSWORD, HOME)
     _fail(identity, "guess-19@example.com", 1)  # the 20th failure, not yet refused
-    assert _locked_for(identity, user.email) == 900
+    assert _locked_for(identity, newcomer.email) == 900
+    assert identity.sign_in(user.email, PASSWORD, HOME).id_token  # HOME is familiar to user
 
 
 def test_concurrent_guesses_cannot_outrun_the_lock(
