@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from pathlib import Path
 
@@ -240,3 +241,128 @@ def test_an_expired_session_asks_the_admin_to_sign_in_again(
     expect(page.locator("[data-admin]")).to_be_visible()
     expected = ["Failed to load resource: the server responded with a status of 401 (Unauthorized)"]
     assert page.errors == expected  # type: ignore[attr-defined]
+
+
+# A link's filters are untrusted: anyone can send an admin one. Each bad value is ignored,
+# named next to its filter, and the page still comes up.
+BAD_LINKS = [
+    ("since=foo", "since", "Ignored “foo” from the link: not a date in the form YYYY-MM-DD."),
+    ("until=2025-13-45", "until", "Ignored “2025-13-45” from the link: not a real date."),
+    ("since=2025-02-30", "since", "Ignored “2025-02-30” from the link: not a real date."),
+    ("since=2023-02-29", "since", "Ignored “2023-02-29” from the link: not a real date."),
+    (
+        "since=2025-5-1",
+        "since",
+        "Ignored “2025-5-1” from the link: not a date in the form YYYY-MM-DD.",
+    ),
+    (
+        "sentiment=HAPPY",
+        "sentiment",
+        "Ignored “HAPPY” from the link: not one of Positive, Negative, Neutral or Mixed.",
+    ),
+    (
+        "design=%3Cb%3Eana",
+        "design",
+        "Ignored “<b>ana” from the link: not a design such as ana/red-chrome"
+        " (designer/design, in lowercase).",
+    ),
+    (
+        "since=2025-05-02&until=2025-05-01",
+        "until",
+        "Ignored “2025-05-01” from the link: earlier than the “From” date, 2025-05-02.",
+    ),
+]
+BAD_IDS = [link for link, _, _ in BAD_LINKS]
+
+
+def field_note(page: Page, name: str):
+    """The message tied to a filter by aria-describedby (the note about its link value)."""
+    field = page.locator(f"form[data-filters] [name={name}]")
+    ids = (field.get_attribute("aria-describedby") or "").split()
+    notes = [page.locator(f"#{i}") for i in ids if i != "filters-error"]
+    assert len(notes) == 1, ids
+    return notes[0]
+
+
+@pytest.mark.parametrize(("link", "name", "message"), BAD_LINKS, ids=BAD_IDS)
+def test_a_bad_filter_in_the_link_is_ignored_for_a_signed_out_visitor(
+    watched_page: Page, sample_gallery, sample_api, link, name, message, assert_accessible
+) -> None:
+    page = watched_page
+    page.goto(f"{sample_gallery.url}/admin/?{link}")
+    expect(page.locator("form[data-sign-in]")).to_be_visible()
+    expect(page.locator("[data-admin-placeholder]")).to_be_hidden()
+    expect(page.locator("[data-link-note]")).to_be_visible()
+    expect(page.locator("[data-link-note]")).to_contain_text(message.split(": ", 1)[1])
+    expect(page.locator("[data-csv]")).not_to_have_attribute("href", re.compile(f"{name}="))
+    assert_accessible(page, link)
+    assert page.errors == [] and csp_messages(page) == []  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("link", "name", "message"), BAD_LINKS, ids=BAD_IDS)
+def test_a_bad_filter_in_the_link_is_ignored_for_an_admin(
+    watched_page: Page, sample_gallery, sample_api, admin, link, name, message, assert_accessible
+) -> None:
+    page = watched_page
+    sign_in(page, sample_gallery.url, admin)
+    expect(page.locator("[data-admin]")).to_be_visible()
+    page.goto(f"{sample_gallery.url}/admin/?{link}")
+    expect(page.locator("[data-admin]")).to_be_visible()
+    expect(field_note(page, name)).to_have_text(message)
+    expect(page.locator(f"form[data-filters] [name={name}]")).to_have_value("")
+    expect(page.locator("[data-link-note]")).to_be_hidden()  # the field's own note says it
+    shown = page.locator("[data-table]:not([hidden]), [data-empty]:not([hidden])")
+    expect(shown).to_have_count(1)  # the list came up: comments, or "No comments…"
+    expect(page.locator("[data-list-status]")).not_to_have_text("Loading comments…")
+    href = page.locator("[data-csv]").get_attribute("href")
+    assert f"{name}=" not in href, href
+    assert_accessible(page, link)
+
+    page.locator("form[data-filters]").get_by_role("button", name="Apply filters").click()
+    expect(field_note(page, name)).to_have_text("")  # the link's values are gone
+    assert page.errors == [] and csp_messages(page) == []  # type: ignore[attr-defined]
+
+
+GOOD_LINKS = [
+    ("since=2024-02-29&until=2024-03-01", {"since": "2024-02-29", "until": "2024-03-01"}),
+    (
+        "sentiment=negative&design=ana%2Fred-chrome",
+        {"sentiment": "NEGATIVE", "design": "ana/red-chrome"},
+    ),
+    ("since=2025-05-01&until=2025-05-01", {"since": "2025-05-01", "until": "2025-05-01"}),
+]
+
+
+@pytest.mark.parametrize(("link", "expected"), GOOD_LINKS, ids=[g for g, _ in GOOD_LINKS])
+def test_a_good_filter_in_the_link_is_applied(
+    watched_page: Page, sample_gallery, sample_api, admin, link, expected
+) -> None:
+    page = watched_page
+    page.goto(f"{sample_gallery.url}/admin/?{link}")
+    expect(page.locator("[data-link-note]")).to_be_hidden()
+    sign_in(page, None, admin)
+    expect(page.locator("[data-admin]")).to_be_visible()
+    href = page.locator("[data-csv]").get_attribute("href")
+    for name, value in expected.items():
+        expect(page.locator(f"form[data-filters] [name={name}]")).to_have_value(value)
+        expect(field_note(page, name)).to_have_text("")
+        assert f"{name}=" in href, href
+    expect(page.locator("[data-list-status]")).not_to_have_text("Loading comments…")
+    assert page.errors == [] and csp_messages(page) == []  # type: ignore[attr-defined]
+
+
+def test_a_typed_design_must_be_a_design_key(
+    watched_page: Page, sample_gallery, sample_api, admin
+) -> None:
+    page = watched_page
+    sign_in(page, sample_gallery.url, admin)
+    filters = page.locator("form[data-filters]")
+    filters.get_by_label("Design").fill("Ana/Red Chrome")
+    filters.get_by_role("button", name="Apply filters").click()
+    expect(filters.locator("[role=alert]")).to_have_text(
+        "“Ana/Red Chrome” is not a design such as ana/red-chrome (designer/design, in lowercase)."
+    )
+    expect(filters.get_by_label("Design")).to_have_attribute("aria-invalid", "true")
+    expect(filters.get_by_label("Design")).to_be_focused()
+    assert "design=" not in page.url
+    assert page.errors == []  # type: ignore[attr-defined]

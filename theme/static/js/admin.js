@@ -18,6 +18,10 @@ import {
 const FILTERS = ["design", "sentiment", "since", "until"]; // the page's query string
 const LABELS = { POSITIVE: "Positive", NEGATIVE: "Negative", NEUTRAL: "Neutral", MIXED: "Mixed" };
 const WHEN = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+const ISO_DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
+const SLUG = "[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?"; // nailfolio.api's design slugs
+const DESIGN_KEY = new RegExp(`^${SLUG}/${SLUG}$`);
+const QUOTED_MAX = 60; // characters of a rejected value repeated back in a message
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -26,10 +30,62 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+function daysInMonth(year, month) {
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  return [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1];
+}
+
+/** Why a text is not a calendar day as YYYY-MM-DD, or "" if it is one (no Date rollover). */
+function dateProblem(text) {
+  const match = ISO_DAY.exec(text);
+  if (!match) return "not a date in the form YYYY-MM-DD";
+  const [year, month, day] = match.slice(1).map(Number);
+  if (year < 1 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) {
+    return "not a real date";
+  }
+  return "";
+}
+
+// Why a filter's value cannot be used, or "" when it can; values come trimmed, never empty.
+const PROBLEMS = {
+  design: (value) =>
+    DESIGN_KEY.test(value) ? "" : "not a design such as ana/red-chrome (designer/design, in lowercase)",
+  sentiment: (value) =>
+    Object.hasOwn(LABELS, value.toUpperCase()) ? "" : "not one of Positive, Negative, Neutral or Mixed",
+  since: dateProblem,
+  until: dateProblem,
+};
+
+/** The filters a link asks for: bad values are left out, and why is kept in `ignored`. */
+function linkFilters(params) {
+  const filters = {};
+  const ignored = {};
+  for (const name of FILTERS) {
+    const value = (params.get(name) || "").trim();
+    const problem = value ? PROBLEMS[name](value) : "";
+    if (problem) ignored[name] = { value, problem };
+    filters[name] = problem ? "" : value;
+  }
+  filters.sentiment = filters.sentiment.toUpperCase();
+  if (filters.since && filters.until && filters.since > filters.until) {
+    ignored.until = { value: filters.until, problem: `earlier than the “From” date, ${filters.since}` };
+    filters.until = "";
+  }
+  return { filters, ignored };
+}
+
+/** A value as messages repeat it: quoted, and cut short if long. */
+function quoted(value) {
+  return `“${value.length > QUOTED_MAX ? `${value.slice(0, QUOTED_MAX)}…` : value}”`;
+}
+
 /** A date input's value (local day) as the ISO instant its midnight starts, in UTC. */
 function localMidnight(value, addDays = 0) {
   const [year, month, day] = value.split("-").map(Number);
-  return new Date(year, month - 1, day + addDays).toISOString();
+  const date = new Date(0);
+  date.setFullYear(year, month - 1, day + addDays); // new Date(y, …) takes 0-99 as 1900-1999
+  date.setHours(0, 0, 0, 0);
+  return date.toISOString();
 }
 
 /** The API's query for the chosen filters: "until" takes in the whole of its day. */
@@ -74,7 +130,9 @@ function start(root) {
   const more = $("[data-more]");
   const asked = Number(new URLSearchParams(location.search).get("limit"));
   const pageSize = asked >= 1 ? Math.min(Math.floor(asked), 200) : null; // default: the API's
-  let filters = readFilters(new URLSearchParams(location.search));
+  const linkNote = $("[data-link-note]");
+  const link = linkFilters(new URLSearchParams(location.search));
+  let filters = link.filters;
   let cursor = null;
   let shown = 0;
   let generation = 0; // a reload makes the answers of earlier requests stale
@@ -89,6 +147,24 @@ function start(root) {
     signedOut.hidden = view !== signedOut;
     notAdmin.hidden = view !== notAdmin;
     adminView.hidden = view !== adminView;
+    linkNote.hidden = view === adminView || !Object.keys(link.ignored).length;
+  }
+
+  /** Say which of the link's filters were ignored and why: in one list, and by each field. */
+  function showIgnored() {
+    const items = Object.entries(link.ignored).map(([name, { value, problem }]) => {
+      const label = filtersForm.elements[name].labels[0].textContent;
+      return el("li", {}, `${label}: ${quoted(value)} is ${problem}.`);
+    });
+    $("[data-link-note-list]").replaceChildren(...items);
+    for (const [name, { value, problem }] of Object.entries(link.ignored)) {
+      $(`[data-note-for="${name}"]`).textContent = `Ignored ${quoted(value)} from the link: ${problem}.`;
+    }
+  }
+
+  function clearIgnored() {
+    link.ignored = {};
+    for (const note of root.querySelectorAll("[data-note-for]")) note.textContent = "";
   }
 
   function route(user, { focus = false } = {}) {
@@ -216,7 +292,13 @@ function start(root) {
   filtersForm.addEventListener("submit", (event) => {
     event.preventDefault();
     clearError(filtersForm);
+    clearIgnored();
     const chosen = readFilters(new FormData(filtersForm));
+    const designProblem = chosen.design && PROBLEMS.design(chosen.design);
+    if (designProblem) {
+      const message = `${quoted(chosen.design)} is ${designProblem}.`;
+      return showError(filtersForm, message, filtersForm.elements.design);
+    }
     if (chosen.since && chosen.until && chosen.since > chosen.until) {
       return showError(filtersForm, "“From” must be on or before “To”.", filtersForm.elements.until);
     }
@@ -229,6 +311,7 @@ function start(root) {
   });
   filtersForm.addEventListener("reset", () => {
     clearError(filtersForm);
+    clearIgnored();
     setTimeout(() => filtersForm.requestSubmit(), 0); // after the fields are emptied
   });
   more.addEventListener("click", loadPage);
@@ -249,6 +332,7 @@ function start(root) {
     signedOut.querySelector("input[name=email]").focus();
   }
 
+  showIgnored();
   bindAccountForms(signedOut, (user) => route(user, { focus: true }));
   bindSignedInBars(root, leave);
   csv.href = csvHref();

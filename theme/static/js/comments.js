@@ -17,6 +17,7 @@ import {
   signOut,
   waitText,
 } from "./account.js";
+import "./placeholders.js"; // design.html has one script: this one takes the image's placeholder off
 
 const LIMIT = 2000; // code points after NFC and trimming, as the API counts them
 const ANNOUNCE_EVERY_MS = 2000; // screen readers hear the counter at most this often
