@@ -24,6 +24,13 @@ from nailfolio.errors import DesignNotFound, NailfolioError
 from nailfolio.models import Decision, Status
 from nailfolio.pipeline import BuildReport, build_configured
 
+# What `moderation list --status S` says when nothing has that status.
+NOTHING_WITH_STATUS = {
+    Status.NEEDS_REVIEW: "nothing needs review",
+    Status.APPROVED: "no design is approved yet",
+    Status.REJECTED: "no design is rejected",
+}
+
 
 class _Errors(click.Group):
     """Turns library errors into one-line messages and exit code 1, never a traceback."""
@@ -42,7 +49,8 @@ class _Errors(click.Group):
 @click.option(
     "--root",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Project folder holding content/ (default: NAILFOLIO_ROOT or the current folder).",
+    help="Project folder holding content/ (default: NAILFOLIO_ROOT, else the nearest folder "
+    "from here upwards holding content/ or pelicanconf.py).",
 )
 @click.pass_context
 def main(ctx: click.Context, root: Path | None) -> None:
@@ -54,12 +62,22 @@ def main(ctx: click.Context, root: Path | None) -> None:
 def _settings() -> config.Settings:
     """The settings, for commands that work on the content folder."""
     settings: config.Settings = click.get_current_context().obj
+    if not settings.project_found:
+        raise click.ClickException(
+            f"no project found: looked for content/ or pelicanconf.py in {settings.root} "
+            "and every folder above it; run inside the project folder or pass --root"
+        )
     if not settings.content_dir.is_dir():
         raise click.ClickException(
             f"no content folder at {settings.content_dir}; "
             "run from the project folder or pass --root"
         )
     return settings
+
+
+def _prog() -> str:
+    """How the user called us (build.py, nailfolio, python -m nailfolio), for hints."""
+    return click.get_current_context().find_root().info_name or "nailfolio"
 
 
 @contextmanager
@@ -175,23 +193,36 @@ def moderation() -> None:
 @click.option("--status", type=click.Choice([s.value for s in Status]), help="Only this status.")
 def moderation_list(status: str | None) -> None:
     """The current decision for every design."""
+    wanted = Status(status) if status else None
     with config.open_catalog(_settings()) as catalog:
-        decisions = catalog.latest_decisions(Status(status) if status else None)
-    if not decisions:
-        click.echo("no decisions recorded yet: run build.py build")
+        decisions = catalog.latest_decisions(wanted)
+        anything = bool(decisions) or bool(wanted and catalog.latest_decisions())
+    if not anything:
+        click.echo(f"no decisions recorded yet: run {_prog()} build")
+    elif not decisions and wanted:
+        click.echo(NOTHING_WITH_STATUS[wanted])
     for d in decisions:
-        top = max(d.labels, key=lambda lb: lb.confidence, default=None)
-        score = f"{top.name} {top.confidence:.1f}%" if top else "-"
-        when = d.decided_at.strftime("%Y-%m-%d %H:%M") if d.decided_at else "-"
-        by = d.decided_by if d.decided_by != "auto" else d.model
-        click.echo(f"{d.status.value:<13} {d.key:<40} {score:<28} {when}  {by}")
+        click.echo(_decision_line(d))
+
+
+def _decision_line(d: Decision) -> str:
+    """One row of `moderation list`; an override or re-decision ends with its reason."""
+    top = max(d.labels, key=lambda lb: lb.confidence, default=None)
+    score = f"{top.name} {top.confidence:.1f}%" if top else "-"
+    when = d.decided_at.strftime("%Y-%m-%d %H:%M") if d.decided_at else "-"
+    by = d.decided_by if d.decided_by != "auto" else d.model
+    line = f"{d.status.value:<13} {d.key:<40} {score:<28} {when}  {by}"
+    return f"{line}  ({d.reason})" if d.reason else line
 
 
 @moderation.command("outbox")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1))
 def moderation_outbox(limit: int) -> None:
     """Notifications sent to the admins, newest first."""
-    for note in config.open_notifier(_settings()).list_notifications(limit):
+    notes = config.open_notifier(_settings()).list_notifications(limit)
+    if not notes:
+        click.echo("the outbox is empty: no notifications for the admins yet")
+    for note in notes:
         click.echo(f"{note.created_at:%Y-%m-%d %H:%M}  {note.subject}\n    {note.body}")
 
 
@@ -200,7 +231,7 @@ def _override(key: str, status: Status, reason: str, rebuild: bool) -> None:
     with config.open_catalog(settings) as catalog:
         current = catalog.latest_decision(key)
         if current is None:
-            raise DesignNotFound(f"no design {key!r} in the catalog; see build.py moderation list")
+            raise DesignNotFound(f"no design {key!r} in the catalog; see {_prog()} moderation list")
         catalog.record_decision(
             Decision(
                 key=key,

@@ -115,3 +115,60 @@ def test_sentiment_backfill_scores_pending_comments(project: Project) -> None:
         assert store.pending_sentiment(10) == []
         labels = sorted(c.sentiment.label for c in store.list().comments)
     assert labels == ["NEGATIVE", "POSITIVE"]
+
+
+@pytest.mark.parametrize(
+    ("status", "message"),
+    [
+        ("needs_review", "nothing needs review"),
+        ("rejected", "no design is rejected"),
+    ],
+)
+def test_moderation_list_of_an_empty_status_says_so(
+    project: Project, status: str, message: str
+) -> None:
+    project.add_image("ana/red.jpg")
+    invoke(project, "build", "--quiet")
+    assert invoke(project, "moderation", "list", "--status", status).output == f"{message}\n"
+
+
+def test_moderation_list_before_any_build_says_to_build(project: Project) -> None:
+    listing = invoke(project, "moderation", "list", "--status", "needs_review").output
+    assert listing.startswith("no decisions recorded yet: run ")
+
+
+def test_moderation_list_shows_the_reason_of_an_override(project: Project) -> None:
+    project.add_image("ana/maybe.jpg", marker=128)
+    invoke(project, "build", "--quiet")
+    invoke(project, "approve", "ana/maybe", "--reason", "glitter, not skin", "--no-rebuild")
+    (line,) = invoke(project, "moderation", "list").output.splitlines()
+    assert line.startswith("approved") and line.endswith("(glitter, not skin)")
+
+
+def test_an_empty_outbox_says_it_is_empty(project: Project) -> None:
+    assert "the outbox is empty" in invoke(project, "moderation", "outbox").output
+
+
+@pytest.mark.parametrize("start", ["content", "content/designs/ana"])
+def test_build_from_inside_the_content_folder_finds_the_project(
+    project: Project, monkeypatch: pytest.MonkeyPatch, start: str
+) -> None:
+    project.add_image("ana/red.jpg")
+    monkeypatch.delenv("NAILFOLIO_ROOT", raising=False)
+    monkeypatch.chdir(project.root / start)
+    result = CliRunner().invoke(cli.main, ["build", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert "1 published" in result.output
+    assert (project.root / "output/designs/ana/red/index.html").is_file()
+
+
+def test_no_project_above_says_where_it_looked(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NAILFOLIO_ROOT", raising=False)
+    monkeypatch.setattr(config, "find_project_root", lambda start: None)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli.main, ["build"])
+    assert result.exit_code == 1
+    assert result.output == (
+        f"Error: no project found: looked for content/ or pelicanconf.py in {tmp_path.resolve()}"
+        " and every folder above it; run inside the project folder or pass --root\n"
+    )
