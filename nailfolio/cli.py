@@ -294,3 +294,7 @@ def backfill(batch: int) -> None:
 
 
 main.add_command(users)
+
+
+if __name__ == "__main__":  # `python -m nailfolio.cli`: works too, rather than doing nothing
+    main(prog_name="python -m nailfolio.cli")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 from click.testing import CliRunner, Result
-from conftest import MarkerModerator, Project
+from conftest import REPO, MarkerModerator, Project
 
 from nailfolio import cli, config
 
@@ -172,3 +175,11 @@ def test_no_project_above_says_where_it_looked(tmp_path, monkeypatch: pytest.Mon
         f"Error: no project found: looked for content/ or pelicanconf.py in {tmp_path.resolve()}"
         " and every folder above it; run inside the project folder or pass --root\n"
     )
+
+
+@pytest.mark.parametrize("module", ["nailfolio", "nailfolio.cli"])
+def test_python_dash_m_runs_the_commands(project: Project, module: str) -> None:
+    command = [sys.executable, "-m", module, "--root", str(project.root), "moderation", "list"]
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"no decisions recorded yet: run python -m {module} build\n"
