@@ -108,17 +108,24 @@ def run_build(settings: config.Settings, show_progress: bool = True) -> BuildRep
 
 
 def _summary(report: BuildReport) -> str:
+    """One line whose outcomes add up: published + rejected + review + not usable = designs."""
+    warnings = len(report.warnings)
+    noted = f", {warnings} warning{'s' if warnings != 1 else ''}" if warnings else ""
     return (
         f"{report.designs} designs: {report.processed} processed, {report.reused} reused, "
         f"{report.published} published, {report.rejected} rejected, "
-        f"{report.needs_review} need review, {report.invalid} not usable "
+        f"{report.needs_review} need review, {report.invalid} not usable{noted} "
         f"in {report.seconds:.1f} s"
     )
 
 
 def _echo_report(report: BuildReport) -> None:
+    """Each problem and warning on its own line (stderr), then the summary: every build,
+    from `build`, `serve` or a rebuild in `serve --watch`, reads the same."""
     for problem in report.problems:
         click.secho(f"skipped {problem}", fg="yellow", err=True)
+    for warning in report.warnings:
+        click.secho(f"warning {warning}", fg="yellow", err=True)
     click.echo(_summary(report))
 
 

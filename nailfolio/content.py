@@ -24,7 +24,9 @@ optional content/designs/<designer folder>/designer.md. Rules the scan follows:
   text: templates must escape them.
 - Dates are naive wall-clock datetimes: a time zone written in a sidecar is dropped.
 - A broken sidecar never hides its design: the design keeps derived metadata, the sidecar
-  gets a ContentProblem.
+  gets a ContentProblem marked as a warning. Problems with Markdown files (sidecars,
+  designer.md) are all warnings: nothing goes unpublished because of them. The others are
+  files or folders that are not published.
 """
 
 from __future__ import annotations
@@ -68,6 +70,7 @@ class ContentProblem:
 
     path: str  # POSIX, relative to scan_designs' display_root ("designs/ana/red.md" by default)
     reason: str
+    warning: bool = False  # about metadata only: the designs concerned are still published
 
     def __str__(self) -> str:
         return f"{self.path}: {self.reason}"
@@ -196,8 +199,9 @@ class _Scanner:
         self.designs: list[DesignSource] = []
         self.problems: list[ContentProblem] = []
 
-    def problem(self, path: Path, reason: str) -> None:
-        self.problems.append(ContentProblem(display_path(path, self.display_root), reason))
+    def problem(self, path: Path, reason: str, *, warning: bool = False) -> None:
+        shown = display_path(path, self.display_root)
+        self.problems.append(ContentProblem(shown, reason, warning))
 
     def listing(self, folder: Path) -> list[DirEntry[str]]:
         """Visible entries of a folder, sorted by name: no dotfiles, Thumbs.db and the like."""
@@ -222,8 +226,8 @@ class _Scanner:
         images: dict[str, DirEntry[str]] = {}
         for entry in self.listing(folder):
             path = Path(entry.path)
-            if entry.is_symlink():
-                self.problem(path, _link_reason(entry))
+            if entry.is_symlink():  # a linked sidecar only costs its design the metadata
+                self.problem(path, _link_reason(entry), warning=_is_markdown(entry.name))
             elif entry.is_dir():
                 where = display_path(folder, self.display_root)
                 self.problem(path, f"sub-folders are not scanned; move its images up into {where}/")
@@ -231,7 +235,7 @@ class _Scanner:
                 self.problem(path, "broken link or not a regular file; replace it with the file")
             elif entry.name.lower() == DESIGNER_FILE:
                 designer_file = path
-            elif entry.name.lower().endswith(SIDECAR_SUFFIX):
+            elif _is_markdown(entry.name):
                 sidecars[path.stem] = path
             else:
                 images[entry.name] = entry
@@ -253,7 +257,7 @@ class _Scanner:
         for stem, path in sidecars.items():
             if stem not in used:
                 reason = f"no image named {stem}.* beside this sidecar; rename one to match"
-                self.problem(path, reason)
+                self.problem(path, reason, warning=True)
         return designer
 
     def _designer(self, folder: Path, slug: str, designer_file: Path | None) -> Designer:
@@ -278,7 +282,7 @@ class _Scanner:
             try:
                 date = parse_date(meta["date"])
             except ValueError as error:
-                self.problem(sidecar or path, str(error))
+                self.problem(sidecar or path, str(error), warning=True)
         return DesignSource(
             key=f"{designer.slug}/{slug}",
             path=path,
@@ -300,17 +304,23 @@ class _Scanner:
         try:
             data = path.read_bytes()
         except OSError as error:
-            self.problem(path, f"cannot be read ({error.strerror}); check its permissions")
+            reason = f"cannot be read ({error.strerror}); check its permissions"
+            self.problem(path, reason, warning=True)
             return {}, ""
         if len(data) > MAX_SIDECAR_BYTES:
-            self.problem(path, f"larger than {MAX_SIDECAR_BYTES // 1024} KB; shorten it")
+            reason = f"larger than {MAX_SIDECAR_BYTES // 1024} KB; shorten it"
+            self.problem(path, reason, warning=True)
             return {}, ""
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
-            self.problem(path, "not UTF-8 text; save it as UTF-8")
+            self.problem(path, "not UTF-8 text; save it as UTF-8", warning=True)
             return {}, ""
         return parse_metadata(text)
+
+
+def _is_markdown(name: str) -> bool:
+    return name.lower().endswith(SIDECAR_SUFFIX)
 
 
 def _link_reason(entry: DirEntry[str]) -> str:

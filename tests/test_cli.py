@@ -32,6 +32,25 @@ def test_build_prints_a_summary_and_skipped_files(project: Project) -> None:
     assert "skipped content/designs/ana/readme.jpg: not an image" in result.output
 
 
+def test_a_bad_sidecar_is_printed_and_counted_as_a_warning(project: Project) -> None:
+    project.add_image("ana/red.jpg")
+    (project.designs / "ana" / "red.md").write_text("Date: 31/02/2026\n")
+    result = invoke(project, "build", "--quiet")
+    assert result.exit_code == 0, result.output
+    assert "warning content/designs/ana/red.md: Date: '31/02/2026' is not a date" in result.output
+    assert "1 published, 0 rejected, 0 need review, 0 not usable, 1 warning in" in result.output
+    assert "skipped" not in result.output
+
+
+def test_a_rebuild_reports_a_known_bad_file_without_processing_it(project: Project) -> None:
+    project.add_image("ana/red.jpg")
+    (project.designs / "ana" / "readme.jpg").write_text("not a picture")
+    invoke(project, "build", "--quiet")
+    result = invoke(project, "build", "--quiet")
+    assert "2 designs: 0 processed, 1 reused, 1 published" in result.output
+    assert "skipped content/designs/ana/readme.jpg: not an image" in result.output
+
+
 def test_strict_build_fails_when_anything_is_rejected(project: Project) -> None:
     project.add_image("ana/red.jpg")
     project.add_image("ana/bad.jpg", marker=255)

@@ -186,6 +186,8 @@ def test_misplaced_files_and_orphan_sidecars_are_reported(content: Path) -> None
         "content/designs/loose.jpg: not in a designer folder; "
         "move it into content/designs/<designer>/",
     ]
+    # The orphan sidecar leaves nothing out of the site; the sub-folder and loose.jpg do.
+    assert [p.warning for p in scan.problems] == [True, False, False]
 
 
 def test_symlinked_files_and_folders_are_reported_never_followed(
@@ -212,6 +214,8 @@ def test_symlinked_files_and_folders_are_reported_never_followed(
         "content/designs/bo: is a symbolic link; copy the folder in instead",
         "content/designs/gone.jpg: is a symbolic link; copy the file in instead",
     ]
+    warnings = {p.path for p in scan.problems if p.warning}  # the images are still published
+    assert warnings == {"content/designs/ana/designer.md", "content/designs/ana/red.md"}
 
 
 def test_a_symlinked_content_folder_is_scanned(content: Path, tmp_path: Path) -> None:
@@ -232,6 +236,7 @@ def test_bad_sidecar_date_is_reported_and_the_design_kept(content: Path) -> None
         ContentProblem(
             "designs/ana/red.md",
             "Date: 'last tuesday' is not a date; use YYYY-MM-DD, or YYYY-MM-DD HH:MM",
+            warning=True,
         ),
     )
 
@@ -241,7 +246,9 @@ def test_unreadable_sidecar_is_reported_and_the_design_kept(content: Path) -> No
     put(content, "ana/red.md", "Title: Caf\xe9".encode("latin-1"))
     scan = scan_designs(content)
     assert scan.designs[0].title == "Red"
-    assert [p.reason for p in scan.problems] == ["not UTF-8 text; save it as UTF-8"]
+    assert [(p.reason, p.warning) for p in scan.problems] == [
+        ("not UTF-8 text; save it as UTF-8", True)
+    ]
 
 
 def test_sidecar_matches_its_image_ignoring_case_only_when_unclaimed(content: Path) -> None:
