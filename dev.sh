@@ -27,7 +27,7 @@ case "${1:-}" in
   serve)
     shift
     need_python_packages
-    "$PYTHON" build.py build
+    # serve binds its port first (a busy one fails at once), then builds, then serves.
     exec "$PYTHON" build.py serve --watch "$@"
     ;;
   test)

@@ -151,34 +151,41 @@ def build(strict: bool, workers: int | None, quiet: bool) -> None:
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--watch", is_flag=True, help="Rebuild whenever the content folder changes.")
 def serve(host: str, port: int, watch: bool) -> None:
-    """Serve output/ and the API (/api/) over HTTP on loopback."""
+    """Bring output/ up to date, then serve it and the API (/api/) over HTTP on loopback.
+
+    Links point at this server (http://HOST:PORT) unless NAILFOLIO_SITE_URL is set.
+    """
     from nailfolio.server import make_server
     from nailfolio.watch import watch_folder
 
-    settings = _settings()
-    if not (settings.output_dir / "index.html").is_file():
-        click.echo("output/ has no site yet: building it first")
-        _echo_report(run_build(settings))
+    settings = config.serve_settings(_settings(), host, port)
+    # Bind first: a busy port fails in a second, not after building the whole site.
     server = make_server(settings.output_dir, host, port, settings)
     stop = threading.Event()
-    if watch:
-
-        def rebuild() -> None:
-            try:
-                click.echo(_summary(run_build(settings, show_progress=False)))
-            except NailfolioError as exc:  # keep serving the last good site
-                click.secho(f"rebuild failed: {exc}", fg="red", err=True)
-
-        args = (settings.content_dir, rebuild, stop)
-        threading.Thread(target=watch_folder, args=args, daemon=True).start()
-    click.echo(f"Serving {settings.output_dir} at http://{host}:{port}/ (Ctrl-C to stop)")
     try:
+        click.echo(f"building the site for {settings.site_url}")
+        _echo_report(run_build(settings))
+        if watch:
+            args = (settings.content_dir, lambda: _rebuild(settings), stop)
+            threading.Thread(target=watch_folder, args=args, daemon=True).start()
+        here = config.local_site_url(host, port)
+        click.echo(f"Serving {settings.output_dir} at {here}/ (Ctrl-C to stop)")
         server.serve_forever()
     except KeyboardInterrupt:
         click.echo("stopped")
     finally:
         stop.set()
         server.server_close()
+
+
+def _rebuild(settings: config.Settings) -> None:
+    """One `serve --watch` rebuild, printed as `build` prints it; the last good site stays
+    served when it fails."""
+    click.echo(f"{datetime.now():%H:%M:%S} change in {settings.content_dir.name}/: rebuilding")
+    try:
+        _echo_report(run_build(settings, show_progress=False))
+    except (NailfolioError, OSError) as exc:  # OSError: a file removed mid-build, a full disk
+        click.secho(f"rebuild failed: {exc}", fg="red", err=True)
 
 
 @main.command()

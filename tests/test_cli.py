@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import re
+import socket
 import subprocess
 import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 from conftest import REPO, MarkerModerator, Project
 
-from nailfolio import cli, config
+from nailfolio import cli, config, watch
+from nailfolio.server import SiteServer
 
 
 @pytest.fixture(autouse=True)
@@ -202,3 +208,95 @@ def test_python_dash_m_runs_the_commands(project: Project, module: str) -> None:
     done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout == f"no decisions recorded yet: run python -m {module} build\n"
+
+
+# -- serve: the port, the links, the watcher (the server's loop is replaced by a stand-in) ----
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def served(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+    """Make serve_forever return (as Ctrl-C would) once the returned event is set."""
+    done = threading.Event()
+
+    def serve_forever(self: SiteServer, poll_interval: float = 0.5) -> None:
+        done.wait(60)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(SiteServer, "serve_forever", serve_forever)
+    return done
+
+
+def test_serve_on_a_busy_port_fails_before_building(project: Project) -> None:
+    project.add_image("ana/red.jpg")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = invoke(project, "serve", "--port", str(port))
+    assert result.exit_code == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.output
+    assert "building" not in result.output
+    assert MarkerModerator.calls == 0 and not (project.root / "output").exists()
+
+
+def test_serve_links_follow_its_port(project: Project, served: threading.Event) -> None:
+    project.add_image("ana/red.jpg")
+    invoke(project, "build", "--quiet")  # a site built for :8000 already
+    port = free_port()
+    served.set()
+    result = invoke(project, "serve", "--port", str(port))
+    assert result.exit_code == 0, result.output
+    page = (project.root / "output/designs/ana/red/index.html").read_text()
+    assert f'<link rel="canonical" href="http://127.0.0.1:{port}/designs/ana/red/">' in page
+    assert ":8000" not in page
+
+
+def test_serve_keeps_an_explicit_site_url(
+    project: Project, served: threading.Event, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NAILFOLIO_SITE_URL", "https://studio.example")
+    project.add_image("ana/red.jpg")
+    served.set()
+    port = free_port()
+    result = invoke(project, "serve", "--port", str(port))
+    assert result.exit_code == 0, result.output
+    assert f"at http://127.0.0.1:{port}/" in result.output
+    page = (project.root / "output/designs/ana/red/index.html").read_text()
+    assert 'href="https://studio.example/designs/ana/red/"' in page
+
+
+def test_serve_watch_prints_when_and_why_each_rebuild_skips_a_file(
+    project: Project, served: threading.Event, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project.add_image("ana/red.jpg")
+    ana = project.designs / "ana"
+
+    def one_change(folder: Path, on_change: Callable[[], None], stop: threading.Event) -> None:
+        (ana / "phone.heic").write_bytes(b"\0\0\0\x18ftypheic" + bytes(100))
+        truncated = project.add_image("ana/cut.jpg")
+        truncated.write_bytes(truncated.read_bytes()[:2000])
+        (ana / "linked.jpg").symlink_to(project.add_image("../../elsewhere.jpg"))
+        (ana / "red.md").write_text("Date: 31/02/2026\n")
+        on_change()
+        served.set()
+
+    monkeypatch.setattr(watch, "watch_folder", one_change)
+    result = invoke(project, "serve", "--watch", "--port", str(free_port()))
+    assert result.exit_code == 0, result.output
+    rebuild = result.output[result.output.index("change in content/") - 9 :]
+    assert re.match(r"\d\d:\d\d:\d\d change in content/: rebuilding\n", rebuild)
+    for line in (
+        "skipped content/designs/ana/phone.heic: unsupported image type (looks like HEIC;",
+        "skipped content/designs/ana/cut.jpg: truncated or corrupt image data",
+        "skipped content/designs/ana/linked.jpg: is a symbolic link; copy the file in instead",
+        "warning content/designs/ana/red.md: Date: '31/02/2026' is not a date;",
+        "4 designs: 2 processed, 1 reused, 1 published, 0 rejected, 0 need review, 3 not usable,"
+        " 1 warning in",
+    ):
+        assert line in rebuild
