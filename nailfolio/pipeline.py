@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from nailfolio import config, images
 from nailfolio.catalog import Catalog
 from nailfolio.config import ModerationSettings, Settings
-from nailfolio.content import scan_designs
+from nailfolio.content import date_from_camera_name, scan_designs, title_untitled
 from nailfolio.errors import ImageRejected
 from nailfolio.models import Decision, DesignSource, Label, PublishedDesign, Rendition, Status
 from nailfolio.moderation import Moderator, decide
@@ -394,17 +394,26 @@ def _published(
     statuses: dict[str, Status],
 ) -> list[PublishedDesign]:
     """Approved designs with a rendition (an image that failed before moderation has no
-    status: it is reported as a problem instead)."""
-    return [
-        PublishedDesign(source, rendition, _design_date(source, rendition))
-        for source in sources
-        if statuses.get(source.key) is Status.APPROVED and (rendition := renditions.get(source.key))
-    ]
+    status: it is reported as a problem instead); untitled ones get their dated title."""
+    return title_untitled(
+        [
+            PublishedDesign(source, rendition, _design_date(source, rendition))
+            for source in sources
+            if statuses.get(source.key) is Status.APPROVED
+            and (rendition := renditions.get(source.key))
+        ]
+    )
 
 
 def _design_date(source: DesignSource, rendition: Rendition) -> datetime:
-    """Sidecar date, else EXIF DateTimeOriginal, else the file's modification time."""
-    return source.date or rendition.taken_at or datetime.fromtimestamp(source.mtime)
+    """Sidecar date, else EXIF DateTimeOriginal, else the day in a camera's file name
+    (WhatsApp strips EXIF but names the day), else the file's modification time."""
+    return (
+        source.date
+        or rendition.taken_at
+        or date_from_camera_name(source.path.stem)
+        or datetime.fromtimestamp(source.mtime)
+    )
 
 
 def build_configured(

@@ -246,3 +246,31 @@ def test_raising_a_cap_retries_an_image_refused_under_the_old_one(project: Proje
     assert (again.processed, again.invalid) == (0, 1)
     raised = run(project, images=ImageSettings(max_pixels=4_000_000))
     assert (raised.processed, raised.published, raised.invalid) == (1, 1, 0)
+
+
+def design_title(project: Project, key: str) -> str:
+    html = page(project, key).read_text()
+    return html.split('<h1 class="design__title">', 1)[1].split("</h1>", 1)[0]
+
+
+def test_camera_named_photos_get_the_designer_and_date_as_title(project: Project) -> None:
+    from PIL import ExifTags, Image
+
+    project.add_image("ana/PXL_20260301_123456789.jpg")  # no EXIF: the day in its name
+    project.add_image("ana/IMG_2041.jpg")
+    (project.designs / "ana" / "IMG_2041.md").write_text("Date: 2026-03-01\nTags: red\n")
+    shot = project.add_image("bea/DSC_0042.JPG")
+    exif = Image.Exif()
+    exif.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.DateTimeOriginal] = "2026:02:14 10:00:00"
+    with Image.open(shot) as image:
+        image.load()
+        image.save(shot, "JPEG", exif=exif)
+    unknown = project.add_image("bea/IMG_0007.jpg")
+    os.utime(unknown, (1772704800, 1772704800))  # 5 March 2026, noon UTC: no other date
+    assert run(project).published == 4
+    assert design_title(project, "ana/img-2041") == "Design by Ana, 1 March 2026"
+    assert design_title(project, "ana/pxl-20260301-123456789") == "Design by Ana, 1 March 2026 (2)"
+    assert design_title(project, "bea/dsc-0042") == "Design by Bea, 14 February 2026"
+    assert design_title(project, "bea/img-0007") == "Design by Bea, 5 March 2026"
+    gallery = (project.root / "output" / "index.html").read_text()
+    assert "Design by Bea, 14 February 2026" in gallery and "IMG 2041" not in gallery
