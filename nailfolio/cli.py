@@ -1,6 +1,7 @@
 """The command line: parses options, builds settings and adapters, calls the library.
 
-The same commands run as `python build.py ...` and as the `nailfolio` console script.
+The same commands run as `python build.py ...`, as the `nailfolio` console script and as
+`python -m nailfolio ...`; hints name whichever the user typed.
 """
 
 from __future__ import annotations
