@@ -73,7 +73,7 @@ case "${1:-}" in
   serve)
     shift
     need_python_packages
-    "$PY" build.py build
+    # serve binds its port first (a busy one fails at once), then builds, then serves.
     exec "$PY" build.py serve --watch "$@"
     ;;
   test)

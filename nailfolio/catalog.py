@@ -1,4 +1,5 @@
-"""The catalog: moderation decisions (an append-only audit log), renditions, file hashes.
+"""The catalog: moderation decisions (an append-only audit log), renditions, file hashes,
+and refusals (images the pipeline could not use).
 
 `Catalog` is the port; `SqliteCatalog` the local adapter (one SQLite file, by default
 var/catalog.sqlite3, shared with no other store). Semantics every adapter keeps:
@@ -9,6 +10,8 @@ var/catalog.sqlite3, shared with no other store). Semantics every adapter keeps:
 - A decision recorded without `decided_at` is stamped with the current UTC time.
 - Renditions are keyed by (content hash, image-settings fingerprint); putting one again
   replaces it. File hashes are keyed by path and valid only for the same size and mtime.
+- Refusals are keyed by (content hash, input fingerprint: the image settings' caps), so the
+  same bytes are not decoded again to fail again, until the file or a cap changes.
 - Datetimes are stored as ISO-8601, aware ones in UTC; values come back as equal dataclasses.
 """
 
@@ -59,6 +62,14 @@ MIGRATIONS: tuple[str, ...] = (
         content_hash TEXT NOT NULL
     ) WITHOUT ROWID;
     """,
+    """
+    CREATE TABLE refusals (
+        content_hash TEXT NOT NULL,
+        input_fingerprint TEXT NOT NULL,  -- ImageSettings.input_fingerprint(): the caps
+        reason TEXT NOT NULL,  -- ImageRejected.reason, without the file's path
+        PRIMARY KEY (content_hash, input_fingerprint)
+    ) WITHOUT ROWID;
+    """,
 )
 
 _DECISION_COLUMNS = "key, content_hash, status, model, labels, decided_at, decided_by, reason"
@@ -84,6 +95,10 @@ class Catalog(Protocol):
     def get_file_hash(self, rel_path: str, size: int, mtime_ns: int) -> str | None: ...
 
     def put_file_hash(self, rel_path: str, size: int, mtime_ns: int, content_hash: str) -> None: ...
+
+    def get_refusal(self, content_hash: str, input_fingerprint: str) -> str | None: ...
+
+    def put_refusal(self, content_hash: str, input_fingerprint: str, reason: str) -> None: ...
 
     def close(self) -> None: ...
 
@@ -229,6 +244,26 @@ class SqliteCatalog(sqlite.SqliteStore):
             "INSERT OR REPLACE INTO file_hashes (rel_path, size, mtime_ns, content_hash)"
             " VALUES (?, ?, ?, ?)",
             (rel_path, size, mtime_ns, content_hash),
+        )
+
+    def get_refusal(self, content_hash: str, input_fingerprint: str) -> str | None:
+        """Why these bytes were refused under these caps, if they were."""
+        row = (
+            self._conn()
+            .execute(
+                "SELECT reason FROM refusals WHERE content_hash = ? AND input_fingerprint = ?",
+                (content_hash, input_fingerprint),
+            )
+            .fetchone()
+        )
+        return row[0] if row else None
+
+    def put_refusal(self, content_hash: str, input_fingerprint: str, reason: str) -> None:
+        """Remember that the pipeline refused these bytes under these caps, and why."""
+        self._conn().execute(
+            "INSERT OR REPLACE INTO refusals (content_hash, input_fingerprint, reason)"
+            " VALUES (?, ?, ?)",
+            (content_hash, input_fingerprint, reason),
         )
 
 

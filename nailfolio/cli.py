@@ -1,6 +1,7 @@
 """The command line: parses options, builds settings and adapters, calls the library.
 
-The same commands run as `python build.py ...` and as the `nailfolio` console script.
+The same commands run as `python build.py ...`, as the `nailfolio` console script and as
+`python -m nailfolio ...`; hints name whichever the user typed.
 """
 
 from __future__ import annotations
@@ -25,6 +26,13 @@ from nailfolio.errors import DesignNotFound, NailfolioError
 from nailfolio.models import Decision, Status
 from nailfolio.pipeline import BuildReport, build_configured
 
+# What `moderation list --status S` says when nothing has that status.
+NOTHING_WITH_STATUS = {
+    Status.NEEDS_REVIEW: "nothing needs review",
+    Status.APPROVED: "no design is approved yet",
+    Status.REJECTED: "no design is rejected",
+}
+
 
 class _Errors(click.Group):
     """Turns library errors into one-line messages and exit code 1, never a traceback."""
@@ -43,7 +51,8 @@ class _Errors(click.Group):
 @click.option(
     "--root",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Project folder holding content/ (default: NAILFOLIO_ROOT or the current folder).",
+    help="Project folder holding content/ (default: NAILFOLIO_ROOT, else the nearest folder "
+    "from here upwards holding content/ or pelicanconf.py).",
 )
 @click.pass_context
 def main(ctx: click.Context, root: Path | None) -> None:
@@ -55,12 +64,22 @@ def main(ctx: click.Context, root: Path | None) -> None:
 def _settings() -> config.Settings:
     """The settings, for commands that work on the content folder."""
     settings: config.Settings = click.get_current_context().obj
+    if not settings.project_found:
+        raise click.ClickException(
+            f"no project found: looked for content/ or pelicanconf.py in {settings.root} "
+            "and every folder above it; run inside the project folder or pass --root"
+        )
     if not settings.content_dir.is_dir():
         raise click.ClickException(
             f"no content folder at {settings.content_dir}; "
             "run from the project folder or pass --root"
         )
     return settings
+
+
+def _prog() -> str:
+    """How the user called us (build.py, nailfolio, python -m nailfolio), for hints."""
+    return click.get_current_context().find_root().info_name or "nailfolio"
 
 
 @contextmanager
@@ -91,17 +110,24 @@ def run_build(settings: config.Settings, show_progress: bool = True) -> BuildRep
 
 
 def _summary(report: BuildReport) -> str:
+    """One line whose outcomes add up: published + rejected + review + not usable = designs."""
+    warnings = len(report.warnings)
+    noted = f", {warnings} warning{'s' if warnings != 1 else ''}" if warnings else ""
     return (
         f"{report.designs} designs: {report.processed} processed, {report.reused} reused, "
         f"{report.published} published, {report.rejected} rejected, "
-        f"{report.needs_review} need review, {report.invalid} not usable "
+        f"{report.needs_review} need review, {report.invalid} not usable{noted} "
         f"in {report.seconds:.1f} s"
     )
 
 
 def _echo_report(report: BuildReport) -> None:
+    """Each problem and warning on its own line (stderr), then the summary: every build,
+    from `build`, `serve` or a rebuild in `serve --watch`, reads the same."""
     for problem in report.problems:
         click.secho(f"skipped {problem}", fg="yellow", err=True)
+    for warning in report.warnings:
+        click.secho(f"warning {warning}", fg="yellow", err=True)
     click.echo(_summary(report))
 
 
@@ -127,29 +153,26 @@ def build(strict: bool, workers: int | None, quiet: bool) -> None:
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--watch", is_flag=True, help="Rebuild whenever the content folder changes.")
 def serve(host: str, port: int, watch: bool) -> None:
-    """Serve output/ and the API (/api/) over HTTP on loopback."""
+    """Bring output/ up to date, then serve it and the API (/api/) over HTTP on loopback.
+
+    Links point at this server (http://HOST:PORT) unless NAILFOLIO_SITE_URL is set.
+    """
     from nailfolio.server import make_server
     from nailfolio.watch import watch_folder
 
-    settings = _settings()
-    if not (settings.output_dir / "index.html").is_file():
-        click.echo("output/ has no site yet: building it first")
-        _echo_report(run_build(settings))
+    settings = config.serve_settings(_settings(), host, port)
+    # Bind first: a busy port fails in a second, not after building the whole site.
     server = make_server(settings.output_dir, host, port, settings)
     stop = threading.Event()
     _start_api_upkeep(stop)
-    if watch:
-
-        def rebuild() -> None:
-            try:
-                click.echo(_summary(run_build(settings, show_progress=False)))
-            except NailfolioError as exc:  # keep serving the last good site
-                click.secho(f"rebuild failed: {exc}", fg="red", err=True)
-
-        args = (settings.content_dir, rebuild, stop)
-        threading.Thread(target=watch_folder, args=args, daemon=True).start()
-    click.echo(f"Serving {settings.output_dir} at http://{host}:{port}/ (Ctrl-C to stop)")
     try:
+        click.echo(f"building the site for {settings.site_url}")
+        _echo_report(run_build(settings))
+        if watch:
+            args = (settings.content_dir, lambda: _rebuild(settings), stop)
+            threading.Thread(target=watch_folder, args=args, daemon=True).start()
+        here = config.local_site_url(host, port)
+        click.echo(f"Serving {settings.output_dir} at {here}/ (Ctrl-C to stop)")
         server.serve_forever()
     except KeyboardInterrupt:
         click.echo("stopped")
@@ -176,6 +199,16 @@ def _start_api_upkeep(stop: threading.Event) -> None:
     threading.Thread(target=run_sentiment_backfill, args=args, daemon=True).start()
 
 
+def _rebuild(settings: config.Settings) -> None:
+    """One `serve --watch` rebuild, printed as `build` prints it; the last good site stays
+    served when it fails."""
+    click.echo(f"{datetime.now():%H:%M:%S} change in {settings.content_dir.name}/: rebuilding")
+    try:
+        _echo_report(run_build(settings, show_progress=False))
+    except (NailfolioError, OSError) as exc:  # OSError: a file removed mid-build, a full disk
+        click.secho(f"rebuild failed: {exc}", fg="red", err=True)
+
+
 @main.command()
 def clean() -> None:
     """Remove output/ and the rendition cache (moderation decisions are kept)."""
@@ -195,23 +228,36 @@ def moderation() -> None:
 @click.option("--status", type=click.Choice([s.value for s in Status]), help="Only this status.")
 def moderation_list(status: str | None) -> None:
     """The current decision for every design."""
+    wanted = Status(status) if status else None
     with config.open_catalog(_settings()) as catalog:
-        decisions = catalog.latest_decisions(Status(status) if status else None)
-    if not decisions:
-        click.echo("no decisions recorded yet: run build.py build")
+        decisions = catalog.latest_decisions(wanted)
+        anything = bool(decisions) or bool(wanted and catalog.latest_decisions())
+    if not anything:
+        click.echo(f"no decisions recorded yet: run {_prog()} build")
+    elif not decisions and wanted:
+        click.echo(NOTHING_WITH_STATUS[wanted])
     for d in decisions:
-        top = max(d.labels, key=lambda lb: lb.confidence, default=None)
-        score = f"{top.name} {top.confidence:.1f}%" if top else "-"
-        when = d.decided_at.strftime("%Y-%m-%d %H:%M") if d.decided_at else "-"
-        by = d.decided_by if d.decided_by != "auto" else d.model
-        click.echo(f"{d.status.value:<13} {d.key:<40} {score:<28} {when}  {by}")
+        click.echo(_decision_line(d))
+
+
+def _decision_line(d: Decision) -> str:
+    """One row of `moderation list`; an override or re-decision ends with its reason."""
+    top = max(d.labels, key=lambda lb: lb.confidence, default=None)
+    score = f"{top.name} {top.confidence:.1f}%" if top else "-"
+    when = d.decided_at.strftime("%Y-%m-%d %H:%M") if d.decided_at else "-"
+    by = d.decided_by if d.decided_by != "auto" else d.model
+    line = f"{d.status.value:<13} {d.key:<40} {score:<28} {when}  {by}"
+    return f"{line}  ({d.reason})" if d.reason else line
 
 
 @moderation.command("outbox")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1))
 def moderation_outbox(limit: int) -> None:
     """Notifications sent to the admins, newest first."""
-    for note in config.open_notifier(_settings()).list_notifications(limit):
+    notes = config.open_notifier(_settings()).list_notifications(limit)
+    if not notes:
+        click.echo("the outbox is empty: no notifications for the admins yet")
+    for note in notes:
         click.echo(f"{note.created_at:%Y-%m-%d %H:%M}  {note.subject}\n    {note.body}")
 
 
@@ -220,7 +266,7 @@ def _override(key: str, status: Status, reason: str, rebuild: bool) -> None:
     with config.open_catalog(settings) as catalog:
         current = catalog.latest_decision(key)
         if current is None:
-            raise DesignNotFound(f"no design {key!r} in the catalog; see build.py moderation list")
+            raise DesignNotFound(f"no design {key!r} in the catalog; see {_prog()} moderation list")
         catalog.record_decision(
             Decision(
                 key=key,
@@ -283,3 +329,7 @@ def backfill(batch: int) -> None:
 main.add_command(users)
 main.add_command(backup)
 main.add_command(check)
+
+
+if __name__ == "__main__":  # `python -m nailfolio.cli`: works too, rather than doing nothing
+    main(prog_name="python -m nailfolio.cli")

@@ -12,6 +12,7 @@ from nailfolio.config import Settings, open_identity
 from nailfolio.identity import (
     DEFAULT_ROLE,
     ROLES,
+    AccountExists,
     IdentityProvider,
     UserNotFound,
     check_role,
@@ -43,15 +44,28 @@ def users() -> None:
 def add(email: str, role: str, name: str, password_stdin: bool) -> None:
     """Create an account for EMAIL (prompts for the password)."""
     check_role(role)  # before anything is created or asked
-    if password_stdin:
-        password = click.get_text_stream("stdin").readline().rstrip("\r\n")
-    else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     with _identity() as identity:
-        user = identity.sign_up(email, password, name)
+        if identity.find_user(email) is not None:  # say so before asking for a password
+            raise AccountExists(_already_there(email))
+        if password_stdin:
+            password = click.get_text_stream("stdin").readline().rstrip("\r\n")
+        else:
+            password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        try:
+            user = identity.sign_up(email, password, name)
+        except AccountExists:  # made by someone else since we looked
+            raise AccountExists(_already_there(email)) from None
         if role != DEFAULT_ROLE:
             user = identity.set_role(user.email, role)
     click.echo(f"added {user.email} ({role})")
+
+
+def _already_there(email: str) -> str:
+    """The command-line words for a taken email (the web form says "sign in")."""
+    return (
+        f"{fold_email(email)} already has an account; change its role with `users role` "
+        "or remove it with `users remove`"
+    )
 
 
 @users.command("list")

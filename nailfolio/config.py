@@ -2,9 +2,12 @@
 
 Environment variables read here and nowhere else:
   NAILFOLIO_BACKEND   local (default) or aws
-  NAILFOLIO_ROOT      project folder holding content/, theme/, var/, output/ (default: cwd)
+  NAILFOLIO_ROOT      project folder holding content/, theme/, var/, output/ (default: the
+                      current folder or the nearest one above it holding content/ or
+                      pelicanconf.py, as git finds its repository)
   NAILFOLIO_WORKERS   image worker processes (default: number of cores)
-  NAILFOLIO_SITE_URL  absolute URL of the published site (default http://127.0.0.1:8000)
+  NAILFOLIO_SITE_URL  absolute http(s) URL of the published site (default
+                      http://127.0.0.1:8000; `serve` uses its own address when this is unset)
   NAILFOLIO_TRUSTED_PROXIES  comma-separated CIDRs allowed to set X-Forwarded-For
   NAILFOLIO_RATE_LIMIT_SCALE  multiplies the web API's rate limits (load tests; default 1)
   NAILFOLIO_MAX_FILE_MB       largest image file accepted (default 50)
@@ -24,6 +27,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from nailfolio.errors import ConfigError
 
@@ -37,6 +41,7 @@ if TYPE_CHECKING:
     from nailfolio.sentiment import SentimentAnalyzer
 
 BACKENDS = ("local", "aws")
+DEFAULT_SITE_URL = "http://127.0.0.1:8000"
 # Bump when the image pipeline changes its output for the same settings: forces re-rendering.
 PIPELINE_VERSION = 2
 
@@ -61,8 +66,20 @@ class ImageSettings:
         """A short hash of every setting that changes the pipeline's output."""
         data = asdict(self) | {"pipeline": PIPELINE_VERSION}
         del data["max_file_bytes"], data["max_pixels"]  # they gate input, never change output
-        blob = json.dumps(data, sort_keys=True).encode()
-        return hashlib.sha256(blob).hexdigest()[:12]
+        return _short_hash(data)
+
+    def input_fingerprint(self) -> str:
+        """A short hash of what decides whether an image is accepted: keys remembered refusals,
+        so raising a cap (or a new pipeline) gives refused files another try."""
+        return _short_hash(
+            {"max_file_bytes": self.max_file_bytes, "max_pixels": self.max_pixels}
+            | {"pipeline": PIPELINE_VERSION}
+        )
+
+
+def _short_hash(data: dict[str, object]) -> str:
+    blob = json.dumps(data, sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()[:12]
 
 
 @dataclass(frozen=True)
@@ -78,7 +95,9 @@ class Settings:
     root: Path
     backend: str = "local"
     workers: int = 0  # 0: one per core
-    site_url: str = "http://127.0.0.1:8000"
+    site_url: str = DEFAULT_SITE_URL
+    site_url_explicit: bool = False  # NAILFOLIO_SITE_URL was set: `serve` keeps it
+    project_found: bool = True  # False: no project folder around the cwd; root is the cwd
     site_name: str = "Nailfolio"
     # Proxies (CIDRs) whose X-Forwarded-For is believed; nobody's by default.
     trusted_proxies: tuple[str, ...] = ()
@@ -152,9 +171,12 @@ def load_settings(env: Mapping[str, str] | None = None, root: Path | None = None
         raise ConfigError(
             f"NAILFOLIO_BACKEND={backend!r} is not a backend; use one of: {', '.join(BACKENDS)}"
         )
-    root = Path(root or env.get("NAILFOLIO_ROOT") or Path.cwd()).resolve()
+    chosen = root or env.get("NAILFOLIO_ROOT")
+    found = None if chosen else find_project_root(Path.cwd())
+    root = Path(chosen or found or Path.cwd()).resolve()
     workers = int(_number(env, "NAILFOLIO_WORKERS", 0, 0, whole=True))
-    site_url = env.get("NAILFOLIO_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+    site_url_text = env.get("NAILFOLIO_SITE_URL", "").strip()
+    site_url = _site_url(site_url_text) if site_url_text else DEFAULT_SITE_URL
     proxies = tuple(
         p.strip() for p in env.get("NAILFOLIO_TRUSTED_PROXIES", "").split(",") if p.strip()
     )
@@ -184,10 +206,63 @@ def load_settings(env: Mapping[str, str] | None = None, root: Path | None = None
         backend=backend,
         workers=workers,
         site_url=site_url,
+        site_url_explicit=bool(site_url_text),
+        project_found=bool(chosen or found),
         trusted_proxies=proxies,
         rate_limit_scale=scale,
         images=images,
         moderation=moderation,
+    )
+
+
+def find_project_root(start: Path) -> Path | None:
+    """The nearest folder from `start` upwards holding content/ or pelicanconf.py, if any."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / "content").is_dir() or (folder / "pelicanconf.py").is_file():
+            return folder
+    return None
+
+
+def local_site_url(host: str, port: int) -> str:
+    """The URL a browser on this machine uses for a server bound to host:port."""
+    if host in ("", "0.0.0.0"):
+        host = "127.0.0.1"  # bound to every address: loopback is one of them
+    elif host == "::":
+        host = "::1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def serve_settings(settings: Settings, host: str, port: int) -> Settings:
+    """The settings a local `serve` builds with: links follow its own address, unless
+    NAILFOLIO_SITE_URL was set."""
+    if settings.site_url_explicit:
+        return settings
+    return replace(settings, site_url=local_site_url(host, port))
+
+
+def _site_url(text: str) -> str:
+    """NAILFOLIO_SITE_URL without its trailing slash, or a ConfigError: it ends up in every
+    canonical link, the sitemap and the feed, so "notaurl" must not get that far."""
+    if not _is_site_url(text):
+        raise ConfigError(
+            f"NAILFOLIO_SITE_URL={text!r} must be an absolute http(s) URL, "
+            "e.g. https://studio.example"
+        )
+    return text.rstrip("/")
+
+
+def _is_site_url(text: str) -> bool:
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018  (raises ValueError for a port that is not a number)
+    except ValueError:
+        return False
+    return (
+        parts.scheme in ("http", "https")
+        and bool(parts.hostname)
+        and not (parts.query or parts.fragment or parts.username or parts.password)
+        and not any(char.isspace() for char in text)
     )
 
 

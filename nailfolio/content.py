@@ -23,8 +23,14 @@ optional content/designs/<designer folder>/designer.md. Rules the scan follows:
   links limited to http, https, mailto and relative URLs. Titles, tags and alt stay plain
   text: templates must escape them.
 - Dates are naive wall-clock datetimes: a time zone written in a sidecar is dropped.
+- A camera's file name (IMG_2041, PXL_20260301_123456789, WhatsApp Image 2026-03-01 at...,
+  see is_camera_name) never becomes a title: without a sidecar title the design is untitled
+  and is published as "Design by <designer>, <day of its date>" (title_untitled). Its slug
+  stays file-derived ("img-2041"), so its URL and catalog key never change.
 - A broken sidecar never hides its design: the design keeps derived metadata, the sidecar
-  gets a ContentProblem.
+  gets a ContentProblem marked as a warning. Problems with Markdown files (sidecars,
+  designer.md) are all warnings: nothing goes unpublished because of them. The others are
+  files or folders that are not published.
 """
 
 from __future__ import annotations
@@ -32,7 +38,9 @@ from __future__ import annotations
 import html
 import re
 import threading
-from dataclasses import dataclass
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cache, lru_cache
 from os import DirEntry, scandir
@@ -44,7 +52,8 @@ from markdown.treeprocessors import Treeprocessor
 from markdown.util import AMP_SUBSTITUTE
 
 from nailfolio.errors import ContentError
-from nailfolio.models import Designer, DesignSource
+from nailfolio.gallery import MONTHS
+from nailfolio.models import Designer, DesignSource, PublishedDesign
 from nailfolio.slugs import unique_slugs
 
 DESIGNS_DIR = "designs"
@@ -59,6 +68,18 @@ _META_LINE = re.compile(r"^([A-Za-z][A-Za-z0-9_-]*):[ \t]*(.*)$")
 _URL_SCHEME = re.compile(r"^([a-z][a-z0-9+.\-]*):")
 _URL_IGNORED = re.compile(r"[\x00-\x20\x7f]+")  # browsers skip these inside a scheme
 _WORD_BREAK = re.compile(r"[\s_.\-]+")
+# Camera, phone and chat-app file names. A name is a camera's when it starts with one of
+# _GENERIC_STARTS, or its first word is a camera prefix and/or a number (IMG, DSCN1234,
+# 20260301) and every other word is a number or camera noise (WA0001, E2041, MP, at, copy).
+_GENERIC_STARTS = ("screenshot", "screen shot", "whatsapp image", "whatsapp photo", "signal-")
+_CAMERA_WORD = re.compile(
+    r"(?:img|mvimg|pxl|dsc|dscn|dscf|dji|gopr|sam|pano|pict?|photo|image|p)?\d*"
+)
+_CAMERA_NOISE = re.compile(
+    r"[a-z]{0,2}\d+|at|am|pm|mp|portrait|cover|night|burst\d*|edited|edit|copy|original"
+)
+_CAMERA_WORD_BREAK = re.compile(r"[\s_.\-()~]+")
+_NAME_DATE = re.compile(r"(?<!\d)((?:19|20)\d\d)[-_.]?(0[1-9]|1[0-2])[-_.]?(0[1-9]|[12]\d|3[01])")
 _md_lock = threading.Lock()
 
 
@@ -68,6 +89,7 @@ class ContentProblem:
 
     path: str  # POSIX, relative to scan_designs' display_root ("designs/ana/red.md" by default)
     reason: str
+    warning: bool = False  # about metadata only: the designs concerned are still published
 
     def __str__(self) -> str:
         return f"{self.path}: {self.reason}"
@@ -161,6 +183,56 @@ def title_from_name(name: str) -> str:
     return titled or name.strip() or "Untitled"
 
 
+def is_camera_name(stem: str) -> bool:
+    """True for names a camera, phone or chat app gives a photo: never a visitor's title."""
+    folded = stem.strip().lower()
+    if folded.startswith(_GENERIC_STARTS):
+        return True
+    first, *rest = [word for word in _CAMERA_WORD_BREAK.split(folded) if word] or [""]
+    return (
+        bool(first)
+        and _CAMERA_WORD.fullmatch(first) is not None
+        and all(_CAMERA_NOISE.fullmatch(word) for word in rest)
+    )
+
+
+def date_from_camera_name(stem: str) -> datetime | None:
+    """The day a camera or chat app wrote into a file name (PXL_20260301_..., WhatsApp Image
+    2026-03-01 ...), if it is a camera's name and holds a real date."""
+    if not is_camera_name(stem) or not (match := _NAME_DATE.search(stem)):
+        return None
+    try:
+        return datetime(*(int(part) for part in match.groups()))
+    except ValueError:
+        return None  # 20260231: digits that only look like a date
+
+
+def title_untitled(designs: Sequence[PublishedDesign]) -> list[PublishedDesign]:
+    """Give untitled designs their published title: "Design by Ana, 1 March 2026" from the
+    designer and the design's date; " (2)", " (3)"... for more of hers on the same day,
+    numbered in date order. Titled designs are returned unchanged."""
+    same_day: defaultdict[tuple[str, str], list[PublishedDesign]] = defaultdict(list)
+    for design in designs:
+        if design.source.untitled:
+            base = f"Design by {design.source.designer.name}, {_day_text(design.date)}"
+            same_day[(design.source.designer.slug, base)].append(design)
+    titles: dict[str, str] = {}
+    for (_, base), group in same_day.items():
+        ordered = sorted(group, key=lambda design: (design.date, design.source.key))
+        for number, design in enumerate(ordered, start=1):
+            titles[design.source.key] = base if number == 1 else f"{base} ({number})"
+    return [
+        replace(design, source=replace(design.source, title=titles[design.source.key]))
+        if design.source.key in titles
+        else design
+        for design in designs
+    ]
+
+
+def _day_text(moment: datetime) -> str:
+    return f"{moment.day} {MONTHS[moment.month - 1]} {moment.year}"
+
+
 def split_list(value: str) -> tuple[str, ...]:
     """Comma- (or semicolon-) separated values: trimmed, lowercased, deduplicated, in order."""
     items = (" ".join(item.split()).lower() for item in re.split(r"[,;]", value))
@@ -196,8 +268,9 @@ class _Scanner:
         self.designs: list[DesignSource] = []
         self.problems: list[ContentProblem] = []
 
-    def problem(self, path: Path, reason: str) -> None:
-        self.problems.append(ContentProblem(display_path(path, self.display_root), reason))
+    def problem(self, path: Path, reason: str, *, warning: bool = False) -> None:
+        shown = display_path(path, self.display_root)
+        self.problems.append(ContentProblem(shown, reason, warning))
 
     def listing(self, folder: Path) -> list[DirEntry[str]]:
         """Visible entries of a folder, sorted by name: no dotfiles, Thumbs.db and the like."""
@@ -222,8 +295,8 @@ class _Scanner:
         images: dict[str, DirEntry[str]] = {}
         for entry in self.listing(folder):
             path = Path(entry.path)
-            if entry.is_symlink():
-                self.problem(path, _link_reason(entry))
+            if entry.is_symlink():  # a linked sidecar only costs its design the metadata
+                self.problem(path, _link_reason(entry), warning=_is_markdown(entry.name))
             elif entry.is_dir():
                 where = display_path(folder, self.display_root)
                 self.problem(path, f"sub-folders are not scanned; move its images up into {where}/")
@@ -231,7 +304,7 @@ class _Scanner:
                 self.problem(path, "broken link or not a regular file; replace it with the file")
             elif entry.name.lower() == DESIGNER_FILE:
                 designer_file = path
-            elif entry.name.lower().endswith(SIDECAR_SUFFIX):
+            elif _is_markdown(entry.name):
                 sidecars[path.stem] = path
             else:
                 images[entry.name] = entry
@@ -253,7 +326,7 @@ class _Scanner:
         for stem, path in sidecars.items():
             if stem not in used:
                 reason = f"no image named {stem}.* beside this sidecar; rename one to match"
-                self.problem(path, reason)
+                self.problem(path, reason, warning=True)
         return designer
 
     def _designer(self, folder: Path, slug: str, designer_file: Path | None) -> Designer:
@@ -272,13 +345,18 @@ class _Scanner:
     ) -> DesignSource:
         path = Path(entry.path)
         meta, body = self._read_markdown(sidecar) if sidecar else ({}, "")
-        title = meta.get("title") or title_from_name(path.stem)
+        untitled = not meta.get("title") and is_camera_name(path.stem)
+        if untitled:  # a stand-in: title_untitled adds the design's date when publishing
+            title, alt = f"Design by {designer.name}", f"Nail design by {designer.name}"
+        else:
+            title = meta.get("title") or title_from_name(path.stem)
+            alt = f"{title} nail design by {designer.name}"
         date = None
         if meta.get("date"):
             try:
                 date = parse_date(meta["date"])
             except ValueError as error:
-                self.problem(sidecar or path, str(error))
+                self.problem(sidecar or path, str(error), warning=True)
         return DesignSource(
             key=f"{designer.slug}/{slug}",
             path=path,
@@ -291,8 +369,9 @@ class _Scanner:
             technique=meta.get("technique", ""),
             date=date,
             description=render_markdown(body),
-            alt=meta.get("alt") or f"{title} nail design by {designer.name}",
+            alt=meta.get("alt") or alt,
             mtime=mtime,
+            untitled=untitled,
         )
 
     def _read_markdown(self, path: Path) -> tuple[dict[str, str], str]:
@@ -300,17 +379,23 @@ class _Scanner:
         try:
             data = path.read_bytes()
         except OSError as error:
-            self.problem(path, f"cannot be read ({error.strerror}); check its permissions")
+            reason = f"cannot be read ({error.strerror}); check its permissions"
+            self.problem(path, reason, warning=True)
             return {}, ""
         if len(data) > MAX_SIDECAR_BYTES:
-            self.problem(path, f"larger than {MAX_SIDECAR_BYTES // 1024} KB; shorten it")
+            reason = f"larger than {MAX_SIDECAR_BYTES // 1024} KB; shorten it"
+            self.problem(path, reason, warning=True)
             return {}, ""
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
-            self.problem(path, "not UTF-8 text; save it as UTF-8")
+            self.problem(path, "not UTF-8 text; save it as UTF-8", warning=True)
             return {}, ""
         return parse_metadata(text)
+
+
+def _is_markdown(name: str) -> bool:
+    return name.lower().endswith(SIDECAR_SUFFIX)
 
 
 def _link_reason(entry: DirEntry[str]) -> str:

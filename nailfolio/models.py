@@ -34,6 +34,9 @@ class DesignSource:
     description: str = ""  # HTML rendered from the sidecar's body
     alt: str = ""  # alt text; derived from title and description when the sidecar has none
     mtime: float = 0.0
+    # No sidecar title and a camera's file name (IMG_2041): `title` is a stand-in until
+    # publishing, where it becomes "Design by <designer>, <date>" (nailfolio.content).
+    untitled: bool = False
 
 
 @dataclass(frozen=True)

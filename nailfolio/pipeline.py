@@ -2,7 +2,8 @@
 
 Work is skipped whenever the catalog already knows the answer: file hashes are cached by
 (path, size, mtime), moderation decisions by content hash, renditions by content hash and
-image-settings fingerprint. Image work runs in a process pool; each image fails on its own.
+image-settings fingerprint, refusals (images that could not be used) by content hash and the
+input caps. Image work runs in a process pool; each image fails on its own.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from datetime import UTC, datetime
 from nailfolio import config, images, scratch
 from nailfolio.catalog import Catalog
 from nailfolio.config import ModerationSettings, Settings
-from nailfolio.content import scan_designs
+from nailfolio.content import date_from_camera_name, scan_designs, title_untitled
 from nailfolio.errors import ImageRejected
 from nailfolio.models import Decision, DesignSource, Label, PublishedDesign, Rendition, Status
 from nailfolio.moderation import Moderator, decide
@@ -30,7 +31,8 @@ ModeratorFactory = Callable[[], Moderator]
 
 @dataclass(frozen=True)
 class Problem:
-    """One file that could not be published, and why."""
+    """One file that could not be published (or, as a warning, was published without its
+    metadata), and why."""
 
     path: str
     reason: str
@@ -41,16 +43,20 @@ class Problem:
 
 @dataclass(frozen=True)
 class BuildReport:
-    """What a build did: counts for the summary line, problems for the log."""
+    """What a build did: counts for the summary line, problems and warnings for the log.
 
-    designs: int = 0  # images found in the content folder
+    Every design found ends up published, rejected, needing review or not usable (a problem).
+    """
+
+    designs: int = 0  # files found in designer folders, and anything else left in their way
     processed: int = 0  # images decoded this build (moderated and/or rendered)
-    reused: int = 0  # images needing no image work
+    reused: int = 0  # usable images needing no image work
     published: int = 0
     rejected: int = 0
     needs_review: int = 0
-    problems: tuple[Problem, ...] = ()
+    problems: tuple[Problem, ...] = ()  # not published: skipped
     seconds: float = 0.0
+    warnings: tuple[Problem, ...] = ()  # sidecar trouble: the design is published regardless
 
     @property
     def invalid(self) -> int:
@@ -79,6 +85,7 @@ class _Outcome:
 @dataclass
 class _Tally:
     processed: int = 0
+    refused: int = 0  # remembered refusals: reported again, not decoded again
     problems: list[Problem] = field(default_factory=list)
     statuses: dict[str, Status] = field(default_factory=dict)  # current decision per key
 
@@ -201,7 +208,9 @@ def build_gallery(
     started = time.perf_counter()
     _tidy_scratch(settings)
     scan = scan_designs(settings.content_dir)
-    tally = _Tally(problems=[Problem(f"content/{p.path}", p.reason) for p in scan.problems])
+    skipped = [Problem(f"content/{p.path}", p.reason) for p in scan.problems if not p.warning]
+    warnings = [Problem(f"content/{p.path}", p.reason) for p in scan.problems if p.warning]
+    tally = _Tally(problems=list(skipped))
     sources = []
     for source in scan.designs:
         problem = _too_big(source, settings)
@@ -221,21 +230,23 @@ def build_gallery(
     finally:
         lazy_pool.close()
 
+    job_of = {job.source.key: job for job in jobs}
     for outcome in outcomes:
-        _record(outcome, hashes, catalog, notifier, settings, renditions, tally)
+        _record(outcome, job_of[outcome.key], catalog, notifier, settings, renditions, tally)
 
     published = _published(sources, renditions, tally.statuses)
     statuses = list(tally.statuses.values())
     render_site(settings, published, scan.designers)
     return BuildReport(
-        designs=len(scan.designs),
+        designs=len(scan.designs) + len(skipped),  # a link, a sub-folder...: not usable
         processed=tally.processed,
-        reused=len(sources) - len(jobs),
+        reused=len(sources) - len(jobs) - tally.refused,
         published=len(published),
         rejected=statuses.count(Status.REJECTED),
         needs_review=statuses.count(Status.NEEDS_REVIEW),
         problems=tuple(tally.problems),
         seconds=time.perf_counter() - started,
+        warnings=tuple(warnings),
     )
 
 
@@ -248,12 +259,19 @@ def _plan(
     tally: _Tally,
 ) -> tuple[list[_Job], dict[str, Rendition]]:
     """Decide per design what work is left; return the jobs and the renditions already cached.
-    The decisions found are noted in the tally, so nothing asks the catalog for them again."""
+    The decisions found are noted in the tally, so nothing asks the catalog for them again;
+    so are the refusals remembered, which need no work at all."""
     fingerprint = settings.images.fingerprint()
+    caps = settings.images.input_fingerprint()
     jobs: list[_Job] = []
     renditions: dict[str, Rendition] = {}
     for source in sources:
         content_hash = hashes[source.key]
+        refused = catalog.get_refusal(content_hash, caps)
+        if refused is not None:
+            tally.problems.append(Problem(_display(source), refused))
+            tally.refused += 1
+            continue
         decision = _current_decision(
             catalog, notifier, settings.moderation, source.key, content_hash
         )
@@ -325,7 +343,7 @@ def _run_jobs(
 
 def _record(
     outcome: _Outcome,
-    hashes: dict[str, str],
+    job: _Job,
     catalog: Catalog,
     notifier: Notifier,
     settings: Settings,
@@ -336,11 +354,16 @@ def _record(
     tally.processed += 1
     if outcome.problem:
         tally.problems.append(outcome.problem)
+        # Remembered until the bytes or a cap change. A link swapped in after the scan is
+        # refused for what it is, not for its bytes: the file put back in its place is tried.
+        if not job.source.path.is_symlink():
+            caps = settings.images.input_fingerprint()
+            catalog.put_refusal(job.content_hash, caps, outcome.problem.reason)
         return
     if outcome.status is not None:
         decision = Decision(
             key=outcome.key,
-            content_hash=hashes[outcome.key],
+            content_hash=job.content_hash,
             status=outcome.status,
             model=outcome.model,
             labels=outcome.labels,
@@ -373,17 +396,26 @@ def _published(
     statuses: dict[str, Status],
 ) -> list[PublishedDesign]:
     """Approved designs with a rendition (an image that failed before moderation has no
-    status: it is reported as a problem instead)."""
-    return [
-        PublishedDesign(source, rendition, _design_date(source, rendition))
-        for source in sources
-        if statuses.get(source.key) is Status.APPROVED and (rendition := renditions.get(source.key))
-    ]
+    status: it is reported as a problem instead); untitled ones get their dated title."""
+    return title_untitled(
+        [
+            PublishedDesign(source, rendition, _design_date(source, rendition))
+            for source in sources
+            if statuses.get(source.key) is Status.APPROVED
+            and (rendition := renditions.get(source.key))
+        ]
+    )
 
 
 def _design_date(source: DesignSource, rendition: Rendition) -> datetime:
-    """Sidecar date, else EXIF DateTimeOriginal, else the file's modification time."""
-    return source.date or rendition.taken_at or datetime.fromtimestamp(source.mtime)
+    """Sidecar date, else EXIF DateTimeOriginal, else the day in a camera's file name
+    (WhatsApp strips EXIF but names the day), else the file's modification time."""
+    return (
+        source.date
+        or rendition.taken_at
+        or date_from_camera_name(source.path.stem)
+        or datetime.fromtimestamp(source.mtime)
+    )
 
 
 def build_configured(

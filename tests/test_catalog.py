@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from nailfolio import sqlite
-from nailfolio.catalog import MIGRATIONS, Catalog, SqliteCatalog
+from nailfolio.catalog import APPLICATION_ID, MIGRATIONS, Catalog, SqliteCatalog
 from nailfolio.errors import ConfigError
 from nailfolio.models import Decision, Label, Rendition, Status, Variant
 from nailfolio.notify import OutboxNotifier
@@ -79,6 +79,7 @@ def test_empty_catalog_knows_nothing(catalog: Catalog) -> None:
     assert catalog.decision_history("ana/red-tips") == []
     assert catalog.get_rendition("h1", "fp") is None
     assert catalog.get_file_hash("designs/ana/red.jpg", 10, 20) is None
+    assert catalog.get_refusal("h1", "caps") is None
 
 
 def test_decision_round_trips_as_equal_dataclass(catalog: Catalog) -> None:
@@ -202,15 +203,26 @@ def test_file_hash_put_again_replaces_the_old_entry(catalog: Catalog) -> None:
     assert catalog.get_file_hash("designs/ana/red.jpg", 10, 1) is None
 
 
+def test_refusal_is_kept_per_hash_and_input_caps(catalog: Catalog) -> None:
+    catalog.put_refusal("h1", "caps1", "truncated or corrupt image data")
+    assert catalog.get_refusal("h1", "caps1") == "truncated or corrupt image data"
+    assert catalog.get_refusal("h1", "caps2") is None  # a raised cap: try again
+    assert catalog.get_refusal("h2", "caps1") is None  # the file changed: try again
+    catalog.put_refusal("h1", "caps1", "image is 9000x9000 pixels, over the 64 MP limit")
+    assert catalog.get_refusal("h1", "caps1") == "image is 9000x9000 pixels, over the 64 MP limit"
+
+
 def test_everything_survives_reopening(open_catalog: Callable[[], Catalog]) -> None:
     with open_catalog() as first:
         first.record_decision(_decision())
         first.put_rendition("fp1", _rendition())
         first.put_file_hash("designs/ana/red.jpg", 10, 1, "h1")
+        first.put_refusal("h2", "caps", "not an image (looks like text)")
     with open_catalog() as second:
         assert second.get_decision("ana/red-tips", "h1") == _decision()
         assert second.get_rendition("h1", "fp1") == _rendition()
         assert second.get_file_hash("designs/ana/red.jpg", 10, 1) == "h1"
+        assert second.get_refusal("h2", "caps") == "not an image (looks like text)"
 
 
 # --- the SQLite adapter ------------------------------------------------------------------
@@ -242,8 +254,20 @@ def test_catalog_refuses_a_schema_from_the_future(tmp_path: Path) -> None:
     conn = sqlite3.connect(path)
     conn.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
     conn.close()
-    with pytest.raises(ConfigError, match=r"schema version 2 is newer .*upgrade Nailfolio"):
+    newer = len(MIGRATIONS) + 1
+    with pytest.raises(ConfigError, match=rf"schema version {newer} is newer .*upgrade Nailfolio"):
         SqliteCatalog(path)
+
+
+def test_a_catalog_of_the_first_schema_gains_the_refusals_table(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.sqlite3"
+    conn = sqlite.connect(path, MIGRATIONS[:1], application_id=APPLICATION_ID)
+    conn.execute("INSERT INTO file_hashes VALUES ('designs/ana/red.jpg', 10, 1, 'h1')")
+    conn.close()
+    with SqliteCatalog(path) as catalog:
+        assert catalog.get_file_hash("designs/ana/red.jpg", 10, 1) == "h1"  # data kept
+        catalog.put_refusal("h1", "caps", "truncated or corrupt image data")
+        assert catalog.get_refusal("h1", "caps") == "truncated or corrupt image data"
 
 
 def test_catalog_refuses_another_stores_file(tmp_path: Path) -> None:

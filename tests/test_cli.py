@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import re
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
 import pytest
 from click.testing import CliRunner, Result
-from conftest import MarkerModerator, Project
+from conftest import REPO, MarkerModerator, Project
 
-from nailfolio import cli, config
+from nailfolio import cli, config, watch
+from nailfolio.server import SiteServer
 
 
 @pytest.fixture(autouse=True)
@@ -26,6 +35,25 @@ def test_build_prints_a_summary_and_skipped_files(project: Project) -> None:
     result = invoke(project, "build", "--quiet")
     assert result.exit_code == 0, result.output
     assert "3 designs: 3 processed, 0 reused, 1 published, 1 rejected" in result.output
+    assert "skipped content/designs/ana/readme.jpg: not an image" in result.output
+
+
+def test_a_bad_sidecar_is_printed_and_counted_as_a_warning(project: Project) -> None:
+    project.add_image("ana/red.jpg")
+    (project.designs / "ana" / "red.md").write_text("Date: 31/02/2026\n")
+    result = invoke(project, "build", "--quiet")
+    assert result.exit_code == 0, result.output
+    assert "warning content/designs/ana/red.md: Date: '31/02/2026' is not a date" in result.output
+    assert "1 published, 0 rejected, 0 need review, 0 not usable, 1 warning in" in result.output
+    assert "skipped" not in result.output
+
+
+def test_a_rebuild_reports_a_known_bad_file_without_processing_it(project: Project) -> None:
+    project.add_image("ana/red.jpg")
+    (project.designs / "ana" / "readme.jpg").write_text("not a picture")
+    invoke(project, "build", "--quiet")
+    result = invoke(project, "build", "--quiet")
+    assert "2 designs: 0 processed, 1 reused, 1 published" in result.output
     assert "skipped content/designs/ana/readme.jpg: not an image" in result.output
 
 
@@ -115,3 +143,160 @@ def test_sentiment_backfill_scores_pending_comments(project: Project) -> None:
         assert store.pending_sentiment(10) == []
         labels = sorted(c.sentiment.label for c in store.list().comments)
     assert labels == ["NEGATIVE", "POSITIVE"]
+
+
+@pytest.mark.parametrize(
+    ("status", "message"),
+    [
+        ("needs_review", "nothing needs review"),
+        ("rejected", "no design is rejected"),
+    ],
+)
+def test_moderation_list_of_an_empty_status_says_so(
+    project: Project, status: str, message: str
+) -> None:
+    project.add_image("ana/red.jpg")
+    invoke(project, "build", "--quiet")
+    assert invoke(project, "moderation", "list", "--status", status).output == f"{message}\n"
+
+
+def test_moderation_list_before_any_build_says_to_build(project: Project) -> None:
+    listing = invoke(project, "moderation", "list", "--status", "needs_review").output
+    assert listing.startswith("no decisions recorded yet: run ")
+
+
+def test_moderation_list_shows_the_reason_of_an_override(project: Project) -> None:
+    project.add_image("ana/maybe.jpg", marker=128)
+    invoke(project, "build", "--quiet")
+    invoke(project, "approve", "ana/maybe", "--reason", "glitter, not skin", "--no-rebuild")
+    (line,) = invoke(project, "moderation", "list").output.splitlines()
+    assert line.startswith("approved") and line.endswith("(glitter, not skin)")
+
+
+def test_an_empty_outbox_says_it_is_empty(project: Project) -> None:
+    assert "the outbox is empty" in invoke(project, "moderation", "outbox").output
+
+
+@pytest.mark.parametrize("start", ["content", "content/designs/ana"])
+def test_build_from_inside_the_content_folder_finds_the_project(
+    project: Project, monkeypatch: pytest.MonkeyPatch, start: str
+) -> None:
+    project.add_image("ana/red.jpg")
+    monkeypatch.delenv("NAILFOLIO_ROOT", raising=False)
+    monkeypatch.chdir(project.root / start)
+    result = CliRunner().invoke(cli.main, ["build", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert "1 published" in result.output
+    assert (project.root / "output/designs/ana/red/index.html").is_file()
+
+
+def test_no_project_above_says_where_it_looked(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NAILFOLIO_ROOT", raising=False)
+    monkeypatch.setattr(config, "find_project_root", lambda start: None)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli.main, ["build"])
+    assert result.exit_code == 1
+    assert result.output == (
+        f"Error: no project found: looked for content/ or pelicanconf.py in {tmp_path.resolve()}"
+        " and every folder above it; run inside the project folder or pass --root\n"
+    )
+
+
+@pytest.mark.parametrize("module", ["nailfolio", "nailfolio.cli"])
+def test_python_dash_m_runs_the_commands(project: Project, module: str) -> None:
+    command = [sys.executable, "-m", module, "--root", str(project.root), "moderation", "list"]
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"no decisions recorded yet: run python -m {module} build\n"
+
+
+# -- serve: the port, the links, the watcher (the server's loop is replaced by a stand-in) ----
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def served(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+    """Make serve_forever return (as Ctrl-C would) once the returned event is set."""
+    done = threading.Event()
+
+    def serve_forever(self: SiteServer, poll_interval: float = 0.5) -> None:
+        done.wait(60)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(SiteServer, "serve_forever", serve_forever)
+    return done
+
+
+def test_serve_on_a_busy_port_fails_before_building(project: Project) -> None:
+    project.add_image("ana/red.jpg")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = invoke(project, "serve", "--port", str(port))
+    assert result.exit_code == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.output
+    assert "building" not in result.output
+    assert MarkerModerator.calls == 0 and not (project.root / "output").exists()
+
+
+def test_serve_links_follow_its_port(project: Project, served: threading.Event) -> None:
+    project.add_image("ana/red.jpg")
+    invoke(project, "build", "--quiet")  # a site built for :8000 already
+    port = free_port()
+    served.set()
+    result = invoke(project, "serve", "--port", str(port))
+    assert result.exit_code == 0, result.output
+    page = (project.root / "output/designs/ana/red/index.html").read_text()
+    assert f'<link rel="canonical" href="http://127.0.0.1:{port}/designs/ana/red/">' in page
+    assert ":8000" not in page
+
+
+def test_serve_keeps_an_explicit_site_url(
+    project: Project, served: threading.Event, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NAILFOLIO_SITE_URL", "https://studio.example")
+    project.add_image("ana/red.jpg")
+    served.set()
+    port = free_port()
+    result = invoke(project, "serve", "--port", str(port))
+    assert result.exit_code == 0, result.output
+    assert f"at http://127.0.0.1:{port}/" in result.output
+    page = (project.root / "output/designs/ana/red/index.html").read_text()
+    assert 'href="https://studio.example/designs/ana/red/"' in page
+
+
+def test_serve_watch_prints_when_and_why_each_rebuild_skips_a_file(
+    project: Project, served: threading.Event, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project.add_image("ana/red.jpg")
+    ana = project.designs / "ana"
+
+    def one_change(folder: Path, on_change: Callable[[], None], stop: threading.Event) -> None:
+        (ana / "phone.heic").write_bytes(b"\0\0\0\x18ftypheic" + bytes(100))
+        truncated = project.add_image("ana/cut.jpg")
+        truncated.write_bytes(truncated.read_bytes()[:2000])
+        (ana / "linked.jpg").symlink_to(project.add_image("../../elsewhere.jpg"))
+        (ana / "red.md").write_text("Date: 31/02/2026\n")
+        on_change()
+        served.set()
+
+    monkeypatch.setattr(watch, "watch_folder", one_change)
+    result = invoke(project, "serve", "--watch", "--port", str(free_port()))
+    assert result.exit_code == 0, result.output
+    rebuild = result.output[result.output.index("change in content/") - 9 :]
+    assert re.match(r"\d\d:\d\d:\d\d change in content/: rebuilding\n", rebuild)
+    for line in (
+        "skipped content/designs/ana/phone.heic: unsupported image type (looks like HEIC;",
+        "skipped content/designs/ana/cut.jpg: truncated or corrupt image data",
+        "skipped content/designs/ana/linked.jpg: is a symbolic link; copy the file in instead",
+        "warning content/designs/ana/red.md: Date: '31/02/2026' is not a date;",
+        "4 designs: 2 processed, 1 reused, 1 published, 0 rejected, 0 need review, 3 not usable,"
+        " 1 warning in",
+    ):
+        assert line in rebuild

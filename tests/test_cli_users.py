@@ -126,7 +126,8 @@ def test_remove_asks_for_confirmation(settings: Settings, answer: str, kept: boo
         (
             ("add", "ANA@example.com", "--password-stdin"),
             PASSWORD,
-            "an account for ana@example.com already exists; sign in",
+            "ana@example.com already has an account; change its role with `users role` "
+            "or remove it with `users remove`",
         ),
     ],
     ids=[
@@ -151,6 +152,13 @@ def test_unknown_role_is_refused_before_asking_for_a_password(settings: Settings
     result = invoke(settings, "add", "ana@example.com", "--role", "root")
     assert "Password" not in result.output
     assert one_line_error(result).startswith("unknown role 'root'")
+
+
+def test_taken_email_is_refused_before_asking_for_a_password(settings: Settings) -> None:
+    add(settings, "ana@example.com")
+    result = invoke(settings, "add", "Ana@Example.com")
+    assert "Password" not in result.output
+    assert one_line_error(result).startswith("ana@example.com already has an account;")
 
 
 def test_aws_backend_is_one_line_for_now(tmp_path: Path) -> None:

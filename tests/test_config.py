@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from nailfolio import config
 from nailfolio.config import ImageSettings, ModerationSettings, load_settings
 from nailfolio.errors import ConfigError
 
@@ -63,6 +64,22 @@ def test_input_caps_do_not_change_the_rendition_fingerprint(tmp_path: Path) -> N
         ({"NAILFOLIO_REVIEW_AT": "90"}, "NAILFOLIO_REVIEW_AT=90 is above NAILFOLIO_REJECT_AT=85"),
         ({"NAILFOLIO_TRUSTED_PROXIES": "proxy"}, "'proxy' is not an address or CIDR"),
         ({"NAILFOLIO_RATE_LIMIT_SCALE": "0"}, "NAILFOLIO_RATE_LIMIT_SCALE='0' must be a number"),
+        *(
+            (
+                {"NAILFOLIO_SITE_URL": url},
+                f"NAILFOLIO_SITE_URL={url!r} must be an absolute http(s) URL",
+            )
+            for url in (
+                "notaurl",
+                "studio.example",
+                "/gallery",
+                "ftp://studio.example",
+                "https://",
+                "https://studio.example:port",
+                "https://studio.example/?page=1",
+                "https://studio example",
+            )
+        ),
     ],
 )
 def test_bad_values_are_one_fixable_line(tmp_path: Path, env: dict[str, str], message: str) -> None:
@@ -70,3 +87,90 @@ def test_bad_values_are_one_fixable_line(tmp_path: Path, env: dict[str, str], me
         load_settings(env=env, root=tmp_path)
     assert message in str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+def test_site_url_error_shows_a_good_example(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"e\.g\. https://studio\.example$"):
+        load_settings(env={"NAILFOLIO_SITE_URL": "notaurl"}, root=tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("url", "kept"),
+    [
+        ("https://studio.example/", "https://studio.example"),
+        ("http://localhost:8765", "http://localhost:8765"),
+        ("https://nails.example/gallery/", "https://nails.example/gallery"),
+        ("http://[::1]:8000", "http://[::1]:8000"),
+    ],
+)
+def test_absolute_site_urls_are_accepted(tmp_path: Path, url: str, kept: str) -> None:
+    settings = load_settings(env={"NAILFOLIO_SITE_URL": url}, root=tmp_path)
+    assert (settings.site_url, settings.site_url_explicit) == (kept, True)
+
+
+@pytest.mark.parametrize(
+    ("env", "host", "port", "url"),
+    [
+        ({}, "127.0.0.1", 8765, "http://127.0.0.1:8765"),
+        ({}, "0.0.0.0", 9000, "http://127.0.0.1:9000"),
+        ({}, "::", 9000, "http://[::1]:9000"),
+        (
+            {"NAILFOLIO_SITE_URL": "https://studio.example"},
+            "127.0.0.1",
+            8765,
+            "https://studio.example",
+        ),
+    ],
+)
+def test_a_local_serve_links_to_its_own_port_unless_the_site_url_is_set(
+    tmp_path: Path, env: dict[str, str], host: str, port: int, url: str
+) -> None:
+    settings = load_settings(env=env, root=tmp_path)
+    assert config.serve_settings(settings, host, port).site_url == url
+
+
+@pytest.mark.parametrize("start", ["content", "content/designs/ana", "theme"])
+def test_the_project_root_is_found_from_any_subfolder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, start: str
+) -> None:
+    (tmp_path / "content" / "designs" / "ana").mkdir(parents=True)
+    (tmp_path / "theme").mkdir()
+    monkeypatch.chdir(tmp_path / start)
+    settings = load_settings(env={})
+    assert (settings.root, settings.project_found) == (tmp_path.resolve(), True)
+
+
+def test_pelicanconf_marks_a_project_without_content_yet(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "pelicanconf.py").write_text("")
+    (tmp_path / "theme").mkdir()
+    monkeypatch.chdir(tmp_path / "theme")
+    assert load_settings(env={}).root == tmp_path.resolve()
+
+
+def test_root_setting_and_argument_win_over_the_search(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "content").mkdir()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(tmp_path / "content")
+    assert load_settings(env={"NAILFOLIO_ROOT": str(elsewhere)}).root == elsewhere.resolve()
+    assert load_settings(env={}, root=elsewhere).root == elsewhere.resolve()
+
+
+def test_no_project_anywhere_above_falls_back_to_the_current_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(config, "find_project_root", lambda start: None)
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(env={})
+    assert (settings.root, settings.project_found) == (tmp_path.resolve(), False)
+
+
+def test_refusals_are_keyed_on_the_input_caps_only() -> None:
+    base = ImageSettings()
+    assert ImageSettings(webp_quality=50).input_fingerprint() == base.input_fingerprint()
+    assert ImageSettings(max_pixels=100_000_000).input_fingerprint() != base.input_fingerprint()
+    assert ImageSettings(max_file_bytes=1).input_fingerprint() != base.input_fingerprint()

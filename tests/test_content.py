@@ -11,6 +11,8 @@ from PIL import Image
 
 from nailfolio.content import (
     ContentProblem,
+    date_from_camera_name,
+    is_camera_name,
     parse_metadata,
     render_markdown,
     scan_designs,
@@ -186,6 +188,8 @@ def test_misplaced_files_and_orphan_sidecars_are_reported(content: Path) -> None
         "content/designs/loose.jpg: not in a designer folder; "
         "move it into content/designs/<designer>/",
     ]
+    # The orphan sidecar leaves nothing out of the site; the sub-folder and loose.jpg do.
+    assert [p.warning for p in scan.problems] == [True, False, False]
 
 
 def test_symlinked_files_and_folders_are_reported_never_followed(
@@ -212,6 +216,8 @@ def test_symlinked_files_and_folders_are_reported_never_followed(
         "content/designs/bo: is a symbolic link; copy the folder in instead",
         "content/designs/gone.jpg: is a symbolic link; copy the file in instead",
     ]
+    warnings = {p.path for p in scan.problems if p.warning}  # the images are still published
+    assert warnings == {"content/designs/ana/designer.md", "content/designs/ana/red.md"}
 
 
 def test_a_symlinked_content_folder_is_scanned(content: Path, tmp_path: Path) -> None:
@@ -232,6 +238,7 @@ def test_bad_sidecar_date_is_reported_and_the_design_kept(content: Path) -> None
         ContentProblem(
             "designs/ana/red.md",
             "Date: 'last tuesday' is not a date; use YYYY-MM-DD, or YYYY-MM-DD HH:MM",
+            warning=True,
         ),
     )
 
@@ -241,7 +248,9 @@ def test_unreadable_sidecar_is_reported_and_the_design_kept(content: Path) -> No
     put(content, "ana/red.md", "Title: Caf\xe9".encode("latin-1"))
     scan = scan_designs(content)
     assert scan.designs[0].title == "Red"
-    assert [p.reason for p in scan.problems] == ["not UTF-8 text; save it as UTF-8"]
+    assert [(p.reason, p.warning) for p in scan.problems] == [
+        ("not UTF-8 text; save it as UTF-8", True)
+    ]
 
 
 def test_sidecar_matches_its_image_ignoring_case_only_when_unclaimed(content: Path) -> None:
@@ -299,6 +308,70 @@ def test_parse_metadata_reads_a_pelican_style_header() -> None:
 )
 def test_title_from_name(name: str, title: str) -> None:
     assert title_from_name(name) == title
+
+
+CAMERA_NAMES = [
+    # (file name, the day it names)
+    ("IMG_2041.jpg", None),
+    ("IMG_2041 (1).jpg", None),
+    ("IMG_E2041.JPG", None),
+    ("PXL_20260301_123456789.jpg", datetime(2026, 3, 1)),
+    ("PXL_20260301_123456789.PORTRAIT.jpg", datetime(2026, 3, 1)),
+    ("DSC_0042.JPG", None),
+    ("DSCN1234", None),
+    ("DSCF0007.jpg", None),
+    ("P1010001.JPG", None),
+    ("20260301_123456.jpg", datetime(2026, 3, 1)),
+    ("Screenshot 2026-03-01 at 10.00.00.png", datetime(2026, 3, 1)),
+    ("Screenshot_20260301-100000_Instagram.jpg", datetime(2026, 3, 1)),
+    ("WhatsApp Image 2026-03-01 at 10.00.00.jpeg", datetime(2026, 3, 1)),
+    ("WhatsApp Image 2026-03-01 at 10.00.00 (2).jpeg", datetime(2026, 3, 1)),
+    ("IMG-20260301-WA0001.jpg", datetime(2026, 3, 1)),
+    ("MVIMG_20260301_123456.jpg", datetime(2026, 3, 1)),
+    ("photo_2026-03-01_10-00-00.jpg", datetime(2026, 3, 1)),
+    ("IMG_20260231_101010.jpg", None),  # not a real day
+    ("image0.jpeg", None),
+    ("0042.jpg", None),
+]
+
+
+@pytest.mark.parametrize(("name", "day"), CAMERA_NAMES)
+def test_a_camera_file_name_never_becomes_a_title(
+    content: Path, name: str, day: datetime | None
+) -> None:
+    put(content, f"ana/{name}")
+    (design,) = scan_designs(content).designs
+    assert is_camera_name(Path(name).stem)
+    assert (design.title, design.alt, design.untitled) == (
+        "Design by Ana",
+        "Nail design by Ana",
+        True,
+    )
+    assert date_from_camera_name(Path(name).stem) == day
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "ruby-french_tips 02",
+        "red chrome",
+        "2026 collection",
+        "Image of ruby tips",
+        "DSC_red_nails",
+        "pixel-perfect",
+        "samba",
+        "img-art",
+    ],
+)
+def test_a_designer_s_own_name_is_not_mistaken_for_a_camera_s(name: str) -> None:
+    assert not is_camera_name(name)
+
+
+def test_a_sidecar_title_names_a_camera_file(content: Path) -> None:
+    put(content, "ana/IMG_2041.jpg")
+    put(content, "ana/IMG_2041.md", "Title: Ruby tips\n")
+    (design,) = scan_designs(content).designs
+    assert (design.title, design.untitled, design.slug) == ("Ruby tips", False, "img-2041")
 
 
 def test_split_list_normalises_tags() -> None:

@@ -187,3 +187,90 @@ def test_new_thresholds_retake_automatic_decisions_without_the_model(project: Pr
     assert run(project, moderation=strict).rejected == 2
     subjects = [n.subject for n in config.open_notifier(project.settings).list_notifications()]
     assert subjects[0] == "Design ana/maybe was rejected"
+
+
+def outcomes_add_up(report: BuildReport) -> bool:
+    outcomes = report.published + report.rejected + report.needs_review + report.invalid
+    return outcomes == report.designs
+
+
+def test_a_bad_sidecar_is_a_warning_on_a_published_design(project: Project) -> None:
+    project.add_image("ana/red.jpg")
+    (project.designs / "ana" / "red.md").write_text("Title: Red\nDate: 31/02/2026\n")
+    report = run(project)
+    assert (report.published, report.invalid, report.problems) == (1, 0, ())
+    assert [str(w) for w in report.warnings] == [
+        "content/designs/ana/red.md: Date: '31/02/2026' is not a date; "
+        "use YYYY-MM-DD, or YYYY-MM-DD HH:MM"
+    ]
+    assert outcomes_add_up(report)
+
+
+def test_every_design_found_is_counted_once(project: Project, tmp_path: Path) -> None:
+    project.add_image("ana/red.jpg")
+    project.add_image("ana/bad.jpg", marker=255)
+    (project.designs / "ana" / "notes.jpg").write_text("not a picture")
+    (project.designs / "ana" / "linked.jpg").symlink_to(project.add_image("../../elsewhere.jpg"))
+    (project.designs / "ana" / "red.md").write_text("Date: 31/02/2026\n")
+    report = run(project)
+    counts = (report.designs, report.published, report.rejected, report.invalid)
+    assert counts == (4, 1, 1, 2)
+    assert (len(report.warnings), outcomes_add_up(report)) == (1, True)
+
+
+def test_an_unusable_file_is_remembered_until_it_changes(project: Project) -> None:
+    project.add_image("ana/red.jpg")
+    broken = project.add_image("ana/broken.jpg")
+    broken.write_bytes(broken.read_bytes()[:2000])
+    first = run(project)
+    assert (first.processed, [p.reason for p in first.problems]) == (
+        2,
+        ["truncated or corrupt image data"],
+    )
+    again = run(project)
+    assert (again.processed, again.reused, again.problems) == (0, 1, first.problems)
+    os.utime(broken, ns=(broken.stat().st_atime_ns, broken.stat().st_mtime_ns + 10**9))
+    assert run(project).processed == 0  # touched, same bytes: still known to be broken
+    project.add_image("ana/broken.jpg", colour=(10, 10, 200))  # fixed
+    fixed = run(project)
+    assert (fixed.processed, fixed.published, fixed.problems) == (1, 2, ())
+
+
+def test_raising_a_cap_retries_an_image_refused_under_the_old_one(project: Project) -> None:
+    project.add_image("ana/big.jpg", size=(1500, 1500))
+    tight = ImageSettings(max_pixels=1_000_000)
+    assert [p.reason for p in run(project, images=tight).problems] == [
+        "image is 1500x1500 pixels, over the 1 MP limit"
+    ]
+    again = run(project, images=tight)
+    assert (again.processed, again.invalid) == (0, 1)
+    raised = run(project, images=ImageSettings(max_pixels=4_000_000))
+    assert (raised.processed, raised.published, raised.invalid) == (1, 1, 0)
+
+
+def design_title(project: Project, key: str) -> str:
+    html = page(project, key).read_text()
+    return html.split('<h1 class="design__title">', 1)[1].split("</h1>", 1)[0]
+
+
+def test_camera_named_photos_get_the_designer_and_date_as_title(project: Project) -> None:
+    from PIL import ExifTags, Image
+
+    project.add_image("ana/PXL_20260301_123456789.jpg")  # no EXIF: the day in its name
+    project.add_image("ana/IMG_2041.jpg")
+    (project.designs / "ana" / "IMG_2041.md").write_text("Date: 2026-03-01\nTags: red\n")
+    shot = project.add_image("bea/DSC_0042.JPG")
+    exif = Image.Exif()
+    exif.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.DateTimeOriginal] = "2026:02:14 10:00:00"
+    with Image.open(shot) as image:
+        image.load()
+        image.save(shot, "JPEG", exif=exif)
+    unknown = project.add_image("bea/IMG_0007.jpg")
+    os.utime(unknown, (1772704800, 1772704800))  # 5 March 2026, noon UTC: no other date
+    assert run(project).published == 4
+    assert design_title(project, "ana/img-2041") == "Design by Ana, 1 March 2026"
+    assert design_title(project, "ana/pxl-20260301-123456789") == "Design by Ana, 1 March 2026 (2)"
+    assert design_title(project, "bea/dsc-0042") == "Design by Bea, 14 February 2026"
+    assert design_title(project, "bea/img-0007") == "Design by Bea, 5 March 2026"
+    gallery = (project.root / "output" / "index.html").read_text()
+    assert "Design by Bea, 14 February 2026" in gallery and "IMG 2041" not in gallery
