@@ -13,6 +13,10 @@ parsed, and a static GET or HEAD with a body (left unread, it would be parsed as
 request on a keep-alive connection). Folders are never listed: one without index.html is the
 404 page. Only successful answers under /img/ are cached as immutable.
 
+Also refused with that 400: a static target no file name can hold (an encoded NUL byte, a
+lone surrogate), which the standard library would turn into a dropped connection and a
+traceback. API paths go to the app whatever they hold, which answers its JSON 404.
+
 HTTP/1.1 with keep-alive; one thread per connection; an idle connection is dropped after
 IDLE_TIMEOUT_S.
 """
@@ -22,13 +26,14 @@ from __future__ import annotations
 import base64
 import functools
 import json
+import os
 import socket
 from collections.abc import Callable
 from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from chalice import Chalice
 from chalice.config import Config
@@ -98,6 +103,9 @@ class SiteHandler(SimpleHTTPRequestHandler):
             self.send_error(HTTPStatus.BAD_REQUEST, "Bad request target")
             return False
         self._api_request = self.api is not None and target.startswith(API_PREFIX)
+        if not self._api_request and not _can_name_a_file(self.path):
+            self.send_error(HTTPStatus.BAD_REQUEST, "No file name can hold this target")
+            return False
         return True
 
     def do_GET(self) -> None:
@@ -280,6 +288,21 @@ def _joined_headers(items: Any) -> dict[str, str]:
         else:
             joined[key] = value
     return joined
+
+
+def _can_name_a_file(target: str) -> bool:
+    """Whether a static target can name a file once decoded as translate_path decodes it: no
+    NUL byte, nothing the file system encoding refuses (open() raises on either)."""
+    path = target.split("?", 1)[0].split("#", 1)[0]
+    try:
+        path = unquote(path, errors="surrogatepass")
+    except UnicodeDecodeError:
+        path = unquote(path)
+    try:
+        os.fsencode(path)
+    except UnicodeEncodeError:
+        return False
+    return "\0" not in path
 
 
 def load_api() -> ApiBridge:

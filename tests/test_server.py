@@ -272,3 +272,29 @@ def test_server_refuses_a_malformed_content_length(live_api: str, lengths: list[
         response = connection.getresponse()
         assert response.status == 400
         assert json.loads(response.read())["error"]["code"] == "bad_request"
+
+
+# -- targets that cannot name a file -------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", [b"GET", b"HEAD"])
+@pytest.mark.parametrize(
+    ("target", "status"),
+    [
+        (b"/index.html%00.png", 400),
+        (b"/%00", 400),
+        (b"/..%00/x", 400),
+        (b"/img/\x00", 400),
+        (b"/%ed%a0%80", 400),  # a lone surrogate: no file name can hold it
+        (b"http://x%00/index.html", 400),  # absolute form: the host is part of the file path
+        (b"/api/health%00", 404),  # the app's JSON 404, as API Gateway would answer
+        (b"/api/%00", 404),
+    ],
+)
+def test_a_target_no_file_name_can_hold_is_answered_not_dropped(
+    live_api: str, method: bytes, target: bytes, status: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    request = method + b" " + target + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    answer = _exchange(live_api, request)
+    assert answer.startswith(b"HTTP/1.1 %d " % status)
+    assert "Traceback" not in capsys.readouterr().err
