@@ -18,7 +18,8 @@ lone surrogate), which the standard library would turn into a dropped connection
 traceback. API paths go to the app whatever they hold, which answers its JSON 404.
 
 HTTP/1.1 with keep-alive; one thread per connection; an idle connection is dropped after
-IDLE_TIMEOUT_S.
+IDLE_TIMEOUT_S. A client that hangs up mid-answer is one debug line in the log; any other
+error while serving is logged with its traceback.
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ from __future__ import annotations
 import base64
 import functools
 import json
+import logging
 import os
 import socket
+import sys
 from collections.abc import Callable
 from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -44,6 +47,8 @@ from nailfolio.errors import ConfigError
 
 if TYPE_CHECKING:
     from nailfolio.config import Settings
+
+logger = logging.getLogger(__name__)
 
 IMMUTABLE_PREFIXES = ("/img/",)
 API_PREFIX = "/api/"
@@ -229,6 +234,15 @@ class SiteServer(ThreadingHTTPServer):
 
     daemon_threads = True
     request_queue_size = 128
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away is one debug line; anything else is logged with its
+        traceback (socketserver would print every one of both to stderr)."""
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError | TimeoutError):
+            logger.debug("client %s went away: %s", client_address[0], error)
+            return
+        logger.error("error while serving %s", client_address[0], exc_info=True)
 
 
 class ApiBridge:
