@@ -13,8 +13,17 @@ parsed, and a static GET or HEAD with a body (left unread, it would be parsed as
 request on a keep-alive connection). Folders are never listed: one without index.html is the
 404 page. Only successful answers under /img/ are cached as immutable.
 
-HTTP/1.1 with keep-alive; one thread per connection; an idle connection is dropped after
-IDLE_TIMEOUT_S.
+Also refused with that 400: a static target no file name can hold (an encoded NUL byte, a
+lone surrogate), which the standard library would turn into a dropped connection and a
+traceback. An API path holding one still goes to the app, which answers its JSON 404.
+
+HTTP/1.1 with keep-alive; one thread per connection, at most MAX_CONNECTIONS at once; an idle
+connection is dropped after IDLE_TIMEOUT_S. Bursts are queued, not reset: the listen queue
+asks for LISTEN_BACKLOG connections, which Linux caps at net.core.somaxconn
+(/proc/sys/net/core/somaxconn, 4096 by default since Linux 5.4; a warning says when it is
+lower). A connection beyond MAX_CONNECTIONS gets an immediate 503 with Retry-After, without a
+thread, and is closed gracefully by the accept loop. A client that hangs up mid-answer is one
+debug line in the log; any other error while serving is logged with its traceback.
 """
 
 from __future__ import annotations
@@ -22,13 +31,20 @@ from __future__ import annotations
 import base64
 import functools
 import json
+import logging
+import os
+import selectors
 import socket
+import sys
+import threading
+import time
+from collections import deque
 from collections.abc import Callable
 from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from chalice import Chalice
 from chalice.config import Config
@@ -40,12 +56,18 @@ from nailfolio.errors import ConfigError
 if TYPE_CHECKING:
     from nailfolio.config import Settings
 
+logger = logging.getLogger(__name__)
+
 IMMUTABLE_PREFIXES = ("/img/",)
 API_PREFIX = "/api/"
 MAX_API_BODY_BYTES = 1024 * 1024
 IDLE_TIMEOUT_S = 30
 LINGER_S = 0.5  # how long a closing connection drains what the client is still sending
 LINGER_BYTES = 256 * 1024
+LISTEN_BACKLOG = 4096  # asked of listen(); the kernel caps it at SOMAXCONN_PATH's value
+SOMAXCONN_PATH = Path("/proc/sys/net/core/somaxconn")
+MAX_CONNECTIONS = 256  # handler threads at once; a browser opens about six per origin
+RETRY_AFTER_S = 1
 API_SECURITY_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 _NO_BODY_STATUSES = (HTTPStatus.NO_CONTENT, HTTPStatus.NOT_MODIFIED)
 _IMMUTABLE_STATUSES = (HTTPStatus.OK, HTTPStatus.NOT_MODIFIED)
@@ -98,6 +120,9 @@ class SiteHandler(SimpleHTTPRequestHandler):
             self.send_error(HTTPStatus.BAD_REQUEST, "Bad request target")
             return False
         self._api_request = self.api is not None and target.startswith(API_PREFIX)
+        if not self._api_request and not _can_name_a_file(self.path):
+            self.send_error(HTTPStatus.BAD_REQUEST, "No file name can hold this target")
+            return False
         return True
 
     def do_GET(self) -> None:
@@ -216,11 +241,145 @@ class SiteHandler(SimpleHTTPRequestHandler):
 
 
 class SiteServer(ThreadingHTTPServer):
-    """One thread per connection; a backlog deep enough for a burst of browsers (the
-    default of 5 resets connections when a few dozen arrive at once)."""
+    """One thread per connection, at most `max_connections` at once: beyond, an immediate 503
+    with Retry-After. The listen queue is as deep as the kernel allows, so a burst of
+    browsers waits there instead of being dropped or reset (the default of 5 resets a few
+    dozen; 128 still drops hundreds)."""
 
     daemon_threads = True
-    request_queue_size = 128
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        handler: Callable[..., SiteHandler],
+        *,
+        max_connections: int = MAX_CONNECTIONS,
+    ) -> None:
+        self.request_queue_size = listen_backlog()
+        self._slots = threading.BoundedSemaphore(max_connections)
+        self._refusals = _Refusals()
+        super().__init__(address, handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """A thread for the connection if one is free, else the 503, from this loop."""
+        if not self._slots.acquire(blocking=False):
+            self._refusals.refuse(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except RuntimeError:  # the system would not start another thread
+            self._slots.release()
+            self._refusals.refuse(request)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+    def service_actions(self) -> None:
+        """Run by serve_forever between accepts: finish closing the refused connections."""
+        super().service_actions()
+        self._refusals.drain()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away is one debug line; anything else is logged with its
+        traceback (socketserver would print every one of both to stderr)."""
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError | TimeoutError):
+            logger.debug("client %s went away: %s", client_address[0], error)
+            return
+        logger.error("error while serving %s", client_address[0], exc_info=True)
+
+    def server_close(self) -> None:
+        super().server_close()
+        self._refusals.close()
+
+
+class _Refusals:
+    """Connections answered 503 without a thread: the accept loop sends the answer and stops
+    writing, then reads what the client still sends until it closes (or LINGER_S passes),
+    so closing never resets the answer away; all without blocking."""
+
+    def __init__(self) -> None:
+        self._selector = selectors.DefaultSelector()
+        self._pending: deque[tuple[float, socket.socket]] = deque()  # by deadline
+
+    def refuse(self, connection: socket.socket) -> None:
+        """Send the 503 and stop writing; the rest happens in drain()."""
+        try:
+            connection.setblocking(False)
+            connection.send(_BUSY_ANSWER)  # small: the new connection's send buffer takes it
+            connection.shutdown(socket.SHUT_WR)
+        except OSError:  # the client is already gone
+            connection.close()
+            return
+        self._selector.register(connection, selectors.EVENT_READ, connection)
+        self._pending.append((time.monotonic() + LINGER_S, connection))
+
+    def drain(self) -> None:
+        """Read what refused clients sent; close those that hung up or had their time."""
+        for key, _ in self._selector.select(0):
+            if not _still_open(key.data):
+                self._close(key.data)
+        now = time.monotonic()
+        pending = self._pending
+        while pending and (pending[0][0] <= now or pending[0][1].fileno() < 0):
+            self._close(pending.popleft()[1])
+
+    def close(self) -> None:
+        while self._pending:
+            self._close(self._pending.popleft()[1])
+        self._selector.close()
+
+    def _close(self, connection: socket.socket) -> None:
+        if connection.fileno() >= 0:
+            self._selector.unregister(connection)
+            connection.close()
+
+
+def _still_open(connection: socket.socket) -> bool:
+    """Read (and drop) what is waiting; False once the client has closed or reset."""
+    try:
+        return bool(connection.recv(65536))
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+
+
+def _busy_answer() -> bytes:
+    body = b"The server is busy: try again in a second.\n"
+    head = (
+        "HTTP/1.1 503 Service Unavailable\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n"
+        f"Content-Length: {len(body)}\r\n"
+        f"Retry-After: {RETRY_AFTER_S}\r\n"
+        "Cache-Control: no-store\r\n"
+        "X-Content-Type-Options: nosniff\r\n"
+        "Connection: close\r\n\r\n"
+    )
+    return head.encode("ascii") + body
+
+
+_BUSY_ANSWER = _busy_answer()
+
+
+def listen_backlog() -> int:
+    """LISTEN_BACKLOG as the kernel will grant it: capped by net.core.somaxconn where it can
+    be read (a warning says so when the cap is lower)."""
+    try:
+        cap = int(SOMAXCONN_PATH.read_text())
+    except (OSError, ValueError):
+        return LISTEN_BACKLOG
+    if cap < LISTEN_BACKLOG:
+        logger.warning(
+            "the kernel caps the listen queue at %d connections (net.core.somaxconn): a "
+            "larger burst is delayed or reset; raise it with sysctl -w net.core.somaxconn=%d",
+            cap,
+            LISTEN_BACKLOG,
+        )
+    return min(cap, LISTEN_BACKLOG)
 
 
 class ApiBridge:
@@ -282,6 +441,21 @@ def _joined_headers(items: Any) -> dict[str, str]:
     return joined
 
 
+def _can_name_a_file(target: str) -> bool:
+    """Whether a static target can name a file once decoded as translate_path decodes it: no
+    NUL byte, nothing the file system encoding refuses (open() raises on either)."""
+    path = target.split("?", 1)[0].split("#", 1)[0]
+    try:
+        path = unquote(path, errors="surrogatepass")
+    except UnicodeDecodeError:
+        path = unquote(path)
+    try:
+        os.fsencode(path)
+    except UnicodeEncodeError:
+        return False
+    return "\0" not in path
+
+
 def load_api() -> ApiBridge:
     """The bridge to chalice_app/app.py's `app` (the repository root must be importable)."""
     try:
@@ -300,12 +474,14 @@ def make_server(
     settings: Settings | None = None,
     *,
     api: bool = True,
+    max_connections: int = MAX_CONNECTIONS,
 ) -> SiteServer:
     """Bind the site server; raises ConfigError with a fixable message if the port is taken.
 
     With `settings`, the API serves that project (nailfolio.api.configure); without, it keeps
     whatever was configured, else reads the environment on the first API request.
-    `api=False` serves the static site only.
+    `api=False` serves the static site only. Beyond `max_connections` open connections, new
+    ones get a 503 with Retry-After.
     """
     bridge = load_api() if api else None
     if settings is not None:
@@ -316,7 +492,7 @@ def make_server(
         type("Handler", (SiteHandler,), {"api": bridge}), directory=str(directory)
     )
     try:
-        server = SiteServer((host, port), handler)
+        server = SiteServer((host, port), handler, max_connections=max_connections)
     except OSError as exc:
         raise ConfigError(
             f"cannot listen on {host}:{port} ({exc.strerror}); choose another with --port"

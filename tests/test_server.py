@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import http.client
 import json
+import logging
 import socket
+import struct
 import threading
 import urllib.error
 import urllib.request
@@ -12,6 +14,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,7 +25,7 @@ from conftest import PASSWORD, ApiProject, generous_limits
 from nailfolio.csp import ADMIN_CSP, DESIGN_CSP
 from nailfolio.errors import ConfigError
 from nailfolio.ratelimit import RateRule
-from nailfolio.server import make_server
+from nailfolio.server import SiteServer, make_server
 
 
 @pytest.fixture
@@ -38,12 +41,17 @@ def site_root(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def site(site_root: Path) -> Iterator[str]:
+def site_server(site_root: Path) -> Iterator[SiteServer]:
     server = make_server(site_root, port=0)
     threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
+    yield server
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def site(site_server: SiteServer) -> str:
+    return f"http://127.0.0.1:{site_server.server_address[1]}"
 
 
 def test_serves_pages_with_revalidation(site: str) -> None:
@@ -272,3 +280,100 @@ def test_server_refuses_a_malformed_content_length(live_api: str, lengths: list[
         response = connection.getresponse()
         assert response.status == 400
         assert json.loads(response.read())["error"]["code"] == "bad_request"
+
+
+# -- targets that cannot name a file -------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", [b"GET", b"HEAD"])
+@pytest.mark.parametrize(
+    ("target", "status"),
+    [
+        (b"/index.html%00.png", 400),
+        (b"/%00", 400),
+        (b"/..%00/x", 400),
+        (b"/img/\x00", 400),
+        (b"/%ed%a0%80", 400),  # a lone surrogate: no file name can hold it
+        (b"http://x%00/index.html", 400),  # absolute form: the host is part of the file path
+        (b"/api/health%00", 404),  # the app's JSON 404, as API Gateway would answer
+        (b"/api/%00", 404),
+    ],
+)
+def test_a_target_no_file_name_can_hold_is_answered_not_dropped(
+    live_api: str, method: bytes, target: bytes, status: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    request = method + b" " + target + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    answer = _exchange(live_api, request)
+    assert answer.startswith(b"HTTP/1.1 %d " % status)
+    assert "Traceback" not in capsys.readouterr().err
+
+
+# -- clients that hang up, errors while serving --------------------------------------------
+
+
+BIG_FILE_BYTES = 32 * 1024 * 1024  # more than loopback's socket buffers hold: writes block
+
+
+def _hang_up(base: str, how: str) -> None:
+    """Ask for the big file, then go: closing before any of it came, or resetting mid-way."""
+    host, port = urlsplit(base).netloc.split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+        if how == "reset":
+            assert connection.recv(1)  # the answer is under way
+            connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+
+@contextmanager
+def _handled(server: SiteServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Waits on leaving until the server has finished handling one connection."""
+    done = threading.Event()
+    handle = server.process_request_thread
+
+    def tracked(*args: Any) -> None:
+        try:
+            handle(*args)
+        finally:
+            done.set()
+
+    monkeypatch.setattr(server, "process_request_thread", tracked)
+    yield
+    assert done.wait(10), "the server did not finish with the connection"
+
+
+@pytest.mark.parametrize("how", ["close", "reset"])
+def test_a_client_that_hangs_up_is_one_quiet_line_not_a_traceback(
+    site_server: SiteServer,
+    site: str,
+    site_root: Path,
+    how: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    (site_root / "big.bin").write_bytes(bytes(BIG_FILE_BYTES))
+    caplog.set_level(logging.DEBUG, logger="nailfolio.server")
+    with _handled(site_server, monkeypatch):
+        _hang_up(site, how)
+    assert "Traceback" not in capsys.readouterr().err
+    records = [r for r in caplog.records if r.name == "nailfolio.server"]
+    assert [(r.levelno, "went away" in r.getMessage(), r.exc_info) for r in records] == [
+        (logging.DEBUG, True, None)
+    ]
+
+
+def test_a_real_error_while_serving_is_logged_with_its_traceback(
+    site_server: SiteServer,
+    site: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def broken(self: SimpleHTTPRequestHandler) -> None:
+        raise RuntimeError("the disk is on fire")
+
+    monkeypatch.setattr(SimpleHTTPRequestHandler, "send_head", broken)
+    with _handled(site_server, monkeypatch):
+        assert _exchange(site, b"GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n") == b""
+    [record] = [r for r in caplog.records if r.name == "nailfolio.server"]
+    assert record.levelno == logging.ERROR and record.exc_info is not None
+    assert "the disk is on fire" in str(record.exc_info[1])
