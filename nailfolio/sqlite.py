@@ -189,18 +189,19 @@ def _migrate(
 def _check(
     conn: sqlite3.Connection, path: Path, migrations: Sequence[str], application_id: int
 ) -> None:
+    # Whose file it is comes first: another store's schema version means nothing to this one.
     version = schema_version(conn)
-    if version > len(migrations):
-        raise ConfigError(
-            f"{path}: database schema version {version} is newer than this Nailfolio knows "
-            f"({len(migrations)}); upgrade Nailfolio, or restore a backup made by this version"
-        )
     found = int(conn.execute("PRAGMA application_id").fetchone()[0])
     fresh = version == 0 and found == 0
     if application_id and not fresh and found != application_id:
         raise ConfigError(
             f"{path}: this database belongs to another store (application id {found:#x}, "
             f"expected {application_id:#x}); give each store its own file"
+        )
+    if version > len(migrations):
+        raise ConfigError(
+            f"{path}: database schema version {version} is newer than this Nailfolio knows "
+            f"({len(migrations)}); upgrade Nailfolio, or restore a backup made by this version"
         )
 
 
