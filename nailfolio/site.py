@@ -9,10 +9,8 @@ and whatever left the catalog (a design's pages and its image files) leaves the 
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import errno
-import io
 import logging
 import os
 import shutil
@@ -26,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from pelican import Pelican
+from pelican.log import console as pelican_console
 from pelican.settings import read_settings
 
 from nailfolio import scratch
@@ -77,12 +76,13 @@ def render_site(
         with scratch.claimed(staging):
             staging.chmod(0o755)  # mkdtemp makes it private; the site is for everyone to read
             pelican_settings = _pelican_settings(settings, conf, staging, publishable, designers)
-            summary = io.StringIO()
             pelican_started = time.perf_counter()
-            with contextlib.redirect_stdout(summary):  # Pelican prints its own article counts
+            # Pelican prints its own article counts on its console: capture that console only
+            # (redirecting sys.stdout would swallow every other thread's output meanwhile).
+            with pelican_console.capture() as summary:
                 Pelican(pelican_settings).run()
             pelican_seconds = time.perf_counter() - pelican_started
-            logger.debug("pelican: %s", summary.getvalue().strip())
+            logger.debug("pelican: %s", summary.get().strip())
             pages, images = _count_files(staging)
             _swap_in(staging, output)
     except BaseException:

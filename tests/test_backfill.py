@@ -113,10 +113,15 @@ def test_serve_scores_comments_left_pending_without_being_asked(project: Project
         stdout=subprocess.PIPE,
         text=True,
     )
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(server.stdout or ()), daemon=True)
+    reader.start()
+    said = "scored 1 comments whose scoring had not finished\n"
     try:
         deadline = time.monotonic() + 30
-        while pending(project) and time.monotonic() < deadline and server.poll() is None:
+        while said not in lines and time.monotonic() < deadline and server.poll() is None:
             time.sleep(0.1)
+        assert said in lines, lines
         assert pending(project) == 0
         with config.open_comment_store(project.settings) as store:
             (scored,) = store.list().comments
@@ -124,5 +129,7 @@ def test_serve_scores_comments_left_pending_without_being_asked(project: Project
         assert scored.sentiment and scored.sentiment.label == "POSITIVE"
     finally:
         server.terminate()
-        output, _ = server.communicate(timeout=10)
-    assert "scored 1 comments whose scoring had not finished" in output
+        server.wait(timeout=10)
+        reader.join(timeout=5)
+        if server.stdout:
+            server.stdout.close()

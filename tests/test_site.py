@@ -652,3 +652,33 @@ def test_render_time_for_200_designs(tmp_path, capsys):
             f" (Pelican {again.pelican_seconds:.2f} s), {again.pages} pages, {again.images} images"
         )
     assert again.pages == first.pages and again.images == 1000
+
+
+def test_a_render_never_swallows_what_other_threads_print(tmp_path, capsys) -> None:
+    """`serve` prints from other threads (the background backfill, the watcher) while a
+    rebuild runs Pelican: none of it may vanish into the capture of Pelican's own output."""
+    import threading
+
+    settings = make_project(tmp_path / "site")
+    designs = make_designs(settings, 3)
+    rendering, done = threading.Event(), threading.Event()
+
+    def chatter() -> None:
+        rendering.wait()
+        n = 0
+        while not done.is_set():
+            print(f"tick {n}", flush=True)
+            n += 1
+        print(f"ticks {n}", flush=True)
+
+    thread = threading.Thread(target=chatter)
+    thread.start()
+    rendering.set()
+    try:
+        render_site(settings, designs, DESIGNERS)
+    finally:
+        done.set()
+        thread.join()
+    out = capsys.readouterr().out.splitlines()
+    total = int(out[-1].split()[1])
+    assert total > 0 and out[:-1] == [f"tick {n}" for n in range(total)]
