@@ -287,9 +287,9 @@ class SiteServer(ThreadingHTTPServer):
         traceback (socketserver would print every one of both to stderr)."""
         error = sys.exc_info()[1]
         if isinstance(error, ConnectionError | TimeoutError):
-            logger.debug("client %s went away: %s", client_address[0], error)
+            logger.debug("client %s went away: %s", _peer(client_address), error)
             return
-        logger.error("error while serving %s", client_address[0], exc_info=True)
+        logger.error("error while serving %s", _peer(client_address), exc_info=True)
 
     def server_close(self) -> None:
         super().server_close()
@@ -427,6 +427,13 @@ class ClientGateway(LocalGateway):
         event = super()._generate_lambda_event(*args, **kwargs)
         event["requestContext"]["identity"]["sourceIp"] = self._client
         return event
+
+
+def _peer(client_address: Any) -> str:
+    """host:port of a client, as logged (the port tells connections from one host apart)."""
+    if isinstance(client_address, tuple) and len(client_address) >= 2:
+        return f"{client_address[0]}:{client_address[1]}"
+    return str(client_address)
 
 
 def _joined_headers(items: Any) -> dict[str, str]:

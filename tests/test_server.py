@@ -320,14 +320,18 @@ def test_a_target_no_file_name_can_hold_is_answered_not_dropped(
 BIG_FILE_BYTES = 32 * 1024 * 1024  # more than loopback's socket buffers hold: writes block
 
 
-def _hang_up(base: str, how: str) -> None:
-    """Ask for the big file, then go: closing before any of it came, or resetting mid-way."""
+def _hang_up(base: str, how: str) -> str:
+    """Ask for the big file, then go: closing before any of it came, or resetting mid-way.
+    Returns the client's host:port, as the server logs it."""
     host, port = urlsplit(base).netloc.split(":")
     with socket.create_connection((host, int(port)), timeout=10) as connection:
+        local_host, local_port = connection.getsockname()[:2]
+        me = f"{local_host}:{local_port}"
         connection.sendall(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
         if how == "reset":
             assert connection.recv(1)  # the answer is under way
             connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    return me
 
 
 @contextmanager
@@ -360,9 +364,10 @@ def test_a_client_that_hangs_up_is_one_quiet_line_not_a_traceback(
     (site_root / "big.bin").write_bytes(bytes(BIG_FILE_BYTES))
     caplog.set_level(logging.DEBUG, logger="nailfolio.server")
     with _handled(site_server, monkeypatch):
-        _hang_up(site, how)
+        me = _hang_up(site, how)
     assert "Traceback" not in capsys.readouterr().err
-    records = [r for r in caplog.records if r.name == "nailfolio.server"]
+    # Only this connection's: other tests' servers may still be closing theirs meanwhile.
+    records = [r for r in caplog.records if r.name == "nailfolio.server" and me in r.getMessage()]
     assert [(r.levelno, "went away" in r.getMessage(), r.exc_info) for r in records] == [
         (logging.DEBUG, True, None)
     ]
