@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
@@ -41,14 +42,12 @@ def service(project: Project) -> CommentService:
     return CommentService(store, VaderAnalyzer(), limiter, lambda key: True)
 
 
-def test_the_loop_scores_pending_comments_then_waits_for_stop(project: Project) -> None:
-    store_pending(project, "Gorgeous, I love it!", "Chipped after a day, awful.")
+def run_until_heard(comments: Callable[[], CommentService]) -> list[int]:
+    """Run the backfill loop (every 50 ms) until it reports a round that scored, then stop it;
+    returns what it reported. Fails if the loop does not end when told."""
     stop, heard = threading.Event(), []
-    loop = threading.Thread(
-        target=run_sentiment_backfill,
-        args=(lambda: service(project), stop, heard.append),
-        kwargs={"interval": 0.05},
-    )
+    args = (comments, stop, heard.append)
+    loop = threading.Thread(target=run_sentiment_backfill, args=args, kwargs={"interval": 0.05})
     loop.start()
     deadline = time.monotonic() + 10
     while not heard and time.monotonic() < deadline:
@@ -56,7 +55,12 @@ def test_the_loop_scores_pending_comments_then_waits_for_stop(project: Project) 
     stop.set()
     loop.join(timeout=5)
     assert not loop.is_alive()
-    assert heard == [2]
+    return heard
+
+
+def test_the_loop_scores_pending_comments_then_waits_for_stop(project: Project) -> None:
+    store_pending(project, "Gorgeous, I love it!", "Chipped after a day, awful.")
+    assert run_until_heard(lambda: service(project)) == [2]
     assert pending(project) == 0
 
 
@@ -64,7 +68,6 @@ def test_a_failing_round_is_logged_and_the_next_one_tries_again(
     project: Project, caplog: pytest.LogCaptureFixture
 ) -> None:
     store_pending(project, "Lovely colours")
-    stop, heard = threading.Event(), []
     rounds = []
 
     def comments() -> CommentService:
@@ -74,18 +77,8 @@ def test_a_failing_round_is_logged_and_the_next_one_tries_again(
         return service(project)
 
     with caplog.at_level(logging.WARNING, logger="nailfolio.backfill"):
-        loop = threading.Thread(
-            target=run_sentiment_backfill,
-            args=(comments, stop, heard.append),
-            kwargs={"interval": 0.05},
-        )
-        loop.start()
-        deadline = time.monotonic() + 10
-        while not heard and time.monotonic() < deadline:
-            time.sleep(0.02)
-        stop.set()
-        loop.join(timeout=5)
-    assert heard == [1] and len(rounds) >= 2
+        assert run_until_heard(comments) == [1]
+    assert len(rounds) >= 2
     assert "sentiment backfill failed; trying again later" in caplog.text
 
 

@@ -9,8 +9,6 @@ from contextlib import suppress
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from nailfolio import sqlite
 from nailfolio.identity import InvalidCredentials, TooManyAttempts, User
@@ -38,14 +36,10 @@ class FakeClock:
         self.now += seconds
 
 
-@pytest.fixture(scope="module")
-def signing_pem() -> bytes:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
+@pytest.fixture
+def signing_pem(signing_key_pem: bytes) -> bytes:
+    """The session's one RSA key (conftest): making one costs up to half a second."""
+    return signing_key_pem
 
 
 @pytest.fixture
