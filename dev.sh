@@ -41,7 +41,7 @@ pick_python() {
   }
   echo "Making the project's virtual environment in $VENV/ ..."
   rm -rf "$VENV"
-  if ! "$base" -m venv "$VENV" 2>/dev/null; then
+  if ! "$base" -m venv "$VENV" >/dev/null 2>&1; then
     # Debian ships venv's pip bootstrap (ensurepip) in a separate package.
     rm -rf "$VENV"
     local minor
