@@ -9,6 +9,7 @@ import threading
 from collections.abc import Callable
 
 from nailfolio.comments import CommentService
+from nailfolio.errors import NailfolioError
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +29,8 @@ def run_sentiment_backfill(
     while True:
         try:
             scored = comments().backfill_all(BACKFILL_BATCH)
+        except NailfolioError as exc:  # a known trouble (a damaged store): its message says all
+            logger.warning("sentiment backfill failed; trying again later: %s", exc)
         except Exception:  # the loop must outlive an outage; the comments stay pending
             logger.warning("sentiment backfill failed; trying again later", exc_info=True)
         else:

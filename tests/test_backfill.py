@@ -79,6 +79,8 @@ def test_a_failing_round_is_logged_and_the_next_one_tries_again(
     with caplog.at_level(logging.WARNING, logger="nailfolio.backfill"):
         assert run_until_heard(comments) == [1]
     assert len(rounds) >= 2
+    (record,) = [r for r in caplog.records if r.name == "nailfolio.backfill"]
+    assert record.exc_info is None and "database disk image is malformed" in record.getMessage()
     assert "sentiment backfill failed; trying again later" in caplog.text
 
 
