@@ -54,19 +54,24 @@ pick_python() {
 
 need_python_packages() {
   pick_python
-  # Reinstall only when pyproject.toml changed since this environment's last install.
   local stamp
-  stamp="$("$PY" -c 'import sys; print(sys.prefix)')/.nailfolio-$(sha256sum pyproject.toml | cut -c1-16)"
+  # Reinstall only when pyproject.toml or constraints.txt changed since this environment's
+  # last install; constraints.txt pins the versions the suite is known to pass with.
+  stamp="$("$PY" -c 'import sys; print(sys.prefix)')/.nailfolio-$(cat pyproject.toml constraints.txt | sha256sum | cut -c1-16)"
   [ -f "$stamp" ] && return 0
-  echo "Installing Python packages (pyproject.toml) with $PY ..."
-  "$PY" -m pip install --quiet --disable-pip-version-check -e ".[test]"
+  echo "Installing Python packages (pyproject.toml, constraints.txt) with $PY ..."
+  "$PY" -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[test]"
   rm -f "$(dirname "$stamp")"/.nailfolio-* && touch "$stamp"
 }
 
 need_chromium() {
-  command -v chromium >/dev/null 2>&1 && return 0
-  echo "Installing Debian's chromium for the browser tests..."
-  apt_install chromium fonts-dejavu-core
+  # Playwright's own driver (node, inside its wheel) needs libatomic, which chromium does not
+  # pull in: a fresh Debian lacks it.
+  if command -v chromium >/dev/null 2>&1 && ldconfig -p | grep -q 'libatomic\.so\.1'; then
+    return 0
+  fi
+  echo "Installing Debian's chromium (and libatomic1) for the browser tests..."
+  apt_install chromium libatomic1 fonts-dejavu-core
 }
 
 case "${1:-}" in
