@@ -15,7 +15,7 @@ import json
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Protocol, Self
 
 from nailfolio import sqlite
 from nailfolio.models import Notification
@@ -42,6 +42,12 @@ class Notifier(Protocol):
     """Sends a short message to the admins."""
 
     def notify(self, subject: str, body: str, tags: Sequence[str] = ()) -> None: ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(self, *exc_info: object) -> None: ...
 
 
 def clean_subject(subject: str) -> str:

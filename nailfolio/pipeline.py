@@ -424,8 +424,7 @@ def build_configured(
     on_start: Callable[[int], None] | None = None,
 ) -> BuildReport:
     """build_gallery with the adapters the settings choose: what the CLI and hooks run."""
-    with config.open_catalog(settings) as catalog:
-        notifier = config.open_notifier(settings)
+    with config.open_catalog(settings) as catalog, config.open_notifier(settings) as notifier:
         factory = config.moderator_factory(settings)
         return build_gallery(settings, catalog, notifier, factory, on_progress, on_start)
 

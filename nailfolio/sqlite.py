@@ -22,7 +22,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import closing, contextmanager
+from contextlib import closing, contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FunctionType, TracebackType
@@ -59,7 +59,11 @@ def connect(
     if synchronous not in SYNCHRONOUS_MODES:
         raise ValueError(f"synchronous must be one of {SYNCHRONOUS_MODES}, not {synchronous!r}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None)
+    # check_same_thread=False: a connection is still used by one thread only (SqliteStore
+    # keeps one per thread), but may be closed by whichever thread frees that thread's state.
+    conn = sqlite3.connect(
+        path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
+    )
     try:
         _use_wal(conn, busy_timeout)
         conn.execute(f"PRAGMA synchronous = {synchronous}")
@@ -278,16 +282,16 @@ class SqliteStore:
         backup_file(self.path, target)
 
     def _conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
+        owned = getattr(self._local, "owned", None)
+        if owned is None:
             conn = connect(
                 self.path,
                 self.migrations,
                 application_id=self.application_id,
                 synchronous=self.synchronous,
             )
-            self._local.conn = conn
-        return conn
+            owned = self._local.owned = _ThreadConnection(conn)
+        return owned.conn
 
     def _start_afresh(self) -> None:
         """Move a damaged file aside (as NAME.damaged-TIME) and reopen an empty store; a file
@@ -309,10 +313,10 @@ class SqliteStore:
         self._conn()
 
     def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
+        owned = getattr(self._local, "owned", None)
+        if owned is not None:
+            owned.conn.close()
+            self._local.owned = None
 
     def __enter__(self) -> Self:
         return self
@@ -324,6 +328,20 @@ class SqliteStore:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+class _ThreadConnection:
+    """One thread's connection, closed when the thread's local storage is freed (its thread
+    ended): explicitly, as Python 3.13 warns about connections left to the garbage collector."""
+
+    __slots__ = ("conn",)
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def __del__(self) -> None:
+        with suppress(Exception):  # interpreter shutdown: nothing left to tell
+            self.conn.close()
 
 
 def _damage_named(method: F) -> F:

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -36,10 +36,14 @@ def pending(project: Project) -> int:
         return len(store.pending_sentiment(100))
 
 
-def service(project: Project) -> CommentService:
-    store = config.open_comment_store(project.settings)
-    limiter = SqliteRateLimiter(project.settings.ratelimit_path)
-    return CommentService(store, VaderAnalyzer(), limiter, lambda key: True)
+@pytest.fixture
+def service(project: Project) -> Iterator[CommentService]:
+    """The project's comment service; its stores are closed after the test."""
+    with (
+        config.open_comment_store(project.settings) as store,
+        SqliteRateLimiter(project.settings.ratelimit_path) as limiter,
+    ):
+        yield CommentService(store, VaderAnalyzer(), limiter, lambda key: True)
 
 
 def run_until_heard(comments: Callable[[], CommentService]) -> list[int]:
@@ -58,14 +62,16 @@ def run_until_heard(comments: Callable[[], CommentService]) -> list[int]:
     return heard
 
 
-def test_the_loop_scores_pending_comments_then_waits_for_stop(project: Project) -> None:
+def test_the_loop_scores_pending_comments_then_waits_for_stop(
+    project: Project, service: CommentService
+) -> None:
     store_pending(project, "Gorgeous, I love it!", "Chipped after a day, awful.")
-    assert run_until_heard(lambda: service(project)) == [2]
+    assert run_until_heard(lambda: service) == [2]
     assert pending(project) == 0
 
 
 def test_a_failing_round_is_logged_and_the_next_one_tries_again(
-    project: Project, caplog: pytest.LogCaptureFixture
+    project: Project, service: CommentService, caplog: pytest.LogCaptureFixture
 ) -> None:
     store_pending(project, "Lovely colours")
     rounds = []
@@ -74,7 +80,7 @@ def test_a_failing_round_is_logged_and_the_next_one_tries_again(
         rounds.append(1)
         if len(rounds) == 1:
             raise StoreDamaged("var/comments.sqlite3", "database disk image is malformed")
-        return service(project)
+        return service
 
     with caplog.at_level(logging.WARNING, logger="nailfolio.backfill"):
         assert run_until_heard(comments) == [1]

@@ -344,12 +344,19 @@ def _break_key(key: Path, how: str) -> None:
     ],
 )
 def test_a_sign_up_that_cannot_sign_its_session_leaves_no_account(
-    identity: LocalIdentity, tmp_path: Path, signing_pem: bytes, how: str, message: str
+    identity: LocalIdentity,
+    tmp_path: Path,
+    signing_pem: bytes,
+    how: str,
+    message: str,
+    request: pytest.FixtureRequest,
 ) -> None:
+    limiter = SqliteRateLimiter(tmp_path / "limits.sqlite3")
+    request.addfinalizer(limiter.close)
     service = AccountService(
         identity,
         None,  # type: ignore[arg-type]  # sign-up never touches comments
-        SqliteRateLimiter(tmp_path / "limits.sqlite3"),
+        limiter,
     )
     _break_key(identity.key_path, how)
     with pytest.raises(ConfigError, match=rf"signing-key\.pem: {message}"):
