@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 BACKENDS = ("local", "aws")
 # Bump when the image pipeline changes its output for the same settings: forces re-rendering.
-PIPELINE_VERSION = 2
+PIPELINE_VERSION = 3
 
 
 @dataclass(frozen=True)
