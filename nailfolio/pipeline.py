@@ -7,8 +7,6 @@ image-settings fingerprint. Image work runs in a process pool; each image fails 
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -90,24 +88,9 @@ _worker_moderator: Moderator | None = None
 _worker_factory: ModeratorFactory | None = None
 
 
-# glibc's mallopt(M_MMAP_THRESHOLD): buffers from this size up are mapped apart and handed back
-# to the system when freed. glibc otherwise raises the threshold after the first image-sized
-# free (up to 32 MB), and later images come from the heap, whose high-water mark only grows.
-M_MMAP_THRESHOLD = -3
-WORKER_MMAP_THRESHOLD = 1024 * 1024
-
-
 def _init_worker(factory: ModeratorFactory) -> None:
     global _worker_factory, _worker_moderator
     _worker_factory, _worker_moderator = factory, None
-    _return_freed_images()
-
-
-def _return_freed_images() -> None:
-    """Keep a worker's memory near one image's worth (measured: 199 -> 175 MB peak per
-    worker over the benchmark photos)."""
-    with contextlib.suppress(OSError, AttributeError):  # not glibc: it has its own policy
-        ctypes.CDLL(None).mallopt(M_MMAP_THRESHOLD, WORKER_MMAP_THRESHOLD)
 
 
 def _moderator() -> Moderator:
