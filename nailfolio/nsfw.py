@@ -66,8 +66,6 @@ def prepare_image(image: Image.Image) -> Image.Image:
 
     Pillow's `reducing_gap` box-averages by an integer factor before the bilinear filter, so a
     24-megapixel photo shrinks in ~13 ms instead of ~55 ms; the model's own resize is then a copy.
-    A gap of 1 box-averages as far as the size allows (a 2016 px decode by 7, in ~5 ms instead
-    of ~9 at a gap of 2); scores on the benchmark photos moved by under 0.8 points of 100.
     """
     from PIL import Image
 
@@ -75,7 +73,7 @@ def prepare_image(image: Image.Image) -> Image.Image:
         has_alpha = "A" in image.getbands() or "transparency" in image.info
         image = image.convert("RGBA" if has_alpha else "RGB")
     size = (MODEL_INPUT_SIZE, MODEL_INPUT_SIZE)
-    small = image.resize(size, Image.Resampling.BILINEAR, reducing_gap=1.0)
+    small = image.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
     if small.mode in ("RGBA", "LA"):
         page = Image.new("RGBA", size, (*BACKGROUND, 255))
         small = Image.alpha_composite(page, small.convert("RGBA"))
