@@ -704,3 +704,18 @@ def test_a_failed_rename_fails_the_rendition_and_leaves_no_temporary_file(
     leftovers = [p.name for p in (tmp_path / "out").iterdir()]
     assert leftovers and not [name for name in leftovers if name.endswith(".tmp")]
     assert not [name for name in leftovers if name.endswith(".jpg")]
+
+
+def test_image_workers_do_not_inherit_pelican() -> None:
+    # Pool workers are forked from a process that has imported nailfolio.pipeline: whatever it
+    # imported counts in every worker's memory (Pelican and docutils: ~20 MB each).
+    import subprocess
+    import sys
+
+    code = "import sys, nailfolio.pipeline; print('pelican' in sys.modules)"
+    repo = Path(__file__).resolve().parents[1]
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=repo, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
