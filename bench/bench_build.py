@@ -45,7 +45,7 @@ import make_photos  # noqa: E402  (a sibling script, not a package)
 SIGAL_COLD_200_S = 35.0
 SIGAL_IMAGES_PER_S = 5.7
 TARGET_NOCHANGE_S = 2.0
-TARGET_PEAK_MB = 600.0
+TARGET_PEAK_MB = 400.0
 
 SUMMARY = re.compile(
     r"(?P<designs>\d+) designs: (?P<processed>\d+) processed, (?P<reused>\d+) reused, "
