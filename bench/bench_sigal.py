@@ -6,6 +6,12 @@ bench/out/sigal-venv on first use, then times cold `sigal build` runs of the ben
 set into a 1600 px JPEG (longest side) and a 280x210 thumbnail per photo, with the same
 tree-memory sampling and idle-machine checks as bench_build.py. Writes
 bench/out/results-sigal.json. Compare its images/s with bench_build.py's on the same day.
+
+`--versus [CHECKOUT ...]` measures the ratio in one run: each round runs a cold Nailfolio
+build of every checkout named (this one when none is), then sigal, alternating (A B A B), so
+the machine's load drifts over both alike; each Nailfolio run is divided by the sigal run of
+its own round, and the median ratio is reported. A checkout is any folder holding build.py
+and nailfolio/ (e.g. an older commit unpacked with `git archive`).
 """
 
 from __future__ import annotations
@@ -61,6 +67,7 @@ def run_sigal(sigal: Path, conf: Path, build: Path, interval: float) -> dict:
         "wall_s": round(wall, 2),
         "exit_code": proc.returncode,
         "cpu_s": round(cpu, 1),
+        "sys_s": round(usage.ru_stime, 1),
         "other_cpu_s": round(max(0.0, bench_build.busy_cpu_s() - busy - cpu - sampler.cpu_s), 1),
         "peak_tree_mb": round(sampler.peaks.tree_rss_kb / 1024, 1),
         "peak_tree_pss_mb": round(sampler.peaks.tree_pss_kb / 1024, 1),
@@ -68,25 +75,120 @@ def run_sigal(sigal: Path, conf: Path, build: Path, interval: float) -> dict:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description="Time sigal on the benchmark photos.")
-    parser.add_argument("--photos", type=int, default=200)
-    parser.add_argument("--repeat", type=int, default=1)
-    parser.add_argument("--max-wait-idle", type=float, default=120.0)
-    args = parser.parse_args()
-
-    photo_set = make_photos.ensure_photos(args.photos)
-    sigal = ensure_sigal()
-    work = OUT / "sigal"
+def _write_conf(photo_set: Path, work: Path) -> tuple[Path, Path]:
     work.mkdir(parents=True, exist_ok=True)
-    conf = work / "sigal.conf.py"
-    build = work / "_build"
+    conf, build = work / "sigal.conf.py", work / "_build"
     conf.write_text(
         f"source = {str(photo_set)!r}\n"
         f"destination = {str(build)!r}\n"
         "img_size = (1600, 1600)\n"
         "thumb_size = (280, 210)\n"
     )
+    return conf, build
+
+
+def _nailfolio_run(checkout: Path, project: Path, label: str, workers: int) -> dict:
+    """One cold build of `checkout` on the benchmark project, in bench_sigal's run shape."""
+    bench_build.clear_state(project)
+    run = bench_build.run_build(project, label, 0.05, workers or None, repo=checkout)
+    if run.exit_code:
+        sys.exit(f"{label} failed (exit {run.exit_code}):\n{run.stderr_tail}")
+    return {
+        "wall_s": round(run.wall_s, 2),
+        "exit_code": run.exit_code,
+        "cpu_s": round(run.cpu_user_s + run.cpu_sys_s, 1),
+        "sys_s": round(run.cpu_sys_s, 1),
+        "other_cpu_s": run.other_cpu_s,
+        "peak_tree_mb": run.peak_tree_mb,
+        "peak_tree_pss_mb": run.peak_tree_pss_mb,
+        "peak_single_mb": run.peak_single_mb,
+    }
+
+
+def versus(args: argparse.Namespace, photo_set: Path, sigal: Path) -> None:
+    """Rounds of (each checkout cold, then sigal cold); ratios within each round."""
+    checkouts = [Path(c).resolve() for c in args.versus] or [bench_build.REPO]
+    project = bench_build.make_project(OUT / f"project-{args.photos}")
+    bench_build.add_photos(photo_set, project / "content" / "designs")
+    conf, build = _write_conf(photo_set, OUT / "sigal")
+    ratios: dict[str, list[float]] = {str(c): [] for c in checkouts}
+    clean: dict[str, list[float]] = {str(c): [] for c in checkouts}  # rounds nobody disturbed
+    rows = []
+    for i in range(args.repeat):
+        round_runs = []
+        for checkout in checkouts:
+            if args.max_wait_idle > 0:
+                bench_build.wait_until_idle(args.max_wait_idle)
+            run = _nailfolio_run(checkout, project, f"nailfolio #{i + 1}", args.workers)
+            round_runs.append((str(checkout), run))
+        if args.max_wait_idle > 0:
+            bench_build.wait_until_idle(args.max_wait_idle)
+        sigal_run = run_sigal(sigal, conf, build, 0.05)
+        for name, run in round_runs:
+            ratios[name].append(run["wall_s"] / sigal_run["wall_s"])
+            if not (_disturbed(run) or _disturbed(sigal_run)):
+                clean[name].append(run["wall_s"] / sigal_run["wall_s"])
+            rows.append((i + 1, name, run))
+        rows.append((i + 1, "sigal", sigal_run))
+        print(f"round {i + 1} done: load {os.getloadavg()[0]:.2f}", file=sys.stderr)
+    _print_versus(rows, ratios, clean)
+    (OUT / "results-versus.json").write_text(
+        json.dumps(
+            {"photos": args.photos, "rows": rows, "ratios": ratios, "clean": clean}, indent=2
+        )
+    )
+
+
+def _disturbed(run: dict) -> bool:
+    """Other processes used more than a tenth of the run's wall time in CPU meanwhile."""
+    return run["other_cpu_s"] > max(2.0, 0.1 * run["wall_s"])
+
+
+def _print_versus(
+    rows: list, ratios: dict[str, list[float]], clean: dict[str, list[float]]
+) -> None:
+    header = (
+        f"{'round':<6}{'what':<40}{'wall s':>8}{'cpu s':>7}{'sys s':>7}{'other':>7}{'tree MB':>9}"
+    )
+    print(f"\n{header}{'PSS MB':>8}{'1 proc MB':>11}\n{'-' * (len(header) + 19)}")
+    for number, name, run in rows:
+        print(
+            f"{number:<6}{name[-39:]:<40}{run['wall_s']:>8.2f}{run['cpu_s']:>7.1f}{run['sys_s']:>7.1f}"
+            f"{run['other_cpu_s']:>7.1f}{run['peak_tree_mb']:>9.0f}{run['peak_tree_pss_mb']:>8.0f}"
+            f"{run['peak_single_mb']:>11.0f}"
+        )
+    print()
+    for name, values in ratios.items():
+        text = ", ".join(f"{v:.2f}" for v in values)
+        print(f"ratio to sigal, median {statistics.median(values):.2f} ({text}): {name}")
+        if clean[name]:
+            text = ", ".join(f"{v:.2f}" for v in clean[name])
+            print(f"  in undisturbed rounds only: {statistics.median(clean[name]):.2f} ({text})")
+        else:
+            print("  no undisturbed round: every pair had others' CPU above a tenth of its time")
+    print(f"load average now: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Time sigal on the benchmark photos.")
+    parser.add_argument("--photos", type=int, default=200)
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--max-wait-idle", type=float, default=120.0)
+    parser.add_argument(
+        "--versus",
+        nargs="*",
+        metavar="CHECKOUT",
+        help="alternate cold Nailfolio builds of these checkouts (default: this one) with sigal",
+    )
+    parser.add_argument("--workers", type=int, default=0, help="--workers N for Nailfolio")
+    args = parser.parse_args()
+
+    photo_set = make_photos.ensure_photos(args.photos)
+    sigal = ensure_sigal()
+    if args.versus is not None:
+        versus(args, photo_set, sigal)
+        return
+    conf, build = _write_conf(photo_set, OUT / "sigal")
     runs = []
     for i in range(args.repeat):
         if args.max_wait_idle > 0:

@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 BACKENDS = ("local", "aws")
 DEFAULT_SITE_URL = "http://127.0.0.1:8000"
 # Bump when the image pipeline changes its output for the same settings: forces re-rendering.
-PIPELINE_VERSION = 2
+PIPELINE_VERSION = 3
 
 
 @dataclass(frozen=True)

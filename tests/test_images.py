@@ -6,6 +6,7 @@ import base64
 import hashlib
 import io
 import logging
+import os
 import struct
 import zlib
 from dataclasses import replace
@@ -653,3 +654,68 @@ def test_loaded_image_is_a_plain_frozen_value(tmp_path: Path) -> None:
     with pytest.raises(AttributeError):
         loaded.width = 1  # type: ignore[misc]
     assert type(loaded.image) is Image.Image  # decoded and detached from the file
+
+
+def test_each_variant_is_on_disk_before_it_gets_its_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # fsync runs on a background thread while the next variant encodes: it must still come
+    # before the rename, and every file must be in place when render_variants returns.
+    import nailfolio.variants as variants
+
+    loaded = load_image(_save(_textured((200, 150)), tmp_path / "s.png", "PNG"), SMALL)
+    synced: set[int] = set()
+    order: list[str] = []
+    real_fsync, real_replace = variants.os.fsync, variants.os.replace
+
+    def fsync(fd: int) -> None:
+        synced.add(os.fstat(fd).st_ino)
+        real_fsync(fd)
+
+    def replace_file(src: str, dst: Path) -> None:
+        assert os.stat(src).st_ino in synced, f"{dst} renamed before its fsync"
+        order.append(Path(dst).name)
+        real_replace(src, dst)
+
+    monkeypatch.setattr(variants.os, "fsync", fsync)
+    monkeypatch.setattr(variants.os, "replace", replace_file)
+    rendition = render_variants(loaded, HASH, SMALL, tmp_path / "out")
+    assert sorted(order) == sorted(v.name for v in rendition.variants)
+    for variant in rendition.variants:
+        assert (tmp_path / "out" / variant.name).stat().st_mode & 0o777 == 0o644
+
+
+def test_a_failed_rename_fails_the_rendition_and_leaves_no_temporary_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import nailfolio.variants as variants
+
+    loaded = load_image(_save(_textured((200, 150)), tmp_path / "s.png", "PNG"), SMALL)
+    real_replace = variants.os.replace
+
+    def replace_file(src: str, dst: Path) -> None:
+        if str(dst).endswith(".jpg"):
+            raise OSError("read-only file system")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(variants.os, "replace", replace_file)
+    with pytest.raises(OSError, match="read-only"):
+        render_variants(loaded, HASH, SMALL, tmp_path / "out")
+    leftovers = [p.name for p in (tmp_path / "out").iterdir()]
+    assert leftovers and not [name for name in leftovers if name.endswith(".tmp")]
+    assert not [name for name in leftovers if name.endswith(".jpg")]
+
+
+def test_image_workers_do_not_inherit_pelican() -> None:
+    # Pool workers are forked from a process that has imported nailfolio.pipeline: whatever it
+    # imported counts in every worker's memory (Pelican and docutils: ~20 MB each).
+    import subprocess
+    import sys
+
+    code = "import sys, nailfolio.pipeline; print('pelican' in sys.modules)"
+    repo = Path(__file__).resolve().parents[1]
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=repo, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
