@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import network_guard
 import pytest
 from PIL import Image
 
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
     from nailfolio.pipeline import BuildReport
 
 REPO = Path(__file__).resolve().parent.parent
+
+network_guard.install()  # before any test: fake AWS credentials, loopback-only sockets
 
 
 class MarkerModerator:
