@@ -283,7 +283,7 @@ def _error_table() -> tuple[tuple[type[Exception], int, str, str | None], ...]:
     from nailfolio.comment_query import InvalidQuery
     from nailfolio.comment_text import InvalidComment
     from nailfolio.comments import IdempotencyKeyReused
-    from nailfolio.errors import DesignNotFound, StoreDamaged
+    from nailfolio.errors import DesignNotFound, ServiceUnavailable, StoreDamaged
     from nailfolio.identity import (
         AccountExists,
         InvalidCredentials,
@@ -311,6 +311,7 @@ def _error_table() -> tuple[tuple[type[Exception], int, str, str | None], ...]:
         (DesignNotFound, 404, "design_not_found", None),
         # The message names a file on the server: log it, tell the client less.
         (StoreDamaged, 503, "store_unavailable", _STORE_UNAVAILABLE),
+        (ServiceUnavailable, 503, "service_unavailable", _STORE_UNAVAILABLE),
     )
 
 

@@ -21,6 +21,11 @@ class StoreDamaged(ConfigError):
         self.detail = detail
 
 
+class ServiceUnavailable(NailfolioError):
+    """A cloud service refused, throttled or failed a call (after retries): try again later.
+    AWS adapters raise it instead of letting a botocore ClientError escape (HTTP 503)."""
+
+
 class ImageRejected(NailfolioError):
     """An image cannot be published: not an image, too big, corrupt, unsupported type."""
 

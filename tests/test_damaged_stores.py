@@ -185,3 +185,23 @@ def test_a_damaged_signing_key_is_a_503_not_a_traceback(
     assert refused.json_body["error"]["code"] == "store_unavailable"
     status, report = health(api_client)
     assert status == 503 and report["stores"]["signing_key"] == "unavailable"
+
+
+def test_a_failing_cloud_service_is_a_503_with_retry_after(
+    api_project: ApiProject, api_client: ApiClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nailfolio import api
+    from nailfolio.errors import ServiceUnavailable
+
+    api_project.add_user("cleo@example.com")
+
+    def throttled(*args: object, **kwargs: object) -> None:
+        raise ServiceUnavailable("DynamoDB throttled PutItem on nailfolio-comments")
+
+    client = api_client.session("cleo@example.com")
+    monkeypatch.setattr(api.comments(), "post", throttled)
+    refused = post_comment(client)
+    assert refused.status_code == 503
+    assert refused.json_body["error"]["code"] == "service_unavailable"
+    assert refused.headers["Retry-After"].isdigit()
+    assert "DynamoDB" not in refused.body.decode()
