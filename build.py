@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Nailfolio's command line: `python build.py --help`. Logic lives in nailfolio/cli.py."""
+"""Nailfolio's command line: `python build.py --help`. Logic lives in nailfolio/cli/."""
 
 import os
 from pathlib import Path

@@ -1,4 +1,4 @@
-"""Pelican settings for local builds; nailfolio.site.render_site overrides the paths and URL.
+"""Pelican settings for local builds; nailfolio.gallery.site.render_site overrides paths and URL.
 
 Running `pelican -s pelicanconf.py` directly works too: it renders the pages from
 content/pages and an empty gallery (the designs come from the catalog, not from Pelican).
@@ -15,7 +15,7 @@ OUTPUT_PATH = "output"
 THEME = "theme"
 DELETE_OUTPUT_DIRECTORY = True
 
-PLUGINS = ["nailfolio.gallery_plugin"]
+PLUGINS = ["nailfolio.gallery.pelican_plugin"]
 
 # Pelican reads only content/pages/*.md. Designs, their .md sidecars and designer.md are
 # read by nailfolio's own content scanner and rendered by the plugin: never as articles.
@@ -60,7 +60,7 @@ JINJA_ENVIRONMENT = {"trim_blocks": True, "lstrip_blocks": True, "autoescape": T
 CACHE_CONTENT = False
 LOAD_CONTENT_CACHE = False
 
-# Gallery plugin (see nailfolio/gallery_plugin.py for every setting it reads).
+# Gallery plugin (see nailfolio/gallery/pelican_plugin.py for every setting it reads).
 NAILFOLIO_PER_PAGE = 24
 NAILFOLIO_EAGER_IMAGES = 4
 NAILFOLIO_FEED_SIZE = 20

@@ -57,7 +57,7 @@ def make_project(root: Path) -> None:
     """A project the server can serve at once: one approved design, a stub home page."""
     sys.path.insert(0, str(REPO))
     from nailfolio.config import load_settings, open_catalog
-    from nailfolio.models import Decision, Status
+    from nailfolio.gallery.models import Decision, Status
 
     (root / "content" / "designs").mkdir(parents=True)
     (root / "output").mkdir()

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Where a cold build's time goes, per image: `python bench/profile_stages.py [--photos 8]`.
 
-Runs the worker's own code (nailfolio.images, nailfolio.variants, nailfolio.nsfw) on a few
+Runs the worker's own code (nailfolio.gallery.images and .variants, nailfolio.local.nsfw_moderator)
+on a few
 benchmark photos in this one process, one after another, as one pool worker would, and
 times each stage by wrapping the library's functions from outside (no library code is
 changed): hash, decode (EXIF, DCT-scaled JPEG decode, sRGB, orientation), moderation, each
@@ -35,8 +36,9 @@ sys.path[:0] = [str(REPO), str(BENCH)]
 import make_photos  # noqa: E402
 from bench_build import busy_cpu_s  # noqa: E402
 
-from nailfolio import images, nsfw, variants  # noqa: E402
 from nailfolio.config import load_settings  # noqa: E402
+from nailfolio.gallery import images, variants  # noqa: E402
+from nailfolio.local import nsfw_moderator  # noqa: E402
 
 # stage -> seconds per image (a stage entered twice for one image adds up)
 TIMES: dict[str, dict[int, float]] = defaultdict(lambda: defaultdict(float))
@@ -111,7 +113,7 @@ def instrument() -> None:
 
 
 class _FsyncTimer:
-    """Stands in for the os module inside nailfolio.variants, timing fsync."""
+    """Stands in for the os module inside nailfolio.gallery.variants, timing fsync."""
 
     def __init__(self, real_fsync: Callable[[int], None]) -> None:
         self._fsync = real_fsync
@@ -127,14 +129,14 @@ class _FsyncTimer:
 
 
 def process(path: Path, settings, moderator, out_dir: Path) -> None:
-    """What nailfolio.pipeline._process does for a new image, stage by stage."""
+    """What nailfolio.gallery.pipeline._process does for a new image, stage by stage."""
     with stage("hash (sha256)"):
         digest = images.hash_file(path)
     with stage("decode"):
         loaded = images.load_image(path, settings.images)
     with stage("moderate"):
         with stage("  prepare 256x256"):
-            small = nsfw.prepare_image(loaded.image)
+            small = nsfw_moderator.prepare_image(loaded.image)
         with stage("  model"):
             moderator._classifier.classify(small)
     with stage("render variants"):
@@ -206,7 +208,7 @@ def main() -> None:
     paths = [photo_set / photo["path"] for photo in manifest]
     portrait = [photo["orientation"] in (5, 6, 7, 8) for photo in manifest]
     settings = load_settings(env={}, root=BENCH / "out" / "profile-project")
-    moderator = nsfw.OpenNsfwModerator()
+    moderator = nsfw_moderator.OpenNsfwModerator()
     started = time.perf_counter()
     moderator.load()
     print(f"model load: {(time.perf_counter() - started) * 1000:.0f} ms (once per worker)")

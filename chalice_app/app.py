@@ -1,23 +1,23 @@
 """Nailfolio's HTTP API (Chalice): sign-up/in/out, customers' comments, the admins' inbox.
 
 Each view authenticates, calls a service and shapes the answer; the wiring, auth and error
-mapping are in nailfolio/api.py, the HTTP plumbing in nailfolio/web.py, the contract in
-nailfolio/openapi.py (served at /api/openapi.json). Importing this module builds nothing:
+mapping are in nailfolio/web/api.py, the HTTP plumbing in nailfolio/plumbing.py, the contract in
+nailfolio/web/openapi.py (served at /api/openapi.json). Importing this module builds nothing:
 services are made on the first request. Packaged, nailfolio is vendored beside this file.
 """
 
 from chalice import Chalice
 from chalice.app import Response
 
-from nailfolio import api, web
-
 # configure_logs=False: Chalice would take over the "nailfolio" logger (the app's name), the
+from nailfolio.web import api, plumbing
+
 # parent of every nailfolio.* module's, set it to ERROR and stop it propagating.
 app = Chalice(app_name="nailfolio", configure_logs=False)
-app.register_middleware(web.finish_response, "http")
+app.register_middleware(plumbing.finish_response, "http")
 
 # Chalice would answer a wrong Content-Type itself, in its own error shape: let every type
-# through and let web.read_json refuse all but JSON, in ours.
+# through and let plumbing.read_json refuse all but JSON, in ours.
 ANY = ["*/*"]
 
 
@@ -26,14 +26,14 @@ ANY = ["*/*"]
 def health() -> Response:
     """Liveness and each store's health: 503 when a store is unavailable."""
     report, healthy = api.health_json()
-    return web.json_response(report, 200 if healthy else 503)
+    return plumbing.json_response(report, 200 if healthy else 503)
 
 
 @app.route("/api/openapi.json", content_types=ANY)
 def openapi_document() -> Response:
-    from nailfolio.openapi import openapi
+    from nailfolio.web.openapi import openapi
 
-    return web.json_response(openapi())
+    return plumbing.json_response(openapi())
 
 
 @app.route("/api/auth/signup", methods=["POST"], content_types=ANY)
@@ -60,8 +60,8 @@ def sign_in() -> Response:
 @api.endpoint
 def sign_out() -> Response:
     request = app.current_request
-    if web.read_optional_json(request):
-        raise web.HttpError(400, "invalid_field", "Signing out takes no fields; send {}")
+    if plumbing.read_optional_json(request):
+        raise plumbing.HttpError(400, "invalid_field", "Signing out takes no fields; send {}")
     api.accounts().sign_out(*api.presented_tokens(request))
     return api.signed_out_response(request)
 
@@ -69,7 +69,7 @@ def sign_out() -> Response:
 @app.route("/api/me", methods=["GET"], content_types=ANY)
 @api.endpoint
 def me() -> Response:
-    return web.json_response({"user": api.user_json(api.signed_in(app.current_request))})
+    return plumbing.json_response({"user": api.user_json(api.signed_in(app.current_request))})
 
 
 @app.route("/api/me", methods=["DELETE"], content_types=ANY)
@@ -87,7 +87,7 @@ def my_comments() -> Response:
     author = api.signed_in(request)
     query = api.own_query(request)
     page = api.comments().list_own(author.sub, query.limit, query.cursor)
-    return web.json_response(api.page_json(page, api.own_comment_json))
+    return plumbing.json_response(api.page_json(page, api.own_comment_json))
 
 
 @app.route("/api/designs/{designer}/{design}/comments", methods=["POST"], content_types=ANY)
@@ -95,12 +95,12 @@ def my_comments() -> Response:
 def post_comment(designer: str, design: str) -> Response:
     request = app.current_request
     author = api.signed_in(request)
-    body = web.read_json(request)
+    body = plumbing.read_json(request)
     key = request.headers.get("idempotency-key") or None
     result = api.comments().post(
         f"{designer}/{design}", author.sub, author.name, body, api.client_ip(request), key
     )
-    return web.json_response(api.posted_json(result.comment), 201 if result.created else 200)
+    return plumbing.json_response(api.posted_json(result.comment), 201 if result.created else 200)
 
 
 @app.route("/api/admin/comments", methods=["GET"], content_types=ANY)
@@ -110,7 +110,7 @@ def list_comments() -> Response:
     api.admin(request)
     query = api.admin_query(request)
     page = api.comments().list_for_admin(query.filters, query.limit, query.cursor)
-    return web.json_response(api.page_json(page, api.admin_comment_json))
+    return plumbing.json_response(api.page_json(page, api.admin_comment_json))
 
 
 @app.route("/api/admin/comments.csv", methods=["GET"], content_types=ANY)
@@ -119,7 +119,7 @@ def export_comments() -> Response:
     request = app.current_request
     api.admin(request)
     rows = api.comments().export_csv(api.admin_query(request).filters)
-    return web.csv_response("".join(rows), "nailfolio-comments.csv")
+    return plumbing.csv_response("".join(rows), "nailfolio-comments.csv")
 
 
 @app.route("/api/admin/comments/{comment_id}", methods=["DELETE"], content_types=ANY)
@@ -127,5 +127,5 @@ def export_comments() -> Response:
 def delete_comment(comment_id: str) -> Response:
     api.admin(app.current_request)
     if not api.comments().delete(comment_id):
-        raise web.HttpError(404, "not_found", "There is no comment with that id")
-    return web.no_content()
+        raise plumbing.HttpError(404, "not_found", "There is no comment with that id")
+    return plumbing.no_content()

@@ -12,7 +12,7 @@ from typing import Any
 
 from nailfolio import config
 from nailfolio.errors import NailfolioError
-from nailfolio.pipeline import build_configured
+from nailfolio.gallery.pipeline import build_configured
 
 
 def handle(event: dict[str, Any]) -> dict[str, Any]:

@@ -32,13 +32,13 @@ from urllib.parse import urlsplit
 from nailfolio.errors import ConfigError
 
 if TYPE_CHECKING:
-    from nailfolio.catalog import Catalog
-    from nailfolio.comments import CommentStore
-    from nailfolio.identity import IdentityProvider
-    from nailfolio.moderation import Moderator
-    from nailfolio.notify import Notifier
+    from nailfolio.comments.sentiment import SentimentAnalyzer
+    from nailfolio.comments.service import CommentStore
+    from nailfolio.gallery.catalog import Catalog
+    from nailfolio.gallery.moderation import Moderator
+    from nailfolio.gallery.notify import Notifier
+    from nailfolio.identity.provider import IdentityProvider
     from nailfolio.ratelimit import RateLimiter
-    from nailfolio.sentiment import SentimentAnalyzer
 
 BACKENDS = ("local", "aws")
 DEFAULT_SITE_URL = "http://127.0.0.1:8000"
@@ -308,14 +308,14 @@ def _require_local(settings: Settings, port: str) -> None:
 
 def open_catalog(settings: Settings) -> Catalog:
     _require_local(settings, "catalog")
-    from nailfolio.catalog import SqliteCatalog
+    from nailfolio.gallery.catalog import SqliteCatalog
 
     return SqliteCatalog(settings.catalog_path)
 
 
 def open_notifier(settings: Settings) -> Notifier:
     _require_local(settings, "notifier")
-    from nailfolio.notify import OutboxNotifier
+    from nailfolio.gallery.notify import OutboxNotifier
 
     return OutboxNotifier(settings.outbox_path)
 
@@ -323,21 +323,21 @@ def open_notifier(settings: Settings) -> Notifier:
 def moderator_factory(settings: Settings) -> Callable[[], Moderator]:
     """A factory, not a moderator: each worker process builds its own model session."""
     _require_local(settings, "moderator")
-    from nailfolio.nsfw import OpenNsfwModerator
+    from nailfolio.local.nsfw_moderator import OpenNsfwModerator
 
     return OpenNsfwModerator
 
 
 def open_identity(settings: Settings) -> IdentityProvider:
     _require_local(settings, "identity")
-    from nailfolio.local_identity import LocalIdentity
+    from nailfolio.local.sqlite_identity import LocalIdentity
 
     return LocalIdentity(settings.identity_path, settings.signing_key_path)
 
 
 def open_comment_store(settings: Settings) -> CommentStore:
     _require_local(settings, "comment store")
-    from nailfolio.comment_store import SqliteCommentStore
+    from nailfolio.local.sqlite_comment_store import SqliteCommentStore
 
     return SqliteCommentStore(settings.comments_path)
 
@@ -351,6 +351,6 @@ def open_rate_limiter(settings: Settings) -> RateLimiter:
 
 def build_sentiment_analyzer(settings: Settings) -> SentimentAnalyzer:
     _require_local(settings, "sentiment analyzer")
-    from nailfolio.sentiment import VaderAnalyzer
+    from nailfolio.comments.sentiment import VaderAnalyzer
 
     return VaderAnalyzer()

@@ -27,8 +27,8 @@ from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from pathlib import Path
 from typing import Protocol
 
-from nailfolio import sqlite
 from nailfolio.errors import NailfolioError
+from nailfolio.local import sqlite
 
 APPLICATION_ID = 0x4E46_526C  # "NFRl": marks a SQLite file as Nailfolio's rate-limit counters
 PRUNE_EVERY = 1000  # hits per limiter instance between sweeps of ended windows

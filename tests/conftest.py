@@ -16,13 +16,13 @@ import pytest
 from PIL import Image
 
 from nailfolio.config import Settings, load_settings
-from nailfolio.models import Label
+from nailfolio.gallery.models import Label
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
 
-    from nailfolio.api import ApiLimits
-    from nailfolio.pipeline import BuildReport
+    from nailfolio.gallery.pipeline import BuildReport
+    from nailfolio.web.api import ApiLimits
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -120,8 +120,8 @@ class SampleGallery:
 @pytest.fixture(scope="session")
 def sample_gallery(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SampleGallery]:
     """The sample gallery built with the real moderator and served on loopback."""
-    from nailfolio.pipeline import build_configured
-    from nailfolio.server import make_server
+    from nailfolio.gallery.pipeline import build_configured
+    from nailfolio.web.server import make_server
 
     root = tmp_path_factory.mktemp("sample") / "site"
     shutil.copytree(REPO / "content", root / "content")
@@ -151,9 +151,9 @@ UNPUBLISHED = "ana/blue-matte"  # needs review in every api_project
 
 def generous_limits() -> ApiLimits:
     """Rate limits no test reaches unless it means to."""
-    from nailfolio.api import ApiLimits
-    from nailfolio.comments import CommentLimits
+    from nailfolio.comments.service import CommentLimits
     from nailfolio.ratelimit import RateRule
+    from nailfolio.web.api import ApiLimits
 
     lots = (RateRule(100_000, 60),)
     return ApiLimits(CommentLimits(per_account=lots, per_network=lots), lots)
@@ -167,7 +167,7 @@ class ApiProject:
     settings: Settings
 
     def configure(self, limits: ApiLimits | None = None) -> None:
-        from nailfolio import api
+        from nailfolio.web import api
 
         api.configure(self.settings, limits or generous_limits())
 
@@ -184,7 +184,7 @@ class ApiProject:
 @pytest.fixture(scope="session")
 def signing_key_pem(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     """One RSA key for every api_project: making one costs up to half a second."""
-    from nailfolio.signing_key import load_signing_key
+    from nailfolio.local.signing_key import load_signing_key
 
     path = tmp_path_factory.mktemp("key") / "identity" / "signing-key.pem"
     load_signing_key(path)
@@ -193,9 +193,9 @@ def signing_key_pem(tmp_path_factory: pytest.TempPathFactory) -> bytes:
 
 @pytest.fixture
 def api_project(project: Project, signing_key_pem: bytes) -> Iterator[ApiProject]:
-    from nailfolio import api
     from nailfolio.config import open_catalog
-    from nailfolio.models import Decision, Status
+    from nailfolio.gallery.models import Decision, Status
+    from nailfolio.web import api
 
     key = project.settings.var_dir / "identity" / "signing-key.pem"
     key.parent.mkdir(mode=0o700, parents=True)
@@ -261,7 +261,7 @@ def api_client(api_project: ApiProject) -> Iterator[ApiClient]:
 @pytest.fixture
 def live_api(api_project: ApiProject) -> Iterator[str]:
     """The one-origin server (`build.py serve`) for api_project, on a free loopback port."""
-    from nailfolio.server import make_server
+    from nailfolio.web.server import make_server
 
     server = make_server(api_project.settings.output_dir, port=0)
     threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
@@ -276,7 +276,7 @@ def live_api(api_project: ApiProject) -> Iterator[str]:
 @pytest.fixture
 def sample_api(sample_gallery: SampleGallery) -> Iterator[ApiProject]:
     """The API of sample_gallery's own server, serving that project (generous rate limits)."""
-    from nailfolio import api
+    from nailfolio.web import api
 
     env = {"NAILFOLIO_SITE_URL": sample_gallery.url}
     settings = load_settings(env=env, root=sample_gallery.root)

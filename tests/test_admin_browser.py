@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from nailfolio.csp import ADMIN_CSP
+from nailfolio.web.csp import ADMIN_CSP
 
 pytestmark = pytest.mark.browser
 

@@ -21,10 +21,10 @@ from urllib.parse import urlsplit
 import pytest
 from conftest import PUBLISHED, UNPUBLISHED, ApiClient, ApiProject, generous_limits
 
-from nailfolio.api import ApiLimits
-from nailfolio.comments import CommentLimits
+from nailfolio.comments.service import CommentLimits
 from nailfolio.config import open_identity
 from nailfolio.ratelimit import RateRule
+from nailfolio.web.api import ApiLimits
 
 COMMENTS = f"/api/designs/{PUBLISHED}/comments"
 ADMIN = "boss@example.com"
@@ -777,7 +777,7 @@ def test_importing_the_app_leaves_the_library_loggers_alone() -> None:
 def test_an_unexpected_failure_is_a_500_in_the_error_shape(
     customer: ApiClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from nailfolio import api
+    from nailfolio.web import api
 
     def broken() -> Any:
         raise RuntimeError("disk on fire at /secret/path")
@@ -831,7 +831,7 @@ def test_client_address_comes_through_trusted_proxies_only(
 def test_repeated_forwarded_for_headers_are_joined() -> None:
     from chalice.app import Request
 
-    from nailfolio import web
+    from nailfolio.web import plumbing
 
     event = {
         "multiValueQueryStringParameters": None,
@@ -847,15 +847,15 @@ def test_repeated_forwarded_for_headers_are_joined() -> None:
         "stageVariables": {},
     }
     request = Request(event)
-    assert web.header(request, "x-forwarded-for") == "203.0.113.5, 198.51.100.7"
-    assert web.source_ip(request) == "10.0.0.1"
+    assert plumbing.header(request, "x-forwarded-for") == "203.0.113.5, 198.51.100.7"
+    assert plumbing.source_ip(request) == "10.0.0.1"
 
 
 def test_importing_the_app_builds_nothing_and_loads_nothing_heavy() -> None:
     """Lambda cold starts and every test pay for import-time work: keep it to Chalice."""
     repo = Path(__file__).resolve().parent.parent
     heavy = ["boto3", "onnxruntime", "vaderSentiment", "PIL", "pelican", "jwt", "sqlite3"]
-    heavy += ["nailfolio.identity", "nailfolio.comments"]
+    heavy += ["nailfolio.identity.provider", "nailfolio.comments.service"]
     code = f"import app, sys; print([m for m in {heavy!r} if m in sys.modules])"
     env = {"PYTHONPATH": str(repo), "PATH": "/usr/bin:/bin"}
     command = [sys.executable, "-c", code]

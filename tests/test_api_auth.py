@@ -25,9 +25,9 @@ from conftest import (
 )
 
 from chalice_app.app import app
-from nailfolio import api
 from nailfolio.config import Settings, load_settings, open_catalog, open_identity
-from nailfolio.models import Decision, Status
+from nailfolio.gallery.models import Decision, Status
+from nailfolio.web import api
 
 CALLERS = ("visitor", "customer", "designer", "admin", "signed_out")
 ROLE_OF = {"customer": "customers", "designer": "designers", "admin": "admins"}

@@ -16,12 +16,12 @@ import pytest
 from conftest import REPO, Project
 
 from nailfolio import config
-from nailfolio.backfill import run_sentiment_backfill
-from nailfolio.comment_query import new_comment_id
-from nailfolio.comments import Comment, CommentService, SentimentStatus
+from nailfolio.comments.backfill import run_sentiment_backfill
+from nailfolio.comments.query import new_comment_id
+from nailfolio.comments.sentiment import VaderAnalyzer
+from nailfolio.comments.service import Comment, CommentService, SentimentStatus
 from nailfolio.errors import StoreDamaged
 from nailfolio.ratelimit import SqliteRateLimiter
-from nailfolio.sentiment import VaderAnalyzer
 
 
 def store_pending(project: Project, *texts: str) -> None:
@@ -82,10 +82,10 @@ def test_a_failing_round_is_logged_and_the_next_one_tries_again(
             raise StoreDamaged("var/comments.sqlite3", "database disk image is malformed")
         return service
 
-    with caplog.at_level(logging.WARNING, logger="nailfolio.backfill"):
+    with caplog.at_level(logging.WARNING, logger="nailfolio.comments.backfill"):
         assert run_until_heard(comments) == [1]
     assert len(rounds) >= 2
-    (record,) = [r for r in caplog.records if r.name == "nailfolio.backfill"]
+    (record,) = [r for r in caplog.records if r.name == "nailfolio.comments.backfill"]
     assert record.exc_info is None and "database disk image is malformed" in record.getMessage()
     assert "sentiment backfill failed; trying again later" in caplog.text
 

@@ -14,8 +14,8 @@ from conftest import PASSWORD, ApiProject
 from test_damaged_stores import damage
 
 from nailfolio import cli, config
-from nailfolio.backup import backup_stores, check_stores
-from nailfolio.comments import Comment
+from nailfolio.comments.service import Comment
+from nailfolio.local.backup import backup_stores, check_stores
 
 
 def invoke(project: ApiProject, *args: str) -> Result:

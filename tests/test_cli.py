@@ -14,8 +14,9 @@ import pytest
 from click.testing import CliRunner, Result
 from conftest import REPO, MarkerModerator, Project
 
-from nailfolio import cli, config, watch
-from nailfolio.server import SiteServer
+from nailfolio import cli, config
+from nailfolio.gallery import watch
+from nailfolio.web.server import SiteServer
 
 
 @pytest.fixture(autouse=True)
@@ -119,8 +120,8 @@ def test_clean_keeps_moderation_decisions(project: Project) -> None:
 def test_sentiment_backfill_scores_pending_comments(project: Project) -> None:
     from datetime import UTC, datetime
 
-    from nailfolio.comment_query import new_comment_id
-    from nailfolio.comments import Comment, SentimentStatus
+    from nailfolio.comments.query import new_comment_id
+    from nailfolio.comments.service import Comment, SentimentStatus
 
     at = datetime(2026, 5, 1, tzinfo=UTC)
     with config.open_comment_store(project.settings) as store:

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from nailfolio import sqlite
-from nailfolio.comment_query import InvalidCursor, InvalidQuery, encode_cursor, new_comment_id
-from nailfolio.comment_store import APPLICATION_ID, MIGRATIONS, SqliteCommentStore
-from nailfolio.comments import Comment, CommentStore, SentimentStatus
+from nailfolio.comments.query import InvalidCursor, InvalidQuery, encode_cursor, new_comment_id
+from nailfolio.comments.sentiment import Sentiment, SentimentLabel
+from nailfolio.comments.service import Comment, CommentStore, SentimentStatus
 from nailfolio.errors import ConfigError
-from nailfolio.notify import OutboxNotifier
-from nailfolio.sentiment import Sentiment, SentimentLabel
+from nailfolio.gallery.notify import OutboxNotifier
+from nailfolio.local import sqlite
+from nailfolio.local.sqlite_comment_store import APPLICATION_ID, MIGRATIONS, SqliteCommentStore
 
 BASE = datetime(2025, 5, 1, 12, 0, tzinfo=UTC)
 HAPPY = Sentiment(SentimentLabel.POSITIVE, 0.9, 0.0, 0.1, 0.0)

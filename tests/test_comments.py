@@ -14,10 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from nailfolio.comment_query import COMMENT_ID, CommentFilter, InvalidQuery, parse_list_query
-from nailfolio.comment_store import SqliteCommentStore
-from nailfolio.comment_text import InvalidComment, parse_comment_payload
-from nailfolio.comments import (
+from nailfolio.comments.query import COMMENT_ID, CommentFilter, InvalidQuery, parse_list_query
+from nailfolio.comments.sentiment import (
+    Sentiment,
+    SentimentAnalyzer,
+    SentimentError,
+    SentimentLabel,
+    VaderAnalyzer,
+)
+from nailfolio.comments.service import (
     CSV_COLUMNS,
     Comment,
     CommentLimits,
@@ -26,15 +31,10 @@ from nailfolio.comments import (
     PostResult,
     SentimentStatus,
 )
+from nailfolio.comments.text import InvalidComment, parse_comment_payload
 from nailfolio.errors import DesignNotFound, NailfolioError
+from nailfolio.local.sqlite_comment_store import SqliteCommentStore
 from nailfolio.ratelimit import RateLimited, RateRule, SqliteRateLimiter
-from nailfolio.sentiment import (
-    Sentiment,
-    SentimentAnalyzer,
-    SentimentError,
-    SentimentLabel,
-    VaderAnalyzer,
-)
 
 START = datetime(2025, 5, 1, 12, 0, 20, tzinfo=UTC)  # 20 s into a minute
 PUBLISHED = {"ana/red", "ana/blue", "bo/gold"}
@@ -299,7 +299,7 @@ def test_a_failing_analyzer_leaves_the_comment_stored_and_pending(
     store: SqliteCommentStore,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    with caplog.at_level(logging.WARNING, logger="nailfolio.comments"):
+    with caplog.at_level(logging.WARNING, logger="nailfolio.comments.service"):
         result = post(make_service(BrokenAnalyzer()), "Do not lose me")
     assert result.created
     assert result.comment.sentiment_status == "pending"

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from nailfolio.content import (
+from nailfolio.errors import ContentError
+from nailfolio.gallery.content import (
     ContentProblem,
     date_from_camera_name,
     is_camera_name,
@@ -19,8 +20,7 @@ from nailfolio.content import (
     split_list,
     title_from_name,
 )
-from nailfolio.errors import ContentError
-from nailfolio.slugs import short_hash
+from nailfolio.gallery.slugs import short_hash
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -11,8 +11,9 @@ import pytest
 from click.testing import CliRunner, Result
 from conftest import PASSWORD, PUBLISHED, ApiClient, ApiProject, MarkerModerator, Project
 
-from nailfolio import cli, config, sqlite
+from nailfolio import cli, config
 from nailfolio.errors import StoreDamaged
+from nailfolio.local import sqlite
 
 ADVICE = "restore it from a backup"
 
@@ -190,8 +191,8 @@ def test_a_damaged_signing_key_is_a_503_not_a_traceback(
 def test_a_failing_cloud_service_is_a_503_with_retry_after(
     api_project: ApiProject, api_client: ApiClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from nailfolio import api
     from nailfolio.errors import ServiceUnavailable
+    from nailfolio.web import api
 
     api_project.add_user("cleo@example.com")
 

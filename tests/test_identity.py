@@ -20,10 +20,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from nailfolio.accounts import AccountService
 from nailfolio.config import Settings, open_identity
 from nailfolio.errors import ConfigError
-from nailfolio.identity import (
+from nailfolio.identity.accounts import AccountService
+from nailfolio.identity.provider import (
     LEEWAY_S,
     LOCAL_CLIENT_ID,
     LOCAL_ISSUER,
@@ -42,10 +42,10 @@ from nailfolio.identity import (
     check_password,
     normalise_email,
 )
-from nailfolio.local_identity import LocalIdentity
-from nailfolio.passwords import ScryptParams, hash_password, verify_password
+from nailfolio.local.passwords import ScryptParams, hash_password, verify_password
+from nailfolio.local.signing_key import load_signing_key, public_jwk
+from nailfolio.local.sqlite_identity import LocalIdentity
 from nailfolio.ratelimit import SqliteRateLimiter
-from nailfolio.signing_key import load_signing_key, public_jwk
 
 PASSWORD = "Nail-Art-2024"
 WRONG = "Wrong-Guess-1"

@@ -18,8 +18,8 @@ from PIL import ExifTags, Image, ImageCms, ImageDraw, PngImagePlugin
 
 from nailfolio.config import ImageSettings
 from nailfolio.errors import ImageRejected
-from nailfolio.images import LoadedImage, hash_file, load_image, render_variants, sniff_type
-from nailfolio.models import Rendition
+from nailfolio.gallery.images import LoadedImage, hash_file, load_image, render_variants, sniff_type
+from nailfolio.gallery.models import Rendition
 
 # Small outputs keep the tests fast; the sizes mirror the defaults' shapes.
 SMALL = ImageSettings(widths=(48, 96, 160), fallback_width=120, thumb_size=(40, 50))
@@ -484,7 +484,7 @@ def test_unusable_icc_profile_falls_back_to_srgb(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, icc: bytes
 ) -> None:
     path = _save(Image.new("RGB", (64, 48), RED), tmp_path / "odd.png", "PNG", icc_profile=icc)
-    with caplog.at_level(logging.WARNING, logger="nailfolio.images"):
+    with caplog.at_level(logging.WARNING, logger="nailfolio.gallery.images"):
         loaded = load_image(path, SMALL, display_path="designs/ana/odd.png")
     assert loaded.image.getpixel((10, 10)) == RED
     assert "designs/ana/odd.png: ignoring unusable ICC profile" in caplog.text
@@ -661,7 +661,7 @@ def test_each_variant_is_on_disk_before_it_gets_its_name(
 ) -> None:
     # fsync runs on a background thread while the next variant encodes: it must still come
     # before the rename, and every file must be in place when render_variants returns.
-    import nailfolio.variants as variants
+    import nailfolio.gallery.variants as variants
 
     loaded = load_image(_save(_textured((200, 150)), tmp_path / "s.png", "PNG"), SMALL)
     synced: set[int] = set()
@@ -688,7 +688,7 @@ def test_each_variant_is_on_disk_before_it_gets_its_name(
 def test_a_failed_rename_fails_the_rendition_and_leaves_no_temporary_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import nailfolio.variants as variants
+    import nailfolio.gallery.variants as variants
 
     loaded = load_image(_save(_textured((200, 150)), tmp_path / "s.png", "PNG"), SMALL)
     real_replace = variants.os.replace
@@ -707,12 +707,12 @@ def test_a_failed_rename_fails_the_rendition_and_leaves_no_temporary_file(
 
 
 def test_image_workers_do_not_inherit_pelican() -> None:
-    # Pool workers are forked from a process that has imported nailfolio.pipeline: whatever it
+    # Pool workers are forked from a process that imported nailfolio.gallery.pipeline: whatever it
     # imported counts in every worker's memory (Pelican and docutils: ~20 MB each).
     import subprocess
     import sys
 
-    code = "import sys, nailfolio.pipeline; print('pelican' in sys.modules)"
+    code = "import sys, nailfolio.gallery.pipeline; print('pelican' in sys.modules)"
     repo = Path(__file__).resolve().parents[1]
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=repo, check=False

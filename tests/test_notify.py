@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from nailfolio.catalog import SqliteCatalog
 from nailfolio.errors import ConfigError
-from nailfolio.notify import SUBJECT_MAX, Notifier, OutboxNotifier, clean_subject
+from nailfolio.gallery.catalog import SqliteCatalog
+from nailfolio.gallery.notify import SUBJECT_MAX, Notifier, OutboxNotifier, clean_subject
 
 
 @pytest.fixture

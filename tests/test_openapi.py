@@ -23,10 +23,10 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from nailfolio import api
 from nailfolio.config import open_identity
-from nailfolio.identity import Unauthorized
-from nailfolio.openapi import openapi
+from nailfolio.identity.provider import Unauthorized
+from nailfolio.web import api
+from nailfolio.web.openapi import openapi
 
 CHECKS = [
     not_a_server_error,

@@ -11,8 +11,8 @@ from conftest import MarkerModerator, Project
 
 from nailfolio import config
 from nailfolio.config import ImageSettings, ModerationSettings
-from nailfolio.models import Decision, Status
-from nailfolio.pipeline import BuildReport, build_gallery
+from nailfolio.gallery.models import Decision, Status
+from nailfolio.gallery.pipeline import BuildReport, build_gallery
 
 
 def run(project: Project, **changes: object) -> BuildReport:

@@ -20,7 +20,7 @@ from PIL import Image, ImageDraw
 from playwright.sync_api import Browser, Page, Route
 
 from nailfolio import config
-from nailfolio.pipeline import build_gallery
+from nailfolio.gallery.pipeline import build_gallery
 
 pytestmark = pytest.mark.browser
 
@@ -53,7 +53,7 @@ class ServedSite:
 @pytest.fixture
 def transparent_site(project: Project) -> Iterator[ServedSite]:
     """A built and served project of two transparent designs, a PNG and a WebP."""
-    from nailfolio.server import make_server
+    from nailfolio.web.server import make_server
 
     transparent_design(project, "ana/clear-tips.png", "PNG")
     transparent_design(project, "ana/glass-tips.webp", "WEBP")

@@ -12,7 +12,7 @@ import pytest
 from conftest import SampleGallery
 from PIL import Image
 
-from nailfolio.content import scan_designs
+from nailfolio.gallery.content import scan_designs
 
 pytestmark = pytest.mark.slow
 

@@ -15,8 +15,9 @@ import pytest
 from conftest import REPO, MarkerModerator, Project
 from PIL import Image
 
-from nailfolio import config, scratch
-from nailfolio.pipeline import build_configured
+from nailfolio import config
+from nailfolio.gallery import scratch
+from nailfolio.gallery.pipeline import build_configured
 
 
 def children(pid: int) -> set[int]:
@@ -63,7 +64,7 @@ def test_a_claim_ends_when_its_process_is_killed(tmp_path: Path) -> None:
                 import sys, time
                 sys.path.insert(0, {str(REPO)!r})
                 from pathlib import Path
-                from nailfolio import scratch
+                from nailfolio.gallery import scratch
                 with scratch.claimed(Path({str(folder)!r})):
                     print("claimed", flush=True)
                     time.sleep(60)

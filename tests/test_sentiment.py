@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from nailfolio.sentiment import (
+from nailfolio.comments.sentiment import (
     Sentiment,
     SentimentLabel,
     VaderAnalyzer,
@@ -87,7 +87,7 @@ def test_sentiment_accepts_label_strings_and_refuses_bad_values() -> None:
 
 
 def test_importing_the_module_does_not_load_vader() -> None:
-    code = "import sys, nailfolio.sentiment; assert 'vaderSentiment' not in sys.modules"
+    code = "import sys, nailfolio.comments.sentiment; assert 'vaderSentiment' not in sys.modules"
     subprocess.run([sys.executable, "-W", "error", "-c", code], check=True, cwd=REPO)
 
 
@@ -103,7 +103,7 @@ def test_vader_works_offline_without_warnings() -> None:
 
         socket.socket = NoNetwork
         socket.create_connection = NoNetwork
-        from nailfolio.sentiment import VaderAnalyzer
+        from nailfolio.comments.sentiment import VaderAnalyzer
 
         print(VaderAnalyzer().detect("I love this design!").label)
         """

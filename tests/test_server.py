@@ -22,10 +22,10 @@ from urllib.parse import urlsplit
 import pytest
 from conftest import PASSWORD, ApiProject, generous_limits
 
-from nailfolio.csp import ADMIN_CSP, DESIGN_CSP
 from nailfolio.errors import ConfigError
 from nailfolio.ratelimit import RateRule
-from nailfolio.server import SiteServer, make_server
+from nailfolio.web.csp import ADMIN_CSP, DESIGN_CSP
+from nailfolio.web.server import SiteServer, make_server
 
 
 @pytest.fixture
@@ -362,12 +362,14 @@ def test_a_client_that_hangs_up_is_one_quiet_line_not_a_traceback(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     (site_root / "big.bin").write_bytes(bytes(BIG_FILE_BYTES))
-    caplog.set_level(logging.DEBUG, logger="nailfolio.server")
+    caplog.set_level(logging.DEBUG, logger="nailfolio.web.server")
     with _handled(site_server, monkeypatch):
         me = _hang_up(site, how)
     assert "Traceback" not in capsys.readouterr().err
     # Only this connection's: other tests' servers may still be closing theirs meanwhile.
-    records = [r for r in caplog.records if r.name == "nailfolio.server" and me in r.getMessage()]
+    records = [
+        r for r in caplog.records if r.name == "nailfolio.web.server" and me in r.getMessage()
+    ]
     assert [(r.levelno, "went away" in r.getMessage(), r.exc_info) for r in records] == [
         (logging.DEBUG, True, None)
     ]
@@ -385,6 +387,6 @@ def test_a_real_error_while_serving_is_logged_with_its_traceback(
     monkeypatch.setattr(SimpleHTTPRequestHandler, "send_head", broken)
     with _handled(site_server, monkeypatch):
         assert _exchange(site, b"GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n") == b""
-    [record] = [r for r in caplog.records if r.name == "nailfolio.server"]
+    [record] = [r for r in caplog.records if r.name == "nailfolio.web.server"]
     assert record.levelno == logging.ERROR and record.exc_info is not None
     assert "the disk is on fire" in str(record.exc_info[1])

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from nailfolio.server import SiteServer, make_server
+from nailfolio.web.server import SiteServer, make_server
 
 BURST = 600
 HANDSHAKE_S = 0.8  # under the kernel's 1 s SYN retransmission: a dropped SYN shows as late

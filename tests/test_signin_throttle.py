@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from nailfolio import sqlite
-from nailfolio.identity import InvalidCredentials, TooManyAttempts, User
-from nailfolio.local_identity import APPLICATION_ID, MIGRATIONS, LocalIdentity
-from nailfolio.passwords import hash_password
+from nailfolio.identity.provider import InvalidCredentials, TooManyAttempts, User
+from nailfolio.local import sqlite
+from nailfolio.local.passwords import hash_password
+from nailfolio.local.sqlite_identity import APPLICATION_ID, MIGRATIONS, LocalIdentity
 
 PASSWORD = "Nail-Art-2024"
 WRONG = "Wrong-Guess-1"

@@ -20,11 +20,11 @@ from pelican.settings import read_settings
 from PIL import Image
 
 from nailfolio.config import Settings
-from nailfolio.csp import ADMIN_CSP, DESIGN_CSP
-from nailfolio.gallery import css_colour, gallery_views
-from nailfolio.gallery_plugin import GalleryGenerator
-from nailfolio.models import Designer, DesignSource, PublishedDesign, Rendition, Variant
-from nailfolio.site import render_site
+from nailfolio.gallery.models import Designer, DesignSource, PublishedDesign, Rendition, Variant
+from nailfolio.gallery.pelican_plugin import GalleryGenerator
+from nailfolio.gallery.site import render_site
+from nailfolio.gallery.views import css_colour, gallery_views
+from nailfolio.web.csp import ADMIN_CSP, DESIGN_CSP
 
 REPO = Path(__file__).resolve().parent.parent
 SITE_URL = "https://nails.test/gallery"  # a sub-path, to prove links survive one

@@ -7,7 +7,7 @@ import unicodedata
 
 import pytest
 
-from nailfolio.slugs import MAX_SLUG_LENGTH, short_hash, slugify, unique_slugs
+from nailfolio.gallery.slugs import MAX_SLUG_LENGTH, short_hash, slugify, unique_slugs
 
 SLUG_SHAPE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 LONG = "the quick brown fox jumps over the lazy dog and keeps on running far away"

@@ -6,7 +6,7 @@ import threading
 import time
 from pathlib import Path
 
-from nailfolio.watch import content_signature, watch_folder
+from nailfolio.gallery.watch import content_signature, watch_folder
 
 
 def test_signature_changes_on_add_edit_and_remove(tmp_path: Path) -> None:

@@ -144,7 +144,7 @@ function fieldFor(form, error) {
   return (name && form.elements[name]) || null;
 }
 
-// What a password lacks, the rules of nailfolio.identity.check_password (the API has the
+// What a password lacks, the rules of nailfolio.identity.provider.check_password (the API has the
 // last word: this only spares a round trip).
 const SYMBOLS = "^$*.[]{}()?\"!@#%&/\\,><':;|_~`=+- ";
 

@@ -19,7 +19,7 @@ const FILTERS = ["design", "sentiment", "since", "until"]; // the page's query s
 const LABELS = { POSITIVE: "Positive", NEGATIVE: "Negative", NEUTRAL: "Neutral", MIXED: "Mixed" };
 const WHEN = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
 const ISO_DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
-const SLUG = "[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?"; // nailfolio.api's design slugs
+const SLUG = "[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?"; // nailfolio.web.api's design slugs
 const DESIGN_KEY = new RegExp(`^${SLUG}/${SLUG}$`);
 const QUOTED_MAX = 60; // characters of a rejected value repeated back in a message
 

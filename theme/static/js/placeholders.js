@@ -1,5 +1,5 @@
 // Gallery images wear a placeholder while they load: a tiny blurred copy and its dominant
-// colour, as the background their style attribute sets (nailfolio/gallery.py). Left there, it
+// colour, as the background their style attribute sets (nailfolio/gallery/views.py). Left there, it
 // would show through the transparent parts of a PNG or WebP design for good, so it goes the
 // moment each image has loaded; an image that loaded before this ran (from the cache, say)
 // loses it at once. Without JavaScript, site.css paints no placeholder at all.

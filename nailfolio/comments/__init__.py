@@ -1,0 +1,1 @@
+"""Customers' comments: the service, what may be posted, queries, sentiment, backfill."""

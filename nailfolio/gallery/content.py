@@ -1,0 +1,442 @@
+"""Scan the content folder into designers and designs, with sidecar metadata and problems.
+
+Layout: content/designs/<designer folder>/<image> (+ optional <image stem>.md sidecar) and an
+optional content/designs/<designer folder>/designer.md. Rules the scan follows:
+
+- Every regular file in a designer folder is a design candidate whatever its extension, except
+  Markdown files (*.md: sidecars and designer.md) and hidden files (dotfiles, Thumbs.db,
+  desktop.ini). The image pipeline sniffs the real type from the bytes and reports non-images,
+  so a stray notes.txt still reaches the user as a clear "not an image" line.
+- Files directly under designs/ and sub-folders inside a designer folder are not scanned; each
+  is reported once as a ContentProblem saying where to move it. Hidden folders and __MACOSX
+  are skipped silently.
+- Symbolic links under designs/ (designer folders, images, sidecars) are never followed: each
+  is reported as a ContentProblem, so a link to a file elsewhere on the disk is never
+  published. content_dir itself may be a link.
+- A sidecar matches its image by stem: exactly, else ignoring case when exactly one sidecar
+  fits and no image has its exact stem (Red.JPG + red.md); two images with one stem
+  (red.jpg, red.png) share red.md. A sidecar with no
+  image is reported. designer.md (any case) always describes the designer, never an image.
+- Slugs come from nailfolio.gallery.slugs.unique_slugs (stable under adding or removing other
+  files);
+  DesignSource.key is "<designer slug>/<design slug>".
+- Sidecar text is plain text except the body, rendered from Markdown with raw HTML escaped and
+  links limited to http, https, mailto and relative URLs. Titles, tags and alt stay plain
+  text: templates must escape them.
+- Dates are naive wall-clock datetimes: a time zone written in a sidecar is dropped.
+- A camera's file name (IMG_2041, PXL_20260301_123456789, WhatsApp Image 2026-03-01 at...,
+  see is_camera_name) never becomes a title: without a sidecar title the design is untitled
+  and is published as "Design by <designer>, <day of its date>" (title_untitled). Its slug
+  stays file-derived ("img-2041"), so its URL and catalog key never change.
+- A broken sidecar never hides its design: the design keeps derived metadata, the sidecar
+  gets a ContentProblem marked as a warning. Problems with Markdown files (sidecars,
+  designer.md) are all warnings: nothing goes unpublished because of them. The others are
+  files or folders that are not published.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import threading
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from functools import cache, lru_cache
+from os import DirEntry, scandir
+from pathlib import Path
+from xml.etree.ElementTree import Element
+
+import markdown
+from markdown.treeprocessors import Treeprocessor
+from markdown.util import AMP_SUBSTITUTE
+
+from nailfolio.errors import ContentError
+from nailfolio.gallery.models import Designer, DesignSource, PublishedDesign
+from nailfolio.gallery.slugs import unique_slugs
+from nailfolio.gallery.views import MONTHS
+
+DESIGNS_DIR = "designs"
+DESIGNER_FILE = "designer.md"
+SIDECAR_SUFFIX = ".md"
+IGNORED_NAMES = frozenset({"thumbs.db", "desktop.ini", "icon\r", "__macosx"})  # casefolded
+MAX_SIDECAR_BYTES = 256 * 1024
+SAFE_URL_SCHEMES = frozenset({"http", "https", "mailto"})
+DATE_HINT = "use YYYY-MM-DD, or YYYY-MM-DD HH:MM"
+
+_META_LINE = re.compile(r"^([A-Za-z][A-Za-z0-9_-]*):[ \t]*(.*)$")
+_URL_SCHEME = re.compile(r"^([a-z][a-z0-9+.\-]*):")
+_URL_IGNORED = re.compile(r"[\x00-\x20\x7f]+")  # browsers skip these inside a scheme
+_WORD_BREAK = re.compile(r"[\s_.\-]+")
+# Camera, phone and chat-app file names. A name is a camera's when it starts with one of
+# _GENERIC_STARTS, or its first word is a camera prefix and/or a number (IMG, DSCN1234,
+# 20260301) and every other word is a number or camera noise (WA0001, E2041, MP, at, copy).
+_GENERIC_STARTS = ("screenshot", "screen shot", "whatsapp image", "whatsapp photo", "signal-")
+_CAMERA_WORD = re.compile(
+    r"(?:img|mvimg|pxl|dsc|dscn|dscf|dji|gopr|sam|pano|pict?|photo|image|p)?\d*"
+)
+_CAMERA_NOISE = re.compile(
+    r"[a-z]{0,2}\d+|at|am|pm|mp|portrait|cover|night|burst\d*|edited|edit|copy|original"
+)
+_CAMERA_WORD_BREAK = re.compile(r"[\s_.\-()~]+")
+_NAME_DATE = re.compile(r"(?<!\d)((?:19|20)\d\d)[-_.]?(0[1-9]|1[0-2])[-_.]?(0[1-9]|[12]\d|3[01])")
+_md_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class ContentProblem:
+    """Something in the content folder a designer should fix; the scan goes on regardless."""
+
+    path: str  # POSIX, relative to scan_designs' display_root ("designs/ana/red.md" by default)
+    reason: str
+    warning: bool = False  # about metadata only: the designs concerned are still published
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class Scan:
+    """Everything found under content/designs/, sorted: designs by key, designers by slug."""
+
+    designs: tuple[DesignSource, ...]
+    designers: tuple[Designer, ...]
+    problems: tuple[ContentProblem, ...]
+
+
+def scan_designs(content_dir: Path, display_root: Path | None = None) -> Scan:
+    """Find every designer and design under content_dir/designs/ (no image is decoded).
+
+    Problem paths are POSIX paths relative to display_root: by default content_dir, like
+    DesignSource.rel_path ("designs/ana/red.md"); pass the project folder to get
+    "content/designs/ana/red.md".
+    """
+    content_dir = content_dir.resolve()
+    if not content_dir.is_dir():
+        raise ContentError(f"{content_dir}: content folder not found; create it or fix the root")
+    scanner = _Scanner(content_dir, (display_root or content_dir).resolve())
+    designs_dir = content_dir / DESIGNS_DIR
+    if not designs_dir.is_dir():
+        return Scan((), (), ())
+    folders: list[DirEntry[str]] = []
+    for entry in scanner.listing(designs_dir):
+        if entry.is_symlink():
+            scanner.problem(Path(entry.path), _link_reason(entry))
+        elif entry.is_dir():
+            folders.append(entry)
+        else:
+            scanner.problem(
+                Path(entry.path),
+                "not in a designer folder; move it into content/designs/<designer>/",
+            )
+    slugs = unique_slugs({entry.name: entry.name for entry in folders}, fallback="designer")
+    designers = [scanner.scan_folder(Path(entry.path), slugs[entry.name]) for entry in folders]
+    return Scan(
+        designs=tuple(sorted(scanner.designs, key=lambda design: design.key)),
+        designers=tuple(sorted(designers, key=lambda designer: designer.slug)),
+        problems=tuple(sorted(set(scanner.problems), key=lambda p: (p.path, p.reason))),
+    )
+
+
+def parse_metadata(text: str) -> tuple[dict[str, str], str]:
+    """Split a Pelican-style file into its "Key: value" header (keys lowercased) and body.
+
+    The header ends at the first blank line or the first line that is not "Key: value";
+    indented lines continue the previous value. Unknown keys are kept; callers ignore them.
+    """
+    meta: dict[str, str] = {}
+    lines = text.lstrip("\ufeff").splitlines()
+    key = None
+    body_start = len(lines)
+    for index, line in enumerate(lines):
+        if key and line[:1] in (" ", "\t") and line.strip():
+            meta[key] = f"{meta[key]} {line.strip()}".strip()
+        elif match := _META_LINE.match(line):
+            key = match.group(1).lower()
+            meta[key] = match.group(2).strip()
+        else:
+            body_start = index
+            break
+    return meta, "\n".join(lines[body_start:]).strip()
+
+
+def render_markdown(text: str) -> str:
+    """Markdown to HTML that is safe to embed: raw HTML escaped, unsafe link schemes dropped."""
+    return _render_markdown(text) if text.strip() else ""
+
+
+@lru_cache(maxsize=2048)  # rescans (watch mode, rebuilds) mostly meet unchanged sidecars
+def _render_markdown(text: str) -> str:
+    with _md_lock:
+        converter = _markdown()
+        converter.reset()
+        return converter.convert(text)
+
+
+def title_from_name(name: str) -> str:
+    """A readable title from a file or folder name: "ruby-french_tips 02" -> "Ruby French Tips 02".
+
+    Lowercase words get a capital; words with capitals of their own ("OPI", "McRae") stay.
+    """
+    words = [word for word in _WORD_BREAK.split(name) if word]
+    titled = " ".join(word[:1].upper() + word[1:] if word.islower() else word for word in words)
+    return titled or name.strip() or "Untitled"
+
+
+def is_camera_name(stem: str) -> bool:
+    """True for names a camera, phone or chat app gives a photo: never a visitor's title."""
+    folded = stem.strip().lower()
+    if folded.startswith(_GENERIC_STARTS):
+        return True
+    first, *rest = [word for word in _CAMERA_WORD_BREAK.split(folded) if word] or [""]
+    return (
+        bool(first)
+        and _CAMERA_WORD.fullmatch(first) is not None
+        and all(_CAMERA_NOISE.fullmatch(word) for word in rest)
+    )
+
+
+def date_from_camera_name(stem: str) -> datetime | None:
+    """The day a camera or chat app wrote into a file name (PXL_20260301_..., WhatsApp Image
+    2026-03-01 ...), if it is a camera's name and holds a real date."""
+    if not is_camera_name(stem) or not (match := _NAME_DATE.search(stem)):
+        return None
+    try:
+        return datetime(*(int(part) for part in match.groups()))
+    except ValueError:
+        return None  # 20260231: digits that only look like a date
+
+
+def title_untitled(designs: Sequence[PublishedDesign]) -> list[PublishedDesign]:
+    """Give untitled designs their published title: "Design by Ana, 1 March 2026" from the
+    designer and the design's date; " (2)", " (3)"... for more of hers on the same day,
+    numbered in date order. Titled designs are returned unchanged."""
+    same_day: defaultdict[tuple[str, str], list[PublishedDesign]] = defaultdict(list)
+    for design in designs:
+        if design.source.untitled:
+            base = f"Design by {design.source.designer.name}, {_day_text(design.date)}"
+            same_day[(design.source.designer.slug, base)].append(design)
+    titles: dict[str, str] = {}
+    for (_, base), group in same_day.items():
+        ordered = sorted(group, key=lambda design: (design.date, design.source.key))
+        for number, design in enumerate(ordered, start=1):
+            titles[design.source.key] = base if number == 1 else f"{base} ({number})"
+    return [
+        replace(design, source=replace(design.source, title=titles[design.source.key]))
+        if design.source.key in titles
+        else design
+        for design in designs
+    ]
+
+
+def _day_text(moment: datetime) -> str:
+    return f"{moment.day} {MONTHS[moment.month - 1]} {moment.year}"
+
+
+def split_list(value: str) -> tuple[str, ...]:
+    """Comma- (or semicolon-) separated values: trimmed, lowercased, deduplicated, in order."""
+    items = (" ".join(item.split()).lower() for item in re.split(r"[,;]", value))
+    return tuple(dict.fromkeys(item for item in items if item))
+
+
+def parse_date(value: str) -> datetime:
+    """A sidecar date ("2026-03-01", "2026-03-01 14:30"...) as a naive datetime.
+
+    Raises ValueError with a message fit for the designer.
+    """
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("/", "-"))
+    except ValueError:
+        raise ValueError(f"Date: {value!r} is not a date; {DATE_HINT}") from None
+    return parsed.replace(tzinfo=None)
+
+
+def display_path(path: Path, root: Path) -> str:
+    """`path` relative to `root` in POSIX form, or absolute when it lies outside."""
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+class _Scanner:
+    """Collects designs and problems while walking designer folders."""
+
+    def __init__(self, content_dir: Path, display_root: Path) -> None:
+        self.content_dir = content_dir
+        self.display_root = display_root
+        self.designs: list[DesignSource] = []
+        self.problems: list[ContentProblem] = []
+
+    def problem(self, path: Path, reason: str, *, warning: bool = False) -> None:
+        shown = display_path(path, self.display_root)
+        self.problems.append(ContentProblem(shown, reason, warning))
+
+    def listing(self, folder: Path) -> list[DirEntry[str]]:
+        """Visible entries of a folder, sorted by name: no dotfiles, Thumbs.db and the like."""
+        try:
+            with scandir(folder) as entries:
+                visible = [
+                    entry
+                    for entry in entries
+                    if not entry.name.startswith(".") and entry.name.lower() not in IGNORED_NAMES
+                ]
+        except FileNotFoundError:
+            return []  # removed while the scan was running
+        except PermissionError:
+            self.problem(folder, "cannot be read; check its permissions")
+            return []
+        return sorted(visible, key=lambda entry: entry.name)
+
+    def scan_folder(self, folder: Path, designer_slug: str) -> Designer:
+        """Scan one designer folder; returns its Designer and records its designs."""
+        designer_file: Path | None = None
+        sidecars: dict[str, Path] = {}
+        images: dict[str, DirEntry[str]] = {}
+        for entry in self.listing(folder):
+            path = Path(entry.path)
+            if entry.is_symlink():  # a linked sidecar only costs its design the metadata
+                self.problem(path, _link_reason(entry), warning=_is_markdown(entry.name))
+            elif entry.is_dir():
+                where = display_path(folder, self.display_root)
+                self.problem(path, f"sub-folders are not scanned; move its images up into {where}/")
+            elif not entry.is_file():
+                self.problem(path, "broken link or not a regular file; replace it with the file")
+            elif entry.name.lower() == DESIGNER_FILE:
+                designer_file = path
+            elif _is_markdown(entry.name):
+                sidecars[path.stem] = path
+            else:
+                images[entry.name] = entry
+        designer = self._designer(folder, designer_slug, designer_file)
+        stems = {name: Path(name).stem for name in images}
+        slugs = unique_slugs(stems)
+        # A sidecar named exactly after an image belongs to it alone; the others may match by case.
+        loose = {stem: path for stem, path in sidecars.items() if stem not in stems.values()}
+        used: set[str] = set()
+        for name, entry in images.items():
+            sidecar = _find_sidecar(stems[name], sidecars, loose)
+            if sidecar is not None:
+                used.add(sidecar.stem)
+            try:
+                mtime = entry.stat().st_mtime
+            except FileNotFoundError:
+                continue  # removed while we were looking: the next scan will not see it either
+            self.designs.append(self._design(entry, designer, slugs[name], sidecar, mtime))
+        for stem, path in sidecars.items():
+            if stem not in used:
+                reason = f"no image named {stem}.* beside this sidecar; rename one to match"
+                self.problem(path, reason, warning=True)
+        return designer
+
+    def _designer(self, folder: Path, slug: str, designer_file: Path | None) -> Designer:
+        meta, body = self._read_markdown(designer_file) if designer_file else ({}, "")
+        name = meta.get("name") or meta.get("title") or title_from_name(folder.name)
+        bio = "\n\n".join(part for part in (meta.get("bio", ""), body) if part)
+        return Designer(slug=slug, name=name, bio=render_markdown(bio))
+
+    def _design(
+        self,
+        entry: DirEntry[str],
+        designer: Designer,
+        slug: str,
+        sidecar: Path | None,
+        mtime: float,
+    ) -> DesignSource:
+        path = Path(entry.path)
+        meta, body = self._read_markdown(sidecar) if sidecar else ({}, "")
+        untitled = not meta.get("title") and is_camera_name(path.stem)
+        if untitled:  # a stand-in: title_untitled adds the design's date when publishing
+            title, alt = f"Design by {designer.name}", f"Nail design by {designer.name}"
+        else:
+            title = meta.get("title") or title_from_name(path.stem)
+            alt = f"{title} nail design by {designer.name}"
+        date = None
+        if meta.get("date"):
+            try:
+                date = parse_date(meta["date"])
+            except ValueError as error:
+                self.problem(sidecar or path, str(error), warning=True)
+        return DesignSource(
+            key=f"{designer.slug}/{slug}",
+            path=path,
+            rel_path=path.relative_to(self.content_dir).as_posix(),
+            designer=designer,
+            slug=slug,
+            title=title,
+            tags=split_list(meta.get("tags", "")),
+            colours=split_list(meta.get("colours") or meta.get("colors", "")),
+            technique=meta.get("technique", ""),
+            date=date,
+            description=render_markdown(body),
+            alt=meta.get("alt") or alt,
+            mtime=mtime,
+            untitled=untitled,
+        )
+
+    def _read_markdown(self, path: Path) -> tuple[dict[str, str], str]:
+        """Metadata and body of a sidecar or designer.md; a problem and nothing if unreadable."""
+        try:
+            data = path.read_bytes()
+        except OSError as error:
+            reason = f"cannot be read ({error.strerror}); check its permissions"
+            self.problem(path, reason, warning=True)
+            return {}, ""
+        if len(data) > MAX_SIDECAR_BYTES:
+            reason = f"larger than {MAX_SIDECAR_BYTES // 1024} KB; shorten it"
+            self.problem(path, reason, warning=True)
+            return {}, ""
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            self.problem(path, "not UTF-8 text; save it as UTF-8", warning=True)
+            return {}, ""
+        return parse_metadata(text)
+
+
+def _is_markdown(name: str) -> bool:
+    return name.lower().endswith(SIDECAR_SUFFIX)
+
+
+def _link_reason(entry: DirEntry[str]) -> str:
+    """Why a symbolic link is refused: following it could publish any file on the disk."""
+    kind = "folder" if entry.is_dir() else "file"
+    return f"is a symbolic link; copy the {kind} in instead"
+
+
+def _find_sidecar(stem: str, sidecars: dict[str, Path], loose: dict[str, Path]) -> Path | None:
+    """The sidecar named like the image's stem, else the one unclaimed sidecar matching by case."""
+    if stem in sidecars:
+        return sidecars[stem]
+    matches = [path for key, path in loose.items() if key.casefold() == stem.casefold()]
+    return matches[0] if len(matches) == 1 else None
+
+
+class _SafeLinks(Treeprocessor):
+    """Drop href/src values whose scheme could run code; mark links as user content."""
+
+    def run(self, root: Element) -> None:
+        for element in root.iter():
+            for attribute in ("href", "src"):
+                value = element.get(attribute)
+                if value is not None and not _is_safe_url(value):
+                    del element.attrib[attribute]
+            if element.tag == "a":
+                element.set("rel", "nofollow ugc noopener")
+
+
+def _is_safe_url(url: str) -> bool:
+    plain = _URL_IGNORED.sub("", html.unescape(url.replace(AMP_SUBSTITUTE, "&"))).lower()
+    match = _URL_SCHEME.match(plain)
+    return match is None or match.group(1) in SAFE_URL_SCHEMES
+
+
+@cache
+def _markdown() -> markdown.Markdown:
+    """One shared converter (guarded by _md_lock): building one costs more than converting."""
+    converter = markdown.Markdown(output_format="html")
+    converter.preprocessors.deregister("html_block")  # raw HTML blocks become escaped text
+    converter.inlinePatterns.deregister("html")  # and so do inline tags and comments
+    converter.treeprocessors.register(_SafeLinks(converter), "safe_links", 0)
+    return converter

@@ -1,0 +1,1 @@
+"""The local backend's adapters: SQLite stores, the NSFW model, VADER, the outbox."""

@@ -1,0 +1,1 @@
+"""HTTP wiring: the API's services and errors, plumbing, OpenAPI, CSP, the local server."""

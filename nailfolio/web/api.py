@@ -1,0 +1,486 @@
+"""The web API's side of the library: services wired once per process, who is signed in,
+library errors as HTTP statuses, and the JSON shapes the views answer with.
+
+Services are built on first use from `config.load_settings()` (or what `configure` was
+given) and then kept for the life of the process, as a Lambda container keeps them between
+invocations; nothing is built, and nothing heavy imported, when this module is imported.
+Tests and `build.py serve` call `configure(settings, limits)` to point the API at a project;
+`reset()` forgets it all.
+
+Authentication: the session cookie (SESSION_COOKIE, HttpOnly) or an `Authorization: Bearer`
+header carries a token (the header wins when both are sent); every protected view verifies
+it here, whatever API Gateway did. Roles: any signed-in role may comment and manage its own
+account; only admins read, export or delete comments. A visitor gets 401 everywhere
+protected, a signed-in non-admin 403 on admin routes, before anything is looked up.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from chalice.app import Request, Response
+
+from nailfolio.web import plumbing
+from nailfolio.web.plumbing import HttpError
+
+if TYPE_CHECKING:
+    from nailfolio.comments.query import ListQuery
+    from nailfolio.comments.service import Comment, CommentLimits, CommentService, Page
+    from nailfolio.config import Settings
+    from nailfolio.identity.accounts import AccountService, Session
+    from nailfolio.identity.provider import Principal
+    from nailfolio.ratelimit import RateRule
+
+SESSION_COOKIE = "nf_session"
+SESSION_MAX_AGE = 3600  # seconds; the token's own lifetime (identity.TOKEN_TTL_S)
+POSTED_MESSAGE = "Thanks! Your comment went privately to the studio."
+ADMIN_QUERY = ("design", "sentiment", "since", "until", "cursor", "limit")
+OWN_QUERY = ("cursor", "limit")
+SIGN_UP_FIELDS = ("email", "password", "name")
+SIGN_IN_FIELDS = ("email", "password")
+_SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?")
+_STORE_UNAVAILABLE = "This part of the studio is unavailable for now; please try again later"
+STORE_RETRY_AFTER_S = 60
+_UNAUTHORIZED = "You are not signed in, or your session has expired; please sign in"
+
+
+@dataclass(frozen=True)
+class ApiLimits:
+    """Rate limits of the API; tests and benchmarks pass their own to `configure`."""
+
+    comments: CommentLimits
+    sign_ups: tuple[RateRule, ...]
+
+    @classmethod
+    def default(cls) -> ApiLimits:
+        from nailfolio.comments.service import CommentLimits
+        from nailfolio.identity.accounts import SIGN_UP_LIMITS
+
+        return cls(CommentLimits(), SIGN_UP_LIMITS)
+
+    def scaled(self, factor: float) -> ApiLimits:
+        """Every limit multiplied by `factor` (settings.rate_limit_scale), windows kept."""
+
+        def scale(rules: Sequence[RateRule]) -> tuple[RateRule, ...]:
+            return tuple(replace(rule, limit=max(1, round(rule.limit * factor))) for rule in rules)
+
+        comments = replace(
+            self.comments,
+            per_account=scale(self.comments.per_account),
+            per_network=scale(self.comments.per_network),
+        )
+        return ApiLimits(comments, scale(self.sign_ups))
+
+
+@dataclass(frozen=True)
+class Services:
+    """Everything the views call, built once per process."""
+
+    settings: Settings
+    accounts: AccountService
+    comments: CommentService
+    closers: tuple[Callable[[], None], ...] = field(default=(), repr=False)
+    stores: dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+logger = logging.getLogger(__name__)
+
+_lock = threading.Lock()
+_configured: tuple[Settings, ApiLimits | None] | None = None
+_services: Services | None = None
+
+
+def configure(settings: Settings, limits: ApiLimits | None = None) -> None:
+    """Serve this project with these limits (default: ApiLimits.default() scaled by
+    settings.rate_limit_scale); the services are rebuilt on next use."""
+    global _configured
+    reset()
+    with _lock:
+        _configured = (settings, limits)
+
+
+def reset() -> None:
+    """Forget the configuration and the services (closing this thread's connections)."""
+    global _configured, _services
+    with _lock:
+        old, _services, _configured = _services, None, None
+    for close in old.closers if old else ():
+        close()
+
+
+def services() -> Services:
+    """The process's services, built on first use."""
+    global _services
+    built = _services
+    if built is None:
+        with _lock:
+            if _services is None:
+                _services = _build(*(_configured or (_load_settings(), None)))
+            built = _services
+    return built
+
+
+def _load_settings() -> Settings:
+    from nailfolio.config import load_settings
+
+    return load_settings()
+
+
+def _build(settings: Settings, limits: ApiLimits | None) -> Services:
+    from nailfolio import config
+    from nailfolio.comments.service import CommentService
+    from nailfolio.identity.accounts import AccountService
+
+    limits = limits or ApiLimits.default().scaled(settings.rate_limit_scale)
+    stores = {name: _open_store(opener, settings) for name, opener in _store_openers().items()}
+    analyzer = config.build_sentiment_analyzer(settings)
+    comments = CommentService(
+        stores["comments"],
+        analyzer,
+        stores["ratelimit"],
+        _published_check(stores["catalog"]),
+        limits=limits.comments,
+    )
+    accounts = AccountService(stores["identity"], comments, stores["ratelimit"], limits.sign_ups)
+    closers = tuple(close for port in stores.values() if (close := getattr(port, "close", None)))
+    return Services(settings, accounts, comments, closers, stores)
+
+
+def _store_openers() -> dict[str, Callable[[Settings], Any]]:
+    """The stores the API uses, by the name /api/health reports them under."""
+    from nailfolio import config
+
+    return {
+        "identity": config.open_identity,
+        "comments": config.open_comment_store,
+        "ratelimit": config.open_rate_limiter,
+        "catalog": config.open_catalog,
+    }
+
+
+def _open_store(opener: Callable[[Settings], Any], settings: Settings) -> Any:
+    """The store, or a stand-in that raises its StoreDamaged on use: a damaged store takes
+    down only the routes that need it."""
+    from nailfolio.errors import StoreDamaged
+
+    try:
+        return opener(settings)
+    except StoreDamaged as exc:
+        logger.error("%s", exc)
+        return UnavailableStore(exc)
+
+
+class UnavailableStore:
+    """Stands in for a store that could not be opened: every use raises why."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def close(self) -> None:
+        pass
+
+    def __getattr__(self, name: str) -> Any:
+        raise self.error
+
+
+def store_health() -> dict[str, str | None]:
+    """Each store's problem (None: healthy), checked now; the signing key counts as one."""
+    from nailfolio.errors import StoreDamaged
+
+    found: dict[str, str | None] = {}
+    for name, store in services().stores.items():
+        if isinstance(store, UnavailableStore):
+            found[name] = str(store.error)
+            continue
+        check = getattr(store, "check", None)
+        found[name] = check(full=False) if check else None
+    identity = services().stores["identity"]
+    if not isinstance(identity, UnavailableStore):
+        try:
+            identity.jwks()
+            found["signing_key"] = None
+        except StoreDamaged as exc:
+            found["signing_key"] = str(exc)
+    return found
+
+
+def health_json() -> tuple[dict[str, Any], bool]:
+    """/api/health's answer, and whether every store is healthy. Problems are logged, and
+    only named to the client ("unavailable"): the details name files on the server."""
+    problems = store_health()
+    for name, problem in problems.items():
+        if problem is not None:
+            logger.error("store %s is unhealthy: %s", name, problem)
+    healthy = all(problem is None for problem in problems.values())
+    stores = {
+        name: "ok" if problem is None else "unavailable" for name, problem in problems.items()
+    }
+    return {"status": "ok" if healthy else "degraded", "stores": stores}, healthy
+
+
+def _published_check(catalog: Any) -> Callable[[str], bool]:
+    from nailfolio.gallery.models import Status
+
+    def is_published(key: str) -> bool:
+        """A design is published when its latest moderation decision approves it."""
+        designer, _, slug = key.partition("/")
+        if not (_SLUG.fullmatch(designer) and _SLUG.fullmatch(slug)):
+            return False
+        decision = catalog.latest_decision(key)
+        return decision is not None and decision.status == Status.APPROVED
+
+    return is_published
+
+
+# -- views' helpers ------------------------------------------------------------------------
+
+
+def endpoint(view: Callable[..., Response]) -> Callable[..., Response]:
+    """Wrap a view: HttpError and the library's known errors become JSON error answers."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Response:
+        try:
+            return view(*args, **kwargs)
+        except HttpError as exc:
+            return exc.response()
+        except Exception as exc:
+            mapped = http_error(exc)
+            if mapped is None:
+                raise  # a bug or an outage: Chalice logs it and answers 500 internal_error
+            if mapped.status >= 500:  # the client is told less than the owner needs to know
+                logger.error("%s %s: %s", type(exc).__name__, view.__name__, exc)
+            return mapped.response()
+
+    return wrapper
+
+
+def http_error(exc: Exception) -> HttpError | None:
+    """The HTTP answer for a library error, or None for one the API does not expect."""
+    for error_class, status, code, message in _error_table():
+        if isinstance(exc, error_class):
+            retry = getattr(exc, "retry_after", STORE_RETRY_AFTER_S if status == 503 else None)
+            headers = {"Retry-After": str(retry)} if retry is not None else {}
+            return HttpError(
+                status,
+                code,
+                message or str(exc),
+                field=_error_field(exc),
+                headers=headers,
+            )
+    return None
+
+
+@functools.cache
+def _error_table() -> tuple[tuple[type[Exception], int, str, str | None], ...]:
+    from nailfolio.comments.query import InvalidQuery
+    from nailfolio.comments.service import IdempotencyKeyReused
+    from nailfolio.comments.text import InvalidComment
+    from nailfolio.errors import DesignNotFound, ServiceUnavailable, StoreDamaged
+    from nailfolio.identity.provider import (
+        AccountExists,
+        InvalidCredentials,
+        InvalidEmail,
+        InvalidName,
+        TooManyAttempts,
+        Unauthorized,
+        WeakPassword,
+    )
+    from nailfolio.ratelimit import RateLimited
+
+    return (
+        (InvalidEmail, 400, "invalid_email", None),
+        (WeakPassword, 400, "weak_password", None),
+        (InvalidName, 400, "invalid_field", None),
+        # The identity's message names the email: someone else's account, so say less.
+        (AccountExists, 409, "account_exists", "An account with this email exists; sign in"),
+        (InvalidCredentials, 401, "invalid_credentials", "Incorrect email or password"),
+        (TooManyAttempts, 429, "too_many_attempts", None),
+        (Unauthorized, 401, "unauthorized", _UNAUTHORIZED),
+        (InvalidComment, 400, "invalid_comment", None),
+        (IdempotencyKeyReused, 409, "idempotency_key_reused", None),
+        (InvalidQuery, 400, "invalid_query", None),
+        (RateLimited, 429, "rate_limited", None),
+        (DesignNotFound, 404, "design_not_found", None),
+        # The message names a file on the server: log it, tell the client less.
+        (StoreDamaged, 503, "store_unavailable", _STORE_UNAVAILABLE),
+        (ServiceUnavailable, 503, "service_unavailable", _STORE_UNAVAILABLE),
+    )
+
+
+def _error_field(exc: Exception) -> str | None:
+    names = {"InvalidEmail": "email", "WeakPassword": "password", "InvalidName": "name"}
+    return getattr(exc, "field", None) or names.get(type(exc).__name__)
+
+
+def accounts() -> AccountService:
+    return services().accounts
+
+
+def comments() -> CommentService:
+    return services().comments
+
+
+def client_ip(request: Request) -> str:
+    """The client's address: the TCP peer, or what trusted proxies say in X-Forwarded-For."""
+    from nailfolio.ratelimit import client_ip as resolve
+
+    forwarded = plumbing.header(request, "x-forwarded-for")
+    return resolve(plumbing.source_ip(request), forwarded, services().settings.trusted_proxies)
+
+
+def signed_in(request: Request) -> Principal:
+    """Who sent the request; raises HttpError 401 for a visitor or a dead token."""
+    token = session_token(request)
+    if not token:
+        raise HttpError(401, "unauthorized", _UNAUTHORIZED)
+    return accounts().authenticate(token)  # Unauthorized → 401 through `endpoint`
+
+
+def admin(request: Request) -> Principal:
+    """An admin; raises HttpError 401 for a visitor, 403 for anyone else."""
+    from nailfolio.identity.accounts import role_of
+
+    principal = signed_in(request)
+    if role_of(principal) != "admins":
+        raise HttpError(403, "forbidden", "Only the studio's admins can do this")
+    return principal
+
+
+def session_token(request: Request) -> str | None:
+    """The token the request speaks with: the Bearer header's, else the cookie's."""
+    return plumbing.bearer_token(request) or plumbing.cookie(request, SESSION_COOKIE) or None
+
+
+def presented_tokens(request: Request) -> tuple[str, ...]:
+    """Every token the request carries (sign-out ends them all)."""
+    tokens = (plumbing.bearer_token(request), plumbing.cookie(request, SESSION_COOKIE))
+    return tuple(dict.fromkeys(token for token in tokens if token))
+
+
+def credentials(request: Request, fields: Sequence[str]) -> dict[str, str]:
+    """The JSON body of a sign-up or sign-in: only `fields`, all strings, email and password
+    required; raises HttpError 400 invalid_field naming the field."""
+    body = plumbing.read_json(request)
+    unknown = sorted(set(body) - set(fields))
+    if unknown:
+        raise HttpError(400, "invalid_field", f"Unknown field {unknown[0]!r}", field=unknown[0])
+    for name in ("email", "password"):
+        if name not in body:
+            raise HttpError(400, "invalid_field", f"Enter your {name}", field=name)
+    for name, value in body.items():
+        if not isinstance(value, str):
+            raise HttpError(400, "invalid_field", f"{name} must be text", field=name)
+        if "\x00" in value or any("\ud800" <= char <= "\udfff" for char in value):
+            raise HttpError(
+                400, "invalid_field", f"{name} contains a character that cannot be used", field=name
+            )
+    return body
+
+
+def session_response(request: Request, session: Session, status: int) -> Response:
+    """The signed-in user, with the session cookie set."""
+    secure = plumbing.is_https(request, services().settings.site_url)
+    cookie = plumbing.set_cookie(SESSION_COOKIE, session.token, SESSION_MAX_AGE, secure)
+    return plumbing.json_response(
+        {"user": user_json(session.principal)}, status, {"Set-Cookie": cookie}
+    )
+
+
+def signed_out_response(request: Request) -> Response:
+    """204, with the session cookie cleared."""
+    secure = plumbing.is_https(request, services().settings.site_url)
+    return plumbing.no_content({"Set-Cookie": plumbing.set_cookie(SESSION_COOKIE, "", 0, secure)})
+
+
+def admin_query(request: Request) -> ListQuery:
+    """Filters and page of an admin listing or export; raises InvalidQuery (400)."""
+    from nailfolio.comments.query import parse_list_query
+
+    params = plumbing.query_params(request, ADMIN_QUERY)
+    if "sentiment" in params:
+        params["label"] = params.pop("sentiment")
+    return _checked(parse_list_query(params))
+
+
+def own_query(request: Request) -> ListQuery:
+    """Page of a user's own listing; raises InvalidQuery (400)."""
+    from nailfolio.comments.query import parse_list_query
+
+    return _checked(parse_list_query(plumbing.query_params(request, OWN_QUERY)))
+
+
+def _checked(query: ListQuery) -> ListQuery:
+    """The query, its cursor checked now (the CSV export ignores it, but a bad one is still
+    a bad request)."""
+    from nailfolio.comments.query import decode_cursor
+
+    if query.cursor:
+        decode_cursor(query.cursor)
+    return query
+
+
+# -- JSON shapes ---------------------------------------------------------------------------
+
+
+def user_json(principal: Principal) -> dict[str, str]:
+    from nailfolio.identity.accounts import role_of
+
+    return {
+        "sub": principal.sub,
+        "email": principal.email,
+        "name": principal.name,
+        "role": role_of(principal),
+    }
+
+
+def own_comment_json(comment: Comment) -> dict[str, str]:
+    """A comment as its author sees it: never its sentiment."""
+    return {
+        "id": comment.id,
+        "design": comment.design,
+        "text": comment.text,
+        "created_at": _timestamp(comment.created_at),
+    }
+
+
+def admin_comment_json(comment: Comment) -> dict[str, Any]:
+    sentiment = comment.sentiment
+    return {
+        "id": comment.id,
+        "design": comment.design,
+        "author_name": comment.author_name,
+        "author_id": comment.author_sub,
+        "text": comment.text,
+        "created_at": _timestamp(comment.created_at),
+        "sentiment": None
+        if sentiment is None
+        else {
+            "label": str(sentiment.label),
+            "positive": sentiment.positive,
+            "negative": sentiment.negative,
+            "neutral": sentiment.neutral,
+            "mixed": sentiment.mixed,
+        },
+        "sentiment_status": str(comment.sentiment_status),
+    }
+
+
+def page_json(page: Page, shape: Callable[[Comment], dict[str, Any]]) -> dict[str, Any]:
+    return {"comments": [shape(c) for c in page.comments], "next_cursor": page.next_cursor}
+
+
+def posted_json(comment: Comment) -> dict[str, Any]:
+    return {"comment": own_comment_json(comment), "message": POSTED_MESSAGE}
+
+
+def _timestamp(when: datetime) -> str:
+    """ISO-8601 UTC with microseconds and a Z: what `since` and `until` accept back."""
+    return when.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")

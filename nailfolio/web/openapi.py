@@ -1,0 +1,403 @@
+"""The web API's contract as an OpenAPI 3.1 document (served at /api/openapi.json).
+
+Front-end code and mobile clients are written against this; tests/test_openapi.py runs
+schemathesis against the live server with it, so a status, header or field the API sends but
+this document does not describe fails the build. Each error response lists the exact `code`
+values that status can carry for that operation.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nailfolio.web.api import POSTED_MESSAGE, SESSION_COOKIE, SESSION_MAX_AGE
+from nailfolio.web.plumbing import MAX_BODY_BYTES
+
+VERSION = "1.0.0"
+Schema = dict[str, Any]
+
+_SECURED = [{"session": []}, {"bearer": []}]
+_SLUG_SCHEMA = {"type": "string", "pattern": "^[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?$"}
+_ID = "^[0-9a-f]{32}$"
+_LABELS = ["POSITIVE", "NEGATIVE", "NEUTRAL", "MIXED"]
+
+
+def _ref(name: str) -> Schema:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _obj(properties: Schema, required: list[str] | None = None, **extra: Any) -> Schema:
+    """A closed object: exactly these properties, `required` ones always present."""
+    required = list(properties) if required is None else required
+    schema = {"type": "object", "properties": properties, "additionalProperties": False}
+    return schema | ({"required": required} if required else {}) | extra
+
+
+def _json(schema: Schema, description: str, headers: Schema | None = None) -> Schema:
+    response = {"description": description, "content": {"application/json": {"schema": schema}}}
+    return response | ({"headers": headers} if headers else {})
+
+
+def _error(description: str, *codes: str) -> Schema:
+    """An error response whose `error.code` is one of `codes`; 429s say when to retry."""
+    schema = _obj(
+        {
+            "error": _obj(
+                {
+                    "code": {"type": "string", "enum": list(codes)},
+                    "message": {"type": "string", "description": "A sentence for a person."},
+                    "field": {"type": "string", "description": "The input field at fault."},
+                },
+                required=["code", "message"],
+            )
+        }
+    )
+    retry = {"Retry-After": _header("Seconds to wait before trying again.", "integer")}
+    limited = {"rate_limited", "too_many_attempts"} & set(codes)
+    return _json(schema, description, retry if limited else None)
+
+
+def _header(description: str, kind: str = "string") -> Schema:
+    return {"description": description, "required": True, "schema": {"type": kind}}
+
+
+_SET_COOKIE = {
+    "Set-Cookie": _header(
+        f"`{SESSION_COOKIE}=<token>; HttpOnly; SameSite=Strict; Path=/; "
+        f"Max-Age={SESSION_MAX_AGE}`, plus `Secure` over https."
+    )
+}
+_CLEAR_COOKIE = {"Set-Cookie": _header(f"`{SESSION_COOKIE}=; ...; Max-Age=0`: signed out.")}
+_UNAUTHORIZED = _error("Not signed in, or the session expired or was revoked.", "unauthorized")
+_FORBIDDEN = _error("Signed in, but only admins may do this.", "forbidden")
+_TOO_LARGE = _error(
+    f"The body is over {MAX_BODY_BYTES} bytes (checked before parsing).", "too_large"
+)
+_NOT_JSON = _error("The Content-Type is not application/json.", "unsupported_media_type")
+_POSTED = "201: stored (or dropped as spam, indistinguishably). 200: a retry with the same key."
+
+
+def _body(schema: Schema, required: bool = True, example: Schema | None = None) -> Schema:
+    media: Schema = {"schema": schema} | ({"example": example} if example else {})
+    return {"required": required, "content": {"application/json": media}}
+
+
+def _param(name: str, where: str, schema: Schema, description: str, **extra: Any) -> Schema:
+    required = where == "path"
+    param = {"name": name, "in": where, "required": required, "schema": schema}
+    return param | {"description": description} | extra
+
+
+_PAGE = [
+    _param(
+        "cursor", "query", {"type": "string", "maxLength": 200}, "next_cursor of the last page."
+    ),
+    _param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 200}, "Page size (50)."),
+]
+_FILTERS = [
+    _param("design", "query", {"type": "string"}, 'A design key, "designer/design".'),
+    _param("sentiment", "query", {"type": "string", "enum": _LABELS}, "Only this label."),
+    _param("since", "query", {"type": "string"}, "ISO-8601 date or time, inclusive (UTC)."),
+    _param("until", "query", {"type": "string"}, "ISO-8601 date or time, exclusive (UTC)."),
+]
+
+
+def _schemas() -> Schema:
+    """Every named schema, in the order the document lists them."""
+    return _user_schemas() | _comment_schemas()
+
+
+def _user_schemas() -> Schema:
+    """Accounts: who is signed in, and the sign-up and sign-in bodies."""
+    return {
+        "User": _obj(
+            {
+                "sub": {"type": "string"},
+                "email": {"type": "string"},
+                "name": {"type": "string"},
+                "role": {"type": "string", "enum": ["admins", "designers", "customers"]},
+            }
+        ),
+        "UserEnvelope": _obj({"user": _ref("User")}),
+        "SignUp": _obj(
+            {
+                "email": {"type": "string", "maxLength": 254},
+                "password": {"type": "string", "minLength": 8, "maxLength": 256},
+                "name": {"type": "string", "maxLength": 256},
+            },
+            required=["email", "password"],
+        ),
+        "SignIn": _obj({"email": {"type": "string"}, "password": {"type": "string"}}),
+    }
+
+
+def _comment_schemas() -> Schema:
+    """Comments as posted, as their author sees them and as admins see them."""
+    timestamp = {"type": "string", "format": "date-time"}
+    score = {"type": "number", "minimum": 0, "maximum": 1}
+    own = {"id": {"type": "string", "pattern": _ID}, "design": {"type": "string"}}
+    own |= {"text": {"type": "string"}, "created_at": timestamp}
+    return {
+        "NewComment": _obj(
+            {
+                "text": {"type": "string", "minLength": 1, "maxLength": 2000},
+                "website": {"type": "string", "description": "Leave empty (a spam trap)."},
+                "idempotency_key": {"type": "string", "pattern": "^[A-Za-z0-9_-]{8,128}$"},
+            },
+            required=["text"],
+        ),
+        "OwnComment": _obj(own),
+        "CommentPosted": _obj(
+            {"comment": _ref("OwnComment"), "message": {"type": "string", "const": POSTED_MESSAGE}}
+        ),
+        "OwnCommentPage": _obj(
+            {
+                "comments": {"type": "array", "items": _ref("OwnComment")},
+                "next_cursor": {"type": ["string", "null"]},
+            }
+        ),
+        "Sentiment": _obj(
+            {"label": {"type": "string", "enum": _LABELS}}
+            | {name: score for name in ("positive", "negative", "neutral", "mixed")}
+        ),
+        "AdminComment": _obj(
+            own
+            | {
+                "author_name": {"type": "string"},
+                "author_id": {"type": "string"},
+                "sentiment": {"anyOf": [_ref("Sentiment"), {"type": "null"}]},
+                "sentiment_status": {"type": "string", "enum": ["pending", "scored", "failed"]},
+            }
+        ),
+        "AdminCommentPage": _obj(
+            {
+                "comments": {"type": "array", "items": _ref("AdminComment")},
+                "next_cursor": {"type": ["string", "null"]},
+            }
+        ),
+    }
+
+
+def _health(status: str) -> Schema:
+    state = {"type": "string", "enum": ["ok", "unavailable"]}
+    stores = {"type": "object", "additionalProperties": state}
+    return _obj({"status": {"type": "string", "const": status}, "stores": stores})
+
+
+def _paths() -> Schema:
+    bad_body = ("invalid_json", "invalid_field")
+    return {
+        "/api/health": {
+            "get": {
+                "summary": "Liveness probe and each store's health",
+                "security": [],
+                "responses": {
+                    "200": _json(_health("ok"), "Up, every store healthy."),
+                    "503": _json(_health("degraded"), "Up, but a store is unavailable."),
+                },
+            }
+        },
+        "/api/openapi.json": {
+            "get": {
+                "summary": "This document",
+                "security": [],
+                "responses": {"200": _json({"type": "object"}, "The OpenAPI 3.1 document.")},
+            }
+        },
+        "/api/auth/signup": {
+            "post": {
+                "summary": "Create a customer account and sign in",
+                "security": [],
+                "requestBody": _body(
+                    _ref("SignUp"),
+                    example={"email": "ana@example.com", "password": "Polish-2025!", "name": "Ana"},
+                ),
+                "responses": {
+                    "201": _json(_ref("UserEnvelope"), "Created and signed in.", _SET_COOKIE),
+                    "400": _error(
+                        "A field is missing, unknown or malformed; weak_password lists what is "
+                        "missing.",
+                        *bad_body,
+                        "invalid_email",
+                        "weak_password",
+                    ),
+                    "409": _error("That email already has an account.", "account_exists"),
+                    "413": _TOO_LARGE,
+                    "415": _NOT_JSON,
+                    "429": _error(
+                        "Too many sign-ups from this network (or sign-ins from this address).",
+                        "rate_limited",
+                        "too_many_attempts",
+                    ),
+                },
+            }
+        },
+        "/api/auth/signin": {
+            "post": {
+                "summary": "Sign in",
+                "security": [],
+                "requestBody": _body(
+                    _ref("SignIn"), example={"email": "ana@example.com", "password": "Polish-2025!"}
+                ),
+                "responses": {
+                    "200": _json(_ref("UserEnvelope"), "Signed in.", _SET_COOKIE),
+                    "400": _error("A field is missing, unknown or not text.", *bad_body),
+                    "401": _error("Wrong email or password.", "invalid_credentials"),
+                    "413": _TOO_LARGE,
+                    "415": _NOT_JSON,
+                    "429": _error(
+                        "Too many failed sign-ins: 'try again in N s' (Retry-After).",
+                        "too_many_attempts",
+                    ),
+                },
+            }
+        },
+        "/api/auth/signout": {
+            "post": {
+                "summary": "Sign out: revoke the token and clear the cookie (idempotent)",
+                "security": [],
+                "requestBody": _body({"type": "object", "maxProperties": 0}, required=False),
+                "responses": {
+                    "204": {"description": "Signed out.", "headers": _CLEAR_COOKIE},
+                    "400": _error("The body is not {} (or empty).", *bad_body),
+                    "413": _TOO_LARGE,
+                    "415": _NOT_JSON,
+                },
+            }
+        },
+        "/api/me": {
+            "get": {
+                "summary": "Who is signed in",
+                "security": _SECURED,
+                "responses": {
+                    "200": _json(_ref("UserEnvelope"), "The signed-in user."),
+                    "401": _UNAUTHORIZED,
+                },
+            },
+            "delete": {
+                "summary": "Erase my account and all my comments",
+                "security": _SECURED,
+                "responses": {
+                    "204": {"description": "Erased and signed out.", "headers": _CLEAR_COOKIE},
+                    "401": _UNAUTHORIZED,
+                },
+            },
+        },
+        "/api/me/comments": {
+            "get": {
+                "summary": "My comments, newest first (never their sentiment)",
+                "security": _SECURED,
+                "parameters": _PAGE,
+                "responses": {
+                    "200": _json(_ref("OwnCommentPage"), "A page of my comments."),
+                    "400": _error("A bad cursor, limit or parameter.", "invalid_query"),
+                    "401": _UNAUTHORIZED,
+                },
+            }
+        },
+        "/api/designs/{designer}/{design}/comments": {
+            "post": {
+                "summary": "Comment on a published design (only the studio's admins read it)",
+                "security": _SECURED,
+                "parameters": [
+                    _param("designer", "path", _SLUG_SCHEMA, "Designer slug.", example="ana"),
+                    _param("design", "path", _SLUG_SCHEMA, "Design slug.", example="red-chrome"),
+                    _param(
+                        "Idempotency-Key",
+                        "header",
+                        {"type": "string", "pattern": "^[A-Za-z0-9_-]{8,128}$"},
+                        "Same as idempotency_key in the body: a retry returns the first comment.",
+                    ),
+                ],
+                "requestBody": _body(_ref("NewComment"), example={"text": "Love the chrome!"}),
+                "responses": {
+                    "200": _json(_ref("CommentPosted"), _POSTED),
+                    "201": _json(_ref("CommentPosted"), _POSTED),
+                    "400": _error(
+                        "Not a JSON object, or the comment is invalid (see field).",
+                        "invalid_json",
+                        "invalid_comment",
+                    ),
+                    "401": _UNAUTHORIZED,
+                    "404": _error("No published design with that key.", "design_not_found"),
+                    "409": _error(
+                        "The key was used for another comment.", "idempotency_key_reused"
+                    ),
+                    "413": _TOO_LARGE,
+                    "415": _NOT_JSON,
+                    "429": _error("Too many comments: wait Retry-After seconds.", "rate_limited"),
+                },
+            }
+        },
+        "/api/admin/comments": {
+            "get": {
+                "summary": "Every comment with its sentiment, newest first (admins)",
+                "security": _SECURED,
+                "parameters": _FILTERS + _PAGE,
+                "responses": {
+                    "200": _json(_ref("AdminCommentPage"), "A page of comments."),
+                    "400": _error("A bad filter, cursor or limit.", "invalid_query"),
+                    "401": _UNAUTHORIZED,
+                    "403": _FORBIDDEN,
+                },
+            }
+        },
+        "/api/admin/comments.csv": {
+            "get": {
+                "summary": "Every comment matching the filters, as CSV (admins)",
+                "description": "Takes the listing's parameters; cursor and limit are ignored.",
+                "security": _SECURED,
+                "parameters": _FILTERS + _PAGE,
+                "responses": {
+                    "200": {
+                        "description": "attachment; filename=nailfolio-comments.csv",
+                        "headers": {"Content-Disposition": _header("The download's name.")},
+                        "content": {"text/csv": {"schema": {"type": "string"}}},
+                    },
+                    "400": _error("A bad filter, cursor or limit.", "invalid_query"),
+                    "401": _UNAUTHORIZED,
+                    "403": _FORBIDDEN,
+                },
+            }
+        },
+        "/api/admin/comments/{comment_id}": {
+            "delete": {
+                "summary": "Delete a comment (admins)",
+                "security": _SECURED,
+                "parameters": [_param("comment_id", "path", {"type": "string"}, "Its id.")],
+                "responses": {
+                    "204": {"description": "Deleted."},
+                    "401": _UNAUTHORIZED,
+                    "403": _FORBIDDEN,
+                    "404": _error("No comment with that id.", "not_found"),
+                },
+            }
+        },
+    }
+
+
+def openapi() -> Schema:
+    """The OpenAPI 3.1 document of the API, as plain data."""
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Nailfolio API",
+            "version": VERSION,
+            "description": (
+                "Customers' comments on nail-art designs, visible to the studio's admins only. "
+                "Every answer is JSON (but the CSV export) with Cache-Control: no-store and "
+                "X-Content-Type-Options: nosniff; errors are "
+                '{"error": {"code", "message", "field"?}}. POST bodies must be '
+                f"application/json of at most {MAX_BODY_BYTES} bytes."
+            ),
+        },
+        "servers": [{"url": "/"}],
+        "paths": _paths(),
+        "components": {
+            "schemas": _schemas(),
+            "securitySchemes": {
+                "session": {"type": "apiKey", "in": "cookie", "name": SESSION_COOKIE},
+                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+            },
+        },
+    }
