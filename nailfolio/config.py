@@ -18,18 +18,17 @@ Environment variables read here and nowhere else:
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
-import json
 import math
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from nailfolio.errors import ConfigError
+from nailfolio.gallery.settings import ImageSettings, ModerationSettings
 
 if TYPE_CHECKING:
     from nailfolio.comments.sentiment import SentimentAnalyzer
@@ -42,52 +41,6 @@ if TYPE_CHECKING:
 
 BACKENDS = ("local", "aws")
 DEFAULT_SITE_URL = "http://127.0.0.1:8000"
-# Bump when the image pipeline changes its output for the same settings: forces re-rendering.
-PIPELINE_VERSION = 3
-
-
-@dataclass(frozen=True)
-class ImageSettings:
-    """What the image pipeline accepts and produces; its fingerprint keys the rendition cache."""
-
-    max_file_bytes: int = 50 * 1024 * 1024
-    max_pixels: int = 64_000_000
-    # Responsive WebP variants, never upscaled. 1440 covers the 36rem (576 px) design column at
-    # 2.5x DPR, and lets a 12 MP photo decode at half size in either orientation.
-    widths: tuple[int, ...] = (480, 960, 1440)
-    fallback_width: int = 1200  # the one JPEG for browsers without WebP
-    thumb_size: tuple[int, int] = (400, 500)  # grid thumbnail, cover-cropped (4:5)
-    webp_quality: int = 80
-    webp_method: int = 0  # 0 fast .. 6 small; 4 is ~3x slower for ~15% smaller photos
-    jpeg_quality: int = 82
-    placeholder_width: int = 16
-
-    def fingerprint(self) -> str:
-        """A short hash of every setting that changes the pipeline's output."""
-        data = asdict(self) | {"pipeline": PIPELINE_VERSION}
-        del data["max_file_bytes"], data["max_pixels"]  # they gate input, never change output
-        return _short_hash(data)
-
-    def input_fingerprint(self) -> str:
-        """A short hash of what decides whether an image is accepted: keys remembered refusals,
-        so raising a cap (or a new pipeline) gives refused files another try."""
-        return _short_hash(
-            {"max_file_bytes": self.max_file_bytes, "max_pixels": self.max_pixels}
-            | {"pipeline": PIPELINE_VERSION}
-        )
-
-
-def _short_hash(data: dict[str, object]) -> str:
-    blob = json.dumps(data, sort_keys=True).encode()
-    return hashlib.sha256(blob).hexdigest()[:12]
-
-
-@dataclass(frozen=True)
-class ModerationSettings:
-    """Thresholds on the moderator's highest label confidence (0-100)."""
-
-    review_at: float = 40.0  # at or above: needs review by an admin
-    reject_at: float = 85.0  # at or above: rejected outright
 
 
 @dataclass(frozen=True)
@@ -308,14 +261,14 @@ def _require_local(settings: Settings, port: str) -> None:
 
 def open_catalog(settings: Settings) -> Catalog:
     _require_local(settings, "catalog")
-    from nailfolio.gallery.catalog import SqliteCatalog
+    from nailfolio.local.sqlite_catalog import SqliteCatalog
 
     return SqliteCatalog(settings.catalog_path)
 
 
 def open_notifier(settings: Settings) -> Notifier:
     _require_local(settings, "notifier")
-    from nailfolio.gallery.notify import OutboxNotifier
+    from nailfolio.local.outbox_notifier import OutboxNotifier
 
     return OutboxNotifier(settings.outbox_path)
 
@@ -344,13 +297,13 @@ def open_comment_store(settings: Settings) -> CommentStore:
 
 def open_rate_limiter(settings: Settings) -> RateLimiter:
     _require_local(settings, "rate limiter")
-    from nailfolio.ratelimit import SqliteRateLimiter
+    from nailfolio.local.sqlite_rate_limiter import SqliteRateLimiter
 
     return SqliteRateLimiter(settings.ratelimit_path)
 
 
 def build_sentiment_analyzer(settings: Settings) -> SentimentAnalyzer:
     _require_local(settings, "sentiment analyzer")
-    from nailfolio.comments.sentiment import VaderAnalyzer
+    from nailfolio.local.vader_sentiment import VaderAnalyzer
 
     return VaderAnalyzer()

@@ -18,10 +18,10 @@ from conftest import REPO, Project
 from nailfolio import config
 from nailfolio.comments.backfill import run_sentiment_backfill
 from nailfolio.comments.query import new_comment_id
-from nailfolio.comments.sentiment import VaderAnalyzer
 from nailfolio.comments.service import Comment, CommentService, SentimentStatus
 from nailfolio.errors import StoreDamaged
-from nailfolio.ratelimit import SqliteRateLimiter
+from nailfolio.local.sqlite_rate_limiter import SqliteRateLimiter
+from nailfolio.local.vader_sentiment import VaderAnalyzer
 
 
 def store_pending(project: Project, *texts: str) -> None:

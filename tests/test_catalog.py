@@ -14,10 +14,11 @@ from typing import Any
 import pytest
 
 from nailfolio.errors import ConfigError
-from nailfolio.gallery.catalog import APPLICATION_ID, MIGRATIONS, Catalog, SqliteCatalog
+from nailfolio.gallery.catalog import Catalog
 from nailfolio.gallery.models import Decision, Label, Rendition, Status, Variant
-from nailfolio.gallery.notify import OutboxNotifier
 from nailfolio.local import sqlite
+from nailfolio.local.outbox_notifier import OutboxNotifier
+from nailfolio.local.sqlite_catalog import APPLICATION_ID, MIGRATIONS, SqliteCatalog
 
 WHEN = datetime(2026, 3, 1, 12, 30, 15, 123456, tzinfo=UTC)
 LABELS = (Label("Explicit", "", 2.5), Label("Explicit Nudity", "Explicit", 1.25))

@@ -15,8 +15,8 @@ from nailfolio.comments.query import InvalidCursor, InvalidQuery, encode_cursor,
 from nailfolio.comments.sentiment import Sentiment, SentimentLabel
 from nailfolio.comments.service import Comment, CommentStore, SentimentStatus
 from nailfolio.errors import ConfigError
-from nailfolio.gallery.notify import OutboxNotifier
 from nailfolio.local import sqlite
+from nailfolio.local.outbox_notifier import OutboxNotifier
 from nailfolio.local.sqlite_comment_store import APPLICATION_ID, MIGRATIONS, SqliteCommentStore
 
 BASE = datetime(2025, 5, 1, 12, 0, tzinfo=UTC)

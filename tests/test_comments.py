@@ -20,7 +20,6 @@ from nailfolio.comments.sentiment import (
     SentimentAnalyzer,
     SentimentError,
     SentimentLabel,
-    VaderAnalyzer,
 )
 from nailfolio.comments.service import (
     CSV_COLUMNS,
@@ -34,7 +33,9 @@ from nailfolio.comments.service import (
 from nailfolio.comments.text import InvalidComment, parse_comment_payload
 from nailfolio.errors import DesignNotFound, NailfolioError
 from nailfolio.local.sqlite_comment_store import SqliteCommentStore
-from nailfolio.ratelimit import RateLimited, RateRule, SqliteRateLimiter
+from nailfolio.local.sqlite_rate_limiter import SqliteRateLimiter
+from nailfolio.local.vader_sentiment import VaderAnalyzer
+from nailfolio.ratelimit import RateLimited, RateRule
 
 START = datetime(2025, 5, 1, 12, 0, 20, tzinfo=UTC)  # 20 s into a minute
 PUBLISHED = {"ana/red", "ana/blue", "bo/gold"}

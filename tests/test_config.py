@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from nailfolio import config
-from nailfolio.config import ImageSettings, ModerationSettings, load_settings
+from nailfolio.config import load_settings
 from nailfolio.errors import ConfigError
+from nailfolio.gallery.settings import ImageSettings, ModerationSettings
 
 
 def test_defaults_need_no_environment(tmp_path: Path) -> None:

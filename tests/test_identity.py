@@ -45,7 +45,7 @@ from nailfolio.identity.provider import (
 from nailfolio.local.passwords import ScryptParams, hash_password, verify_password
 from nailfolio.local.signing_key import load_signing_key, public_jwk
 from nailfolio.local.sqlite_identity import LocalIdentity
-from nailfolio.ratelimit import SqliteRateLimiter
+from nailfolio.local.sqlite_rate_limiter import SqliteRateLimiter
 
 PASSWORD = "Nail-Art-2024"
 WRONG = "Wrong-Guess-1"

@@ -16,10 +16,11 @@ from pathlib import Path
 import pytest
 from PIL import ExifTags, Image, ImageCms, ImageDraw, PngImagePlugin
 
-from nailfolio.config import ImageSettings
 from nailfolio.errors import ImageRejected
-from nailfolio.gallery.images import LoadedImage, hash_file, load_image, render_variants, sniff_type
+from nailfolio.gallery.images import LoadedImage, hash_file, load_image, sniff_type
 from nailfolio.gallery.models import Rendition
+from nailfolio.gallery.settings import ImageSettings
+from nailfolio.gallery.variants import render_variants
 
 # Small outputs keep the tests fast; the sizes mirror the defaults' shapes.
 SMALL = ImageSettings(widths=(48, 96, 160), fallback_width=120, thumb_size=(40, 50))

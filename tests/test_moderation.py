@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw
 
-from nailfolio.config import ModerationSettings
 from nailfolio.errors import ConfigError
 from nailfolio.gallery.models import Label, Status
 from nailfolio.gallery.moderation import Moderator, decide
+from nailfolio.gallery.settings import ModerationSettings
 from nailfolio.local.nsfw_moderator import (
     LABEL_NAME,
     MODEL_INPUT_SIZE,

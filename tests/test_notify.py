@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from nailfolio.errors import ConfigError
-from nailfolio.gallery.catalog import SqliteCatalog
-from nailfolio.gallery.notify import SUBJECT_MAX, Notifier, OutboxNotifier, clean_subject
+from nailfolio.gallery.notify import SUBJECT_MAX, Notifier, clean_subject
+from nailfolio.local.outbox_notifier import OutboxNotifier
+from nailfolio.local.sqlite_catalog import SqliteCatalog
 
 
 @pytest.fixture

@@ -10,9 +10,9 @@ import pytest
 from conftest import MarkerModerator, Project
 
 from nailfolio import config
-from nailfolio.config import ImageSettings, ModerationSettings
 from nailfolio.gallery.models import Decision, Status
 from nailfolio.gallery.pipeline import BuildReport, build_gallery
+from nailfolio.gallery.settings import ImageSettings, ModerationSettings
 
 
 def run(project: Project, **changes: object) -> BuildReport:

@@ -8,16 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from nailfolio import ratelimit
-from nailfolio.ratelimit import (
-    Decision,
-    RateLimited,
-    RateRule,
-    SqliteRateLimiter,
-    client_ip,
-    client_network,
-    enforce,
-)
+from nailfolio.local import sqlite_rate_limiter
+from nailfolio.local.sqlite_rate_limiter import SqliteRateLimiter
+from nailfolio.ratelimit import Decision, RateLimited, RateRule, client_ip, client_network, enforce
 
 
 class FakeClock:
@@ -117,7 +110,7 @@ def test_hits_are_atomic_across_threads_and_connections(tmp_path: Path) -> None:
 def test_ended_windows_are_pruned(
     limiter: SqliteRateLimiter, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(ratelimit, "PRUNE_EVERY", 3)
+    monkeypatch.setattr(sqlite_rate_limiter, "PRUNE_EVERY", 3)
     limiter.hit("old", 5, 60)
     clock.now += 120
     limiter.hit("new", 5, 60)

@@ -10,12 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from nailfolio.comments.sentiment import (
-    Sentiment,
-    SentimentLabel,
-    VaderAnalyzer,
-    sentiment_from_vader,
-)
+from nailfolio.comments.sentiment import Sentiment, SentimentLabel
+from nailfolio.local.vader_sentiment import VaderAnalyzer, sentiment_from_vader
 
 REAL_SENTENCES = [
     ("I love this design!", SentimentLabel.POSITIVE),
@@ -103,7 +99,7 @@ def test_vader_works_offline_without_warnings() -> None:
 
         socket.socket = NoNetwork
         socket.create_connection = NoNetwork
-        from nailfolio.comments.sentiment import VaderAnalyzer
+        from nailfolio.local.vader_sentiment import VaderAnalyzer
 
         print(VaderAnalyzer().detect("I love this design!").label)
         """

@@ -45,11 +45,10 @@ from PIL import (
     WebPImagePlugin,
 )
 
-from nailfolio.config import ImageSettings
 from nailfolio.errors import ImageRejected
-from nailfolio.gallery.variants import render_variants
+from nailfolio.gallery.settings import ImageSettings
 
-__all__ = ["LoadedImage", "hash_file", "load_image", "render_variants", "sniff_type"]
+__all__ = ["LoadedImage", "hash_file", "load_image", "sniff_type"]
 
 logger = logging.getLogger(__name__)
 

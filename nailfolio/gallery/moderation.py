@@ -11,8 +11,8 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
-from nailfolio.config import ModerationSettings
 from nailfolio.gallery.models import Label, Status
+from nailfolio.gallery.settings import ModerationSettings
 
 if TYPE_CHECKING:
     from PIL import Image

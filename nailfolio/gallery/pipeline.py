@@ -18,9 +18,9 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from nailfolio import config
-from nailfolio.config import ModerationSettings, Settings
+from nailfolio.config import Settings
 from nailfolio.errors import ImageRejected
-from nailfolio.gallery import images, scratch
+from nailfolio.gallery import images, scratch, variants
 from nailfolio.gallery.catalog import Catalog
 from nailfolio.gallery.content import date_from_camera_name, scan_designs, title_untitled
 from nailfolio.gallery.models import (
@@ -33,6 +33,7 @@ from nailfolio.gallery.models import (
 )
 from nailfolio.gallery.moderation import Moderator, decide
 from nailfolio.gallery.notify import Notifier
+from nailfolio.gallery.settings import ModerationSettings
 
 ProgressCallback = Callable[[str], None]
 ModeratorFactory = Callable[[], Moderator]
@@ -131,7 +132,7 @@ def _process(job: _Job, settings: Settings) -> _Outcome:
             status, model = decide(labels, settings.moderation), moderator.name
         rendition = None
         if job.render and status is Status.APPROVED:
-            rendition = images.render_variants(
+            rendition = variants.render_variants(
                 loaded, job.content_hash, settings.images, settings.renditions_dir
             )
         return _Outcome(

@@ -18,9 +18,9 @@ from typing import IO, TYPE_CHECKING
 
 from PIL import Image, ImageFilter
 
-from nailfolio.config import ImageSettings
 from nailfolio.gallery import scratch
 from nailfolio.gallery.models import Rendition, Variant
+from nailfolio.gallery.settings import ImageSettings
 
 if TYPE_CHECKING:
     from nailfolio.gallery.images import LoadedImage
