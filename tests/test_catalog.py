@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 import time
@@ -12,14 +13,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from moto_dynamodb import atomic_dynamodb, dynamodb_client
 
 from nailfolio import sqlite
+from nailfolio.aws.dynamodb import catalog_table
+from nailfolio.aws.dynamodb_catalog import DynamoCatalog
 from nailfolio.catalog import APPLICATION_ID, MIGRATIONS, Catalog, SqliteCatalog
 from nailfolio.errors import ConfigError
 from nailfolio.models import Decision, Label, Rendition, Status, Variant
 from nailfolio.notify import OutboxNotifier
 
 WHEN = datetime(2026, 3, 1, 12, 30, 15, 123456, tzinfo=UTC)
+CATALOG_TABLE = "nailfolio-catalog"
 LABELS = (Label("Explicit", "", 2.5), Label("Explicit Nudity", "Explicit", 1.25))
 
 
@@ -49,22 +54,33 @@ def _rendition(content_hash: str = "h1", taken_at: datetime | None = None) -> Re
     )
 
 
-# --- the contract: parametrize over adapters (the aws one joins when it exists) -------------
+# --- the contract: parametrized over adapters (DynamoDB on moto) ---------------------------
 
 
-@pytest.fixture(params=["sqlite"])
+@pytest.fixture(params=["sqlite", "dynamodb"])
 def open_catalog(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], Catalog]]:
     """Opens the same catalog again each call (another connection, or another client)."""
     opened: list[Catalog] = []
 
+    def open_sqlite() -> Catalog:
+        return SqliteCatalog(tmp_path / "var" / "catalog.sqlite3")
+
+    def open_dynamodb() -> Catalog:
+        return DynamoCatalog(dynamodb_client(), CATALOG_TABLE)
+
     def open_() -> Catalog:
-        catalog = SqliteCatalog(tmp_path / "var" / "catalog.sqlite3")
+        catalog = open_sqlite() if request.param == "sqlite" else open_dynamodb()
         opened.append(catalog)
         return catalog
 
-    yield open_
-    for catalog in opened:
-        catalog.close()
+    with contextlib.ExitStack() as stack:
+        if request.param == "dynamodb":
+            stack.enter_context(atomic_dynamodb())
+            client = dynamodb_client()
+            client.create_table(**catalog_table(CATALOG_TABLE))
+        yield open_
+        for catalog in opened:
+            catalog.close()
 
 
 @pytest.fixture
