@@ -121,6 +121,26 @@ def test_newest_decision_for_a_hash_wins_and_history_is_kept(catalog: Catalog) -
     assert catalog.decision_history("ana/red-tips") == [override, model]
 
 
+def test_the_decision_recorded_last_wins_whatever_its_time(catalog: Catalog) -> None:
+    model = _decision(status=Status.REJECTED)
+    override = _decision(status=Status.APPROVED, model="admin", decided_at=WHEN - timedelta(1))
+    catalog.record_decision(model)
+    catalog.record_decision(override)  # recorded after, though dated a day before
+    assert catalog.latest_decision("ana/red-tips") == override
+    assert catalog.get_decision("ana/red-tips", "h1") == override
+    assert catalog.decision_history("ana/red-tips") == [override, model]
+    assert catalog.latest_decisions(Status.APPROVED) == [override]
+
+
+@pytest.mark.parametrize("confidence", [0.1 + 0.2, 1e-05, 99.99999999999999, 50, 0.0])
+def test_label_confidences_come_back_exactly(catalog: Catalog, confidence: float) -> None:
+    decision = _decision(labels=(Label("Explicit", "", confidence),))
+    catalog.record_decision(decision)
+    stored = catalog.get_decision(decision.key, decision.content_hash)
+    assert stored == decision
+    assert stored is not None and stored.labels[0].confidence == confidence
+
+
 def test_older_versions_keep_their_decisions(catalog: Catalog) -> None:
     first = _decision(content_hash="h1", status=Status.APPROVED)
     second = _decision(content_hash="h2", status=Status.REJECTED)

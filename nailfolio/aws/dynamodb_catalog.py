@@ -40,6 +40,8 @@ dataclasses. An empty `taken_at` is a missing attribute.
 from __future__ import annotations
 
 import heapq
+import random
+import time
 from dataclasses import replace
 from datetime import UTC, datetime
 from types import TracebackType
@@ -60,6 +62,7 @@ if TYPE_CHECKING:
     from botocore.client import BaseClient
 
 MAX_RECORD_TRIES = 10  # a lost race costs one GetItem and one transaction more
+BACKOFF_S = 0.01  # before try n + 1, a random pause of up to BACKOFF_S * 2**n (at most 0.5 s)
 _LATEST = "LATEST"
 _LOG = "DECISION#"
 _NUMBER_DIGITS = 12
@@ -100,7 +103,9 @@ class DynamoCatalog:
         if decision.decided_at is None:
             decision = replace(decision, decided_at=datetime.now(UTC))
         fields = _decision_fields(decision)
-        for _ in range(MAX_RECORD_TRIES):
+        for attempt in range(MAX_RECORD_TRIES):
+            if attempt:  # writers that collided spread out instead of colliding again
+                time.sleep(random.uniform(0, min(0.5, BACKOFF_S * 2**attempt)))
             latest = self._get(_design(decision.key), _LATEST)
             previous = int(latest["number"]["N"]) if latest else 0
             try:
