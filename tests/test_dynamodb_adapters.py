@@ -152,6 +152,28 @@ def test_a_design_s_latest_decision_is_one_query_newest_first(aws: Any) -> None:
     assert params["ConsistentRead"] is True
 
 
+def test_reads_follow_every_page(aws: Any) -> None:
+    """DynamoDB returns at most 1 MB per Query; pages of two items show the same path."""
+
+    def two_per_page(params: dict[str, Any], **_: Any) -> None:
+        params.setdefault("Limit", 2)
+
+    catalog = DynamoCatalog(aws, CATALOG)
+    for i in range(5):
+        catalog.record_decision(_decision(f"ana/d{i}", f"h{i}"))
+        catalog.record_decision(_decision("bea/blue", f"b{i}"))
+    calls = _calls(aws)
+    aws.meta.events.register("provide-client-params.dynamodb.Query", two_per_page)
+    assert [d.key for d in catalog.latest_decisions()] == [
+        *(f"ana/d{i}" for i in range(5)),
+        "bea/blue",
+    ]
+    assert [d.content_hash for d in catalog.decision_history("bea/blue")] == [
+        f"b{i}" for i in reversed(range(5))
+    ]
+    assert len(calls) > 5  # more than one Query per status and for the history
+
+
 def test_the_log_is_numbered_in_recording_order(aws: Any) -> None:
     catalog = DynamoCatalog(aws, CATALOG)
     for _ in range(3):
