@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 import time
@@ -12,7 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from moto_dynamodb import atomic_dynamodb, dynamodb_client
 
+from nailfolio.aws.dynamodb import catalog_table
+from nailfolio.aws.dynamodb_catalog import DynamoCatalog
 from nailfolio.errors import ConfigError
 from nailfolio.gallery.catalog import Catalog
 from nailfolio.gallery.models import Decision, Label, Rendition, Status, Variant
@@ -21,6 +25,7 @@ from nailfolio.local.outbox_notifier import OutboxNotifier
 from nailfolio.local.sqlite_catalog import APPLICATION_ID, MIGRATIONS, SqliteCatalog
 
 WHEN = datetime(2026, 3, 1, 12, 30, 15, 123456, tzinfo=UTC)
+CATALOG_TABLE = "nailfolio-catalog"
 LABELS = (Label("Explicit", "", 2.5), Label("Explicit Nudity", "Explicit", 1.25))
 
 
@@ -50,22 +55,33 @@ def _rendition(content_hash: str = "h1", taken_at: datetime | None = None) -> Re
     )
 
 
-# --- the contract: parametrize over adapters (the aws one joins when it exists) -------------
+# --- the contract: parametrized over adapters (DynamoDB on moto) ---------------------------
 
 
-@pytest.fixture(params=["sqlite"])
+@pytest.fixture(params=["sqlite", "dynamodb"])
 def open_catalog(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], Catalog]]:
     """Opens the same catalog again each call (another connection, or another client)."""
     opened: list[Catalog] = []
 
+    def open_sqlite() -> Catalog:
+        return SqliteCatalog(tmp_path / "var" / "catalog.sqlite3")
+
+    def open_dynamodb() -> Catalog:
+        return DynamoCatalog(dynamodb_client(), CATALOG_TABLE)
+
     def open_() -> Catalog:
-        catalog = SqliteCatalog(tmp_path / "var" / "catalog.sqlite3")
+        catalog = open_sqlite() if request.param == "sqlite" else open_dynamodb()
         opened.append(catalog)
         return catalog
 
-    yield open_
-    for catalog in opened:
-        catalog.close()
+    with contextlib.ExitStack() as stack:
+        if request.param == "dynamodb":
+            stack.enter_context(atomic_dynamodb())
+            client = dynamodb_client()
+            client.create_table(**catalog_table(CATALOG_TABLE))
+        yield open_
+        for catalog in opened:
+            catalog.close()
 
 
 @pytest.fixture
@@ -104,6 +120,26 @@ def test_newest_decision_for_a_hash_wins_and_history_is_kept(catalog: Catalog) -
     catalog.record_decision(override)
     assert catalog.get_decision("ana/red-tips", "h1") == override
     assert catalog.decision_history("ana/red-tips") == [override, model]
+
+
+def test_the_decision_recorded_last_wins_whatever_its_time(catalog: Catalog) -> None:
+    model = _decision(status=Status.REJECTED)
+    override = _decision(status=Status.APPROVED, model="admin", decided_at=WHEN - timedelta(1))
+    catalog.record_decision(model)
+    catalog.record_decision(override)  # recorded after, though dated a day before
+    assert catalog.latest_decision("ana/red-tips") == override
+    assert catalog.get_decision("ana/red-tips", "h1") == override
+    assert catalog.decision_history("ana/red-tips") == [override, model]
+    assert catalog.latest_decisions(Status.APPROVED) == [override]
+
+
+@pytest.mark.parametrize("confidence", [0.1 + 0.2, 1e-05, 99.99999999999999, 50, 0.0])
+def test_label_confidences_come_back_exactly(catalog: Catalog, confidence: float) -> None:
+    decision = _decision(labels=(Label("Explicit", "", confidence),))
+    catalog.record_decision(decision)
+    stored = catalog.get_decision(decision.key, decision.content_hash)
+    assert stored == decision
+    assert stored is not None and stored.labels[0].confidence == confidence
 
 
 def test_older_versions_keep_their_decisions(catalog: Catalog) -> None:

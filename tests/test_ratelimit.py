@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from moto_dynamodb import atomic_dynamodb, dynamodb_client
 
+from nailfolio.aws.dynamodb import rate_limit_table, rate_limit_time_to_live
+from nailfolio.aws.dynamodb_rate_limiter import DynamoRateLimiter
 from nailfolio.local import sqlite_rate_limiter
 from nailfolio.local.sqlite_rate_limiter import SqliteRateLimiter
-from nailfolio.ratelimit import Decision, RateLimited, RateRule, client_ip, client_network, enforce
+from nailfolio.ratelimit import (
+    Decision,
+    RateLimited,
+    RateLimiter,
+    RateRule,
+    client_ip,
+    client_network,
+    enforce,
+)
+
+RATE_LIMIT_TABLE = "nailfolio-ratelimit"
 
 
 class FakeClock:
@@ -26,14 +40,46 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
+OpenLimiter = Callable[[Callable[[], float]], RateLimiter]
+
+
+@pytest.fixture(params=["sqlite", "dynamodb"])
+def open_limiter(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[OpenLimiter]:
+    """Opens another limiter on the same counters each call (another connection, or client)."""
+    sqlite_limiters: list[SqliteRateLimiter] = []
+
+    def open_(clock: Callable[[], float]) -> RateLimiter:
+        if request.param == "dynamodb":
+            client = dynamodb_client()
+            return DynamoRateLimiter(client, RATE_LIMIT_TABLE, clock=clock)
+        limiter = SqliteRateLimiter(tmp_path / "ratelimit.sqlite3", clock=clock)
+        sqlite_limiters.append(limiter)
+        return limiter
+
+    with contextlib.ExitStack() as stack:
+        if request.param == "dynamodb":
+            stack.enter_context(atomic_dynamodb())
+            client = dynamodb_client()
+            client.create_table(**rate_limit_table(RATE_LIMIT_TABLE))
+            client.update_time_to_live(**rate_limit_time_to_live(RATE_LIMIT_TABLE))
+        yield open_
+        for limiter in sqlite_limiters:
+            limiter.close()
+
+
 @pytest.fixture
-def limiter(tmp_path: Path, clock: FakeClock) -> Iterator[SqliteRateLimiter]:
+def limiter(open_limiter: OpenLimiter, clock: FakeClock) -> RateLimiter:
+    return open_limiter(clock)
+
+
+@pytest.fixture
+def sqlite_limiter(tmp_path: Path, clock: FakeClock) -> Iterator[SqliteRateLimiter]:
     with SqliteRateLimiter(tmp_path / "ratelimit.sqlite3", clock=clock) as limiter:
         yield limiter
 
 
 def test_allows_up_to_the_limit_then_says_when_the_window_ends(
-    limiter: SqliteRateLimiter, clock: FakeClock
+    limiter: RateLimiter, clock: FakeClock
 ) -> None:
     assert [limiter.hit("a", 3, 60).allowed for _ in range(3)] == [True, True, True]
     assert limiter.hit("a", 3, 60) == Decision(False, 60)  # the window opened at the first hit
@@ -43,7 +89,7 @@ def test_allows_up_to_the_limit_then_says_when_the_window_ends(
     assert limiter.hit("a", 3, 60) == Decision(True, 0)
 
 
-def test_windows_do_not_follow_the_clock(limiter: SqliteRateLimiter, clock: FakeClock) -> None:
+def test_windows_do_not_follow_the_clock(limiter: RateLimiter, clock: FakeClock) -> None:
     """Hits on both sides of a clock minute are one window: no free burst at :00."""
     clock.now = 1_000_079.5  # half a second before a clock minute ends
     assert limiter.hit("a", 1, 60).allowed
@@ -51,7 +97,7 @@ def test_windows_do_not_follow_the_clock(limiter: SqliteRateLimiter, clock: Fake
     assert limiter.hit("a", 1, 60) == Decision(False, 59)
 
 
-def test_refused_hits_are_not_counted(limiter: SqliteRateLimiter, clock: FakeClock) -> None:
+def test_refused_hits_are_not_counted(limiter: RateLimiter, clock: FakeClock) -> None:
     limiter.hit("a", 1, 60)
     for _ in range(10):
         assert not limiter.hit("a", 1, 60).allowed
@@ -60,7 +106,7 @@ def test_refused_hits_are_not_counted(limiter: SqliteRateLimiter, clock: FakeClo
     assert not limiter.hit("a", 1, 60).allowed
 
 
-def test_buckets_and_windows_are_counted_apart(limiter: SqliteRateLimiter) -> None:
+def test_buckets_and_windows_are_counted_apart(limiter: RateLimiter) -> None:
     assert limiter.hit("a", 1, 60).allowed
     assert limiter.hit("b", 1, 60).allowed
     assert limiter.hit("a", 1, 86_400).allowed  # same bucket, another window length
@@ -69,28 +115,26 @@ def test_buckets_and_windows_are_counted_apart(limiter: SqliteRateLimiter) -> No
 
 
 def test_a_clock_running_behind_does_not_reset_a_newer_window(
-    limiter: SqliteRateLimiter, clock: FakeClock
+    limiter: RateLimiter, clock: FakeClock
 ) -> None:
     limiter.hit("a", 1, 60)
     clock.now -= 60  # another process whose clock lags one window
     assert not limiter.hit("a", 1, 60).allowed
 
 
-def test_counters_survive_a_new_limiter_on_the_same_file(tmp_path: Path, clock: FakeClock) -> None:
-    path = tmp_path / "rl.sqlite3"
-    with SqliteRateLimiter(path, clock=clock) as first:
-        first.hit("a", 1, 60)
-    with SqliteRateLimiter(path, clock=clock) as second:
-        assert not second.hit("a", 1, 60).allowed
+def test_counters_survive_a_new_limiter_on_the_same_store(
+    open_limiter: OpenLimiter, clock: FakeClock
+) -> None:
+    open_limiter(clock).hit("a", 1, 60)
+    assert not open_limiter(clock).hit("a", 1, 60).allowed
 
 
-def test_hits_are_atomic_across_threads_and_connections(tmp_path: Path) -> None:
-    path = tmp_path / "rl.sqlite3"
-    limiters = [SqliteRateLimiter(path, clock=lambda: 1_000_000.0) for _ in range(4)]
+def test_hits_are_atomic_across_threads_and_connections(open_limiter: OpenLimiter) -> None:
+    limiters = [open_limiter(lambda: 1_000_000.0) for _ in range(4)]
     allowed: list[bool] = []
     lock = threading.Lock()
 
-    def worker(limiter: SqliteRateLimiter) -> None:
+    def worker(limiter: RateLimiter) -> None:
         for _ in range(25):
             decision = limiter.hit("shared", 37, 3600)
             with lock:
@@ -101,31 +145,55 @@ def test_hits_are_atomic_across_threads_and_connections(tmp_path: Path) -> None:
         thread.start()
     for thread in threads:
         thread.join()
-    for limiter in limiters:
-        limiter.close()
     assert len(allowed) == 200
     assert allowed.count(True) == 37
 
 
+def test_fifty_threads_on_one_bucket_get_exactly_the_limit(open_limiter: OpenLimiter) -> None:
+    limiter = open_limiter(lambda: 1_000_000.0)
+    start = threading.Barrier(50)
+    allowed: list[bool] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        start.wait()  # all at once: the first hits race to open the window
+        decision = limiter.hit("burst", 10, 60)
+        with lock:
+            allowed.append(decision.allowed)
+
+    threads = [threading.Thread(target=worker) for _ in range(50)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(allowed) == 50
+    assert allowed.count(True) == 10
+
+
 def test_ended_windows_are_pruned(
-    limiter: SqliteRateLimiter, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+    sqlite_limiter: RateLimiter, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(sqlite_rate_limiter, "PRUNE_EVERY", 3)
-    limiter.hit("old", 5, 60)
+    sqlite_limiter.hit("old", 5, 60)
     clock.now += 120
-    limiter.hit("new", 5, 60)
-    limiter.hit("new", 5, 60)  # third hit: sweeps
-    rows = limiter._conn().execute("SELECT bucket FROM hits").fetchall()
+    sqlite_limiter.hit("new", 5, 60)
+    sqlite_limiter.hit("new", 5, 60)  # third hit: sweeps
+    rows = sqlite_limiter._conn().execute("SELECT bucket FROM hits").fetchall()
     assert rows == [("new",)]
 
 
 @pytest.mark.parametrize(("limit", "window"), [(0, 60), (5, 0)])
-def test_refuses_meaningless_rules(limiter: SqliteRateLimiter, limit: int, window: int) -> None:
+def test_refuses_meaningless_rules(limiter: RateLimiter, limit: int, window: int) -> None:
     with pytest.raises(ValueError, match="must be >= 1"):
         limiter.hit("a", limit, window)
 
 
-def test_enforce_raises_rate_limited_with_retry_after(limiter: SqliteRateLimiter) -> None:
+def test_refuses_a_bucket_without_a_name(limiter: RateLimiter) -> None:
+    with pytest.raises(ValueError, match="needs a name"):
+        limiter.hit("", 1, 60)
+
+
+def test_enforce_raises_rate_limited_with_retry_after(limiter: RateLimiter) -> None:
     rules = [("net", RateRule(10, 60)), ("account", RateRule(1, 60))]
     enforce(limiter, rules, "comments")
     with pytest.raises(RateLimited, match="Too many comments; try again in 60 seconds") as caught:

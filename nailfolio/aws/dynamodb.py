@@ -1,0 +1,161 @@
+"""What the DynamoDB adapters share: one way to make a call, and the tables they need.
+
+`request` makes one low-level client call and turns whatever botocore raises into a library
+error: a failed condition into `ConditionFailed`, a cancelled transaction into
+`TransactionCancelled` (both caught inside the adapters, never seen by callers), and any
+other refusal, throttle or network failure into `ServiceUnavailable` naming the operation.
+
+`catalog_table` and `rate_limit_table` give the CreateTable parameters of each table, so the
+tests and the deployment create exactly what the adapters expect; `rate_limit_time_to_live`
+gives the UpdateTimeToLive parameters that let DynamoDB delete ended windows.
+
+botocore is imported inside the functions, never at module top: only the aws backend
+imports this module, and the API's import stays free of boto3.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from nailfolio.errors import ServiceUnavailable
+
+if TYPE_CHECKING:
+    from botocore.client import BaseClient
+
+SERVICE = "DynamoDB"
+TTL_ATTRIBUTE = "expires_at"  # epoch seconds; DynamoDB deletes the item some time after
+STATUS_INDEX = "by_status"  # the catalog's GSI of each design's latest decision
+_RETRYABLE_CANCELS = frozenset({"ConditionalCheckFailed", "TransactionConflict"})
+
+
+class ConditionFailed(Exception):
+    """A conditional write was refused; `item` is the item as it was, if asked for."""
+
+    def __init__(self, item: dict[str, Any] | None) -> None:
+        super().__init__("the conditional request failed")
+        self.item = item
+
+
+class TransactionCancelled(Exception):
+    """A transaction was cancelled; `codes` holds one reason code per action ("None": fine)."""
+
+    def __init__(self, codes: list[str]) -> None:
+        super().__init__(f"transaction cancelled: {codes}")
+        self.codes = codes
+
+    @property
+    def retryable(self) -> bool:
+        """Whether another writer got there first (try again), rather than a bad request."""
+        return bool(_RETRYABLE_CANCELS.intersection(self.codes))
+
+
+def request(client: BaseClient, operation: str, **params: Any) -> dict[str, Any]:
+    """Call `operation` ("UpdateItem", ...) with `params`; raise only library errors."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    method = getattr(client, _snake_case(operation))
+    try:
+        return method(**params)
+    except ClientError as exc:
+        raise _client_error(exc, operation, params) from exc
+    except BotoCoreError as exc:  # no connection, timeouts, retries exhausted, bad params
+        raise ServiceUnavailable(
+            f"{SERVICE} {operation}{_on_table(params)} failed ({exc}); try again later"
+        ) from exc
+
+
+def _client_error(exc: Any, operation: str, params: dict[str, Any]) -> Exception:
+    error = exc.response.get("Error", {})
+    code = error.get("Code", "Unknown")
+    if code == "ConditionalCheckFailedException":
+        return ConditionFailed(exc.response.get("Item"))
+    if code == "TransactionCanceledException":
+        reasons = exc.response.get("CancellationReasons") or []
+        return TransactionCancelled([reason.get("Code", "None") for reason in reasons])
+    hint = "try again later"
+    if code == "ResourceNotFoundException":
+        hint = "create the table (nailfolio.aws.dynamodb) or fix the table-name setting"
+    return ServiceUnavailable(
+        f"{SERVICE} {operation}{_on_table(params)} failed ({code}: {error.get('Message', '')});"
+        f" {hint}"
+    )
+
+
+def _on_table(params: dict[str, Any]) -> str:
+    name = params.get("TableName")
+    return f" on table {name!r}" if name else ""
+
+
+def _snake_case(operation: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", operation).lower()
+
+
+def number(value: float) -> dict[str, str]:
+    """A float or int as a DynamoDB number that reads back as the same value.
+
+    repr gives the shortest decimal that round-trips, Decimal keeps it exact and writes it
+    without an exponent; DynamoDB has no NaN or infinity, so those are refused here.
+    """
+    exact = Decimal(repr(value))
+    if not exact.is_finite():
+        raise ValueError(f"{value!r} cannot be stored in DynamoDB (numbers must be finite)")
+    return {"N": format(exact, "f")}
+
+
+def read_float(attribute: dict[str, str]) -> float:
+    """The float a DynamoDB number attribute was written from (see `number`)."""
+    return float(Decimal(attribute["N"]))
+
+
+def catalog_table(name: str) -> dict[str, Any]:
+    """CreateTable parameters of the catalog's table (see nailfolio.aws.dynamodb_catalog)."""
+    return {
+        "TableName": name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+            {"AttributeName": "latest_status", "AttributeType": "S"},
+            {"AttributeName": "design_key", "AttributeType": "S"},
+        ],
+        "KeySchema": [
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        "GlobalSecondaryIndexes": [
+            {
+                "IndexName": STATUS_INDEX,
+                "KeySchema": [
+                    {"AttributeName": "latest_status", "KeyType": "HASH"},
+                    {"AttributeName": "design_key", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+    }
+
+
+def rate_limit_table(name: str) -> dict[str, Any]:
+    """CreateTable parameters of the rate limiter's counters (one item per bucket and window)."""
+    return {
+        "TableName": name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [
+            {"AttributeName": "bucket", "AttributeType": "S"},
+            {"AttributeName": "window_seconds", "AttributeType": "N"},
+        ],
+        "KeySchema": [
+            {"AttributeName": "bucket", "KeyType": "HASH"},
+            {"AttributeName": "window_seconds", "KeyType": "RANGE"},
+        ],
+    }
+
+
+def rate_limit_time_to_live(name: str) -> dict[str, Any]:
+    """UpdateTimeToLive parameters: DynamoDB deletes counters whose window has ended."""
+    return {
+        "TableName": name,
+        "TimeToLiveSpecification": {"Enabled": True, "AttributeName": TTL_ATTRIBUTE},
+    }
