@@ -271,10 +271,11 @@ class DynamoCommentStore:
         ids = {item["id"]["S"] for item in self._items(_author_query(self._table, author_sub))}
         keys = builtins.list(self._items(_keys_query(self._table, author_sub)))
         ids |= {key["comment_id"]["S"] for key in keys}  # keyed comments the GSI lags behind
-        deleted = sum(self.delete(comment_id) for comment_id in sorted(ids))
-        for key in keys:  # orphaned keys, whose comment was gone already
-            self._call("DeleteItem", Key={"pk": key["pk"], "sk": key["sk"]})
-        return deleted
+        deleted = {comment_id for comment_id in sorted(ids) if self.delete(comment_id)}
+        for key in keys:  # delete() took its comment's key along; these were orphaned
+            if key["comment_id"]["S"] not in deleted:
+                self._call("DeleteItem", Key={"pk": key["pk"], "sk": key["sk"]})
+        return len(deleted)
 
     def _first_for_key(self, author_sub: str, idempotency_key: str) -> Comment | None:
         """The comment an idempotency key names; drops the key if its comment is gone."""
