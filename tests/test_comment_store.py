@@ -1,4 +1,4 @@
-"""The CommentStore contract: every adapter (SQLite today, DynamoDB later) passes these."""
+"""The CommentStore contract: every adapter (SQLite, and DynamoDB on moto) passes these."""
 
 from __future__ import annotations
 
@@ -8,9 +8,13 @@ import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import boto3
 import pytest
+from moto import mock_aws
 
+from nailfolio.aws.dynamodb_comment_store import DynamoCommentStore, table_definition
 from nailfolio.comments.query import InvalidCursor, InvalidQuery, encode_cursor, new_comment_id
 from nailfolio.comments.sentiment import Sentiment, SentimentLabel
 from nailfolio.comments.service import Comment, CommentStore, SentimentStatus
@@ -37,10 +41,36 @@ def make_comment(
     return Comment(new_comment_id(at), design, author, "Ana", text, at, sentiment, status, spam)
 
 
-@pytest.fixture(params=["sqlite"])
+class AtomicCalls:
+    """A boto3 client whose calls run one at a time. moto's in-process DynamoDB is not
+    thread-safe (TransactWriteItems deep-copies the tables for its rollback, unlocked, so
+    concurrent transactions lose each other's writes); real DynamoDB makes every call atomic
+    and transactions serializable, which this lock models, so the concurrency tests still
+    test the store's own race handling."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._client, name)
+
+        def call(**params: Any) -> Any:
+            with self._lock:
+                return method(**params)
+
+        return call
+
+
+@pytest.fixture(params=["sqlite", "dynamodb"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[CommentStore]:
-    """One fresh store per adapter; a DynamoDB adapter (moto) joins the params later."""
-    assert request.param == "sqlite"
+    """One fresh store per adapter: a SQLite file, or a DynamoDB table on moto."""
+    if request.param == "dynamodb":
+        with mock_aws():
+            client = boto3.client("dynamodb", region_name="eu-west-1")
+            client.create_table(**table_definition("comments"))
+            yield DynamoCommentStore(AtomicCalls(client), "comments")  # type: ignore[arg-type]
+        return
     with SqliteCommentStore(tmp_path / "comments.sqlite3") as sqlite_store:
         yield sqlite_store
 
@@ -142,6 +172,17 @@ def test_set_sentiment_records_scored_and_failed(store: CommentStore) -> None:
     assert not store.set_sentiment("f" * 32, HAPPY, SentimentStatus.SCORED)
 
 
+def test_scores_come_back_equal_to_the_floats_stored(store: CommentStore) -> None:
+    awkward = Sentiment(SentimentLabel.MIXED, 0.1 + 0.2, 1 / 3, 2 / 3 - 0.1, 1e-17)
+    comment = make_comment()
+    store.add(comment)
+    store.set_sentiment(comment.id, awkward, SentimentStatus.SCORED)
+    assert store.get(comment.id).sentiment == awkward  # type: ignore[union-attr]
+    stored_scored = make_comment(1, sentiment=awkward)
+    store.add(stored_scored)
+    assert store.list(limit=1).comments == (stored_scored,)
+
+
 def test_set_sentiment_refuses_a_status_that_contradicts_the_sentiment(
     store: CommentStore,
 ) -> None:
@@ -205,6 +246,19 @@ def test_a_valid_cursor_from_elsewhere_just_resumes_there(store: CommentStore) -
         store.add(make_comment(i))
     cursor = encode_cursor(BASE + timedelta(seconds=2, microseconds=1), "0" * 32)
     assert len(store.list(cursor=cursor).comments) == 3
+
+
+def test_a_cursor_outside_the_time_range_resumes_as_its_position_says(
+    store: CommentStore,
+) -> None:
+    for i in range(5):
+        store.add(make_comment(i, text=f"c{i}"))
+    since, until = BASE + timedelta(seconds=1), BASE + timedelta(seconds=4)
+    below = encode_cursor(BASE + timedelta(microseconds=1), "0" * 32)
+    above = encode_cursor(BASE + timedelta(seconds=9), "0" * 32)
+    assert store.list(since=since, until=until, cursor=below).comments == ()
+    in_range = store.list(since=since, until=until, cursor=above).comments
+    assert [comment.text for comment in in_range] == ["c3", "c2", "c1"]
 
 
 @pytest.mark.parametrize("limit", [0, -1, 201, 2.5, "10", True])
