@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -175,3 +176,65 @@ def test_real_model_scores_transparent_and_opaque_versions_alike() -> None:
     (b,) = moderator.detect_labels(cutout)
 
     assert a.confidence == pytest.approx(b.confidence, abs=1e-6)
+
+
+# --- the Moderator contract: every adapter, through the port ---------------------------------
+
+
+@dataclass
+class Moderating:
+    """A moderator and, for a stubbed service, a way to queue one real-shaped answer."""
+
+    moderator: Moderator
+    will_answer: Callable[[], None]
+
+
+@pytest.fixture(params=[pytest.param("opennsfw", marks=pytest.mark.slow), "rekognition"])
+def moderating(request: pytest.FixtureRequest) -> Iterator[Moderating]:
+    if request.param == "opennsfw":
+        yield Moderating(OpenNsfwModerator(), lambda: None)
+        return
+    import boto3
+    from botocore.stub import ANY, Stubber
+
+    from nailfolio.aws.rekognition_moderator import RekognitionModerator
+
+    client = boto3.client("rekognition", region_name="eu-west-1")
+    answer = {
+        "ModerationLabels": [
+            {"Confidence": 12.5, "Name": "Suggestive", "ParentName": "", "TaxonomyLevel": 1}
+        ],
+        "ModerationModelVersion": "7.0",
+    }
+    with Stubber(client) as stub:
+        yield Moderating(
+            RekognitionModerator(client),
+            lambda: stub.add_response(
+                "detect_moderation_labels",
+                answer,
+                {"Image": {"Bytes": ANY}, "MinConfidence": 40.0},
+            ),
+        )
+        stub.assert_no_pending_responses()
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "L", "P", "CMYK"])
+def test_contract_labels_are_rekognition_shaped(moderating: Moderating, mode: str) -> None:
+    moderating.will_answer()
+    labels = moderating.moderator.detect_labels(_nails(400, 500, mode))
+    assert isinstance(labels, tuple) and labels  # both report a low score too
+    assert all(isinstance(label, Label) and 0.0 <= label.confidence <= 100.0 for label in labels)
+    assert all(isinstance(label.parent_name, str) for label in labels)
+    assert decide(labels, POLICY) is Status.APPROVED  # a harmless drawing
+
+
+def test_contract_leaves_the_callers_image_alone(moderating: Moderating) -> None:
+    moderating.will_answer()
+    image = _nails(600, 900, "RGBA")
+    before = image.tobytes()
+    moderating.moderator.detect_labels(image)
+    assert image.size == (600, 900) and image.mode == "RGBA" and image.tobytes() == before
+
+
+def test_contract_moderator_has_a_name(moderating: Moderating) -> None:
+    assert isinstance(moderating.moderator.name, str) and moderating.moderator.name

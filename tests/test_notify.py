@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -108,3 +109,88 @@ def test_outbox_and_catalog_live_side_by_side_in_var(tmp_path: Path) -> None:
     with SqliteCatalog(var / "catalog.sqlite3"), OutboxNotifier(var / "outbox.sqlite3") as outbox:
         _send(outbox, "hello")
         assert len(outbox.list_notifications()) == 1
+
+
+# --- the Notifier contract: every adapter, through the port ----------------------------------
+
+Sent = tuple[str, str, tuple[str, ...]]  # (subject, body, tags) as the admins receive them
+
+
+@pytest.fixture(params=["outbox", "sns"])
+def sent_through(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[tuple[Notifier, Callable[[], list[Sent]]]]:
+    """A notifier and a reader of what it delivered, oldest first."""
+    if request.param == "outbox":
+        with OutboxNotifier(tmp_path / "outbox.sqlite3") as outbox:
+            yield (
+                outbox,
+                lambda: [
+                    (n.subject, n.body, n.tags) for n in reversed(outbox.list_notifications())
+                ],
+            )
+        return
+    import boto3
+    from moto import mock_aws
+
+    from nailfolio.aws.sns_notifier import SnsNotifier
+
+    with mock_aws():
+        sns = boto3.client("sns", region_name="eu-west-1")
+        sqs = boto3.client("sqs", region_name="eu-west-1")
+        arn = sns.create_topic(Name="admins")["TopicArn"]
+        url = sqs.create_queue(QueueName="inbox")["QueueUrl"]
+        queue = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+        sns.subscribe(TopicArn=arn, Protocol="sqs", Endpoint=queue["Attributes"]["QueueArn"])
+
+        def read() -> list[Sent]:
+            messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)
+            envelopes = [json.loads(m["Body"]) for m in messages.get("Messages", [])]
+            return [
+                (
+                    e.get("Subject", ""),
+                    e["Message"],
+                    tuple(json.loads(e["MessageAttributes"]["tags"]["Value"]))
+                    if e.get("MessageAttributes")
+                    else (),
+                )
+                for e in envelopes
+            ]
+
+        with SnsNotifier(sns, arn) as notifier:
+            yield notifier, read
+
+
+def test_contract_delivers_subject_body_and_tags(
+    sent_through: tuple[Notifier, Callable[[], list[Sent]]],
+) -> None:
+    notifier, read = sent_through
+    _send(notifier, "Design ana/red needs review", "Explicit at 52%.", ("moderation", "review"))
+    assert read() == [("Design ana/red needs review", "Explicit at 52%.", ("moderation", "review"))]
+
+
+def test_contract_subject_becomes_one_short_line(
+    sent_through: tuple[Notifier, Callable[[], list[Sent]]],
+) -> None:
+    notifier, read = sent_through
+    _send(notifier, "Design\nana/red " + "y" * 200, "body")
+    ((subject, _, _),) = read()
+    assert "\n" not in subject and len(subject) == SUBJECT_MAX and subject.endswith("...")
+
+
+def test_contract_body_is_kept_verbatim(
+    sent_through: tuple[Notifier, Callable[[], list[Sent]]],
+) -> None:
+    notifier, read = sent_through
+    body = "Line one\nLine two\twith a tab; and 'quotes' — ünïcode 💅"
+    _send(notifier, "subject", body)
+    assert read()[0][1] == body
+
+
+def test_contract_tags_given_as_one_string_are_refused(
+    sent_through: tuple[Notifier, Callable[[], list[Sent]]],
+) -> None:
+    notifier, read = sent_through
+    with pytest.raises(TypeError, match="not one string"):
+        notifier.notify("subject", "body", "moderation")  # type: ignore[arg-type]
+    assert read() == []

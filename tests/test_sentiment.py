@@ -6,11 +6,13 @@ import math
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from nailfolio.comments.sentiment import Sentiment, SentimentLabel
+from nailfolio.comments.sentiment import Sentiment, SentimentAnalyzer, SentimentLabel
 from nailfolio.local.vader_sentiment import VaderAnalyzer, sentiment_from_vader
 
 REAL_SENTENCES = [
@@ -113,3 +115,69 @@ def test_vader_works_offline_without_warnings() -> None:
     )
     assert done.stdout.strip() == "POSITIVE"
     assert done.stderr == ""
+
+
+# --- the SentimentAnalyzer contract: every adapter, through the port -------------------------
+
+
+@dataclass
+class Scoring:
+    """An analyzer and, for a stubbed service, a way to queue one real-shaped answer."""
+
+    analyzer: SentimentAnalyzer
+    will_answer: Callable[[], None]
+
+
+@pytest.fixture(params=["vader", "comprehend"])
+def scoring(request: pytest.FixtureRequest, vader: VaderAnalyzer) -> Iterator[Scoring]:
+    if request.param == "vader":
+        yield Scoring(vader, lambda: None)
+        return
+    import boto3
+    from botocore.stub import ANY, Stubber
+
+    from nailfolio.aws.comprehend_sentiment import ComprehendAnalyzer
+
+    client = boto3.client("comprehend", region_name="eu-west-1")
+    answer = {
+        "Sentiment": "POSITIVE",
+        "SentimentScore": {
+            "Positive": 0.9981,
+            "Negative": 0.0003,
+            "Neutral": 0.0012,
+            "Mixed": 0.0004,
+        },
+    }
+    with Stubber(client) as stub:
+        yield Scoring(
+            ComprehendAnalyzer(client),
+            lambda: stub.add_response(
+                "detect_sentiment", answer, {"Text": ANY, "LanguageCode": "en"}
+            ),
+        )
+        stub.assert_no_pending_responses()
+
+
+def test_contract_scores_are_comprehend_shaped(scoring: Scoring) -> None:
+    scoring.will_answer()
+    result = scoring.analyzer.detect("I love this design!")
+    assert isinstance(result, Sentiment) and result.label is SentimentLabel.POSITIVE
+    scores = (result.positive, result.negative, result.neutral, result.mixed)
+    assert all(0.0 <= score <= 1.0 for score in scores)
+    assert math.isclose(math.fsum(scores), 1.0, abs_tol=1e-3)
+
+
+@pytest.mark.parametrize("text", ["", "  \n\t "])
+def test_contract_blank_text_is_neutral(scoring: Scoring, text: str) -> None:
+    result = scoring.analyzer.detect(text)  # no answer queued: nothing is asked of a service
+    assert (result.label, result.neutral) == (SentimentLabel.NEUTRAL, 1.0)
+
+
+def test_contract_long_text_is_scored_not_refused(scoring: Scoring) -> None:
+    scoring.will_answer()
+    text = "I love this design! 💅 Très élégant. " * 600  # ~24,000 bytes of UTF-8
+    assert isinstance(scoring.analyzer.detect(text), Sentiment)
+
+
+def test_contract_analyzer_has_a_name(scoring: Scoring) -> None:
+    assert isinstance(scoring.analyzer.name, str) and scoring.analyzer.name

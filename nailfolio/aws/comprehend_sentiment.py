@@ -1,0 +1,109 @@
+"""The aws sentiment analyzer: Amazon Comprehend's DetectSentiment, and DetectKeyPhrases for
+the insights.
+
+No table: Comprehend keeps nothing, and the comment store keeps each comment's Sentiment.
+The port's shape is Comprehend's own (see nailfolio.comments.sentiment), so the label and the four
+scores are taken as they come. Comprehend refuses text over 5,000 UTF-8 bytes (key phrases:
+100 KB), so the text is cut on a character boundary first: a long comment is judged by its
+opening, never refused. The language is a setting (Comprehend does not guess it here).
+
+Errors keep the port's rule: text Comprehend can never score (InvalidRequestException,
+TextSizeLimitExceededException) raises SentimentError, so the comment is marked failed; a
+throttle, an outage or a timeout raises ServiceUnavailable, so it stays pending and
+backfill_sentiment retries it; an unsupported language is a ConfigError (fix the setting,
+then backfill).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from nailfolio.comments.sentiment import Sentiment, SentimentError, SentimentLabel
+from nailfolio.errors import ConfigError, ServiceUnavailable
+
+SENTIMENT_MAX_BYTES = 5_000  # DetectSentiment: 5,000 bytes of UTF-8
+KEY_PHRASES_MAX_BYTES = 100_000  # DetectKeyPhrases: 100 KB of UTF-8
+NEVER_SCORABLE = frozenset({"InvalidRequestException", "TextSizeLimitExceededException"})
+
+
+@dataclass(frozen=True)
+class KeyPhrase:
+    """A noun phrase Comprehend found, with its confidence in 0..1."""
+
+    text: str
+    score: float
+
+
+class ComprehendAnalyzer:
+    """SentimentAnalyzer port adapter: Comprehend's DetectSentiment, plus key phrases."""
+
+    name = "comprehend"
+
+    def __init__(self, client: Any, language: str = "en") -> None:
+        self._client = client  # a boto3 "comprehend" client
+        self._language = language
+
+    def detect(self, text: str) -> Sentiment:
+        cut = cut_utf8(text, SENTIMENT_MAX_BYTES)
+        if not cut.strip():  # Comprehend refuses empty text; VADER calls it neutral
+            return Sentiment(SentimentLabel.NEUTRAL, 0.0, 0.0, 1.0, 0.0)
+        response = self._call("DetectSentiment", self._client.detect_sentiment, cut)
+        scores = response["SentimentScore"]
+        return Sentiment(
+            SentimentLabel(response["Sentiment"]),
+            _score(scores, "Positive"),
+            _score(scores, "Negative"),
+            _score(scores, "Neutral"),
+            _score(scores, "Mixed"),
+        )
+
+    def key_phrases(self, text: str) -> tuple[KeyPhrase, ...]:
+        """The text's key phrases in the order they appear (the first 100 KB of it)."""
+        cut = cut_utf8(text, KEY_PHRASES_MAX_BYTES)
+        if not cut.strip():
+            return ()
+        response = self._call("DetectKeyPhrases", self._client.detect_key_phrases, cut)
+        return tuple(
+            KeyPhrase(phrase["Text"], _score(phrase, "Score"))
+            for phrase in response.get("KeyPhrases", [])
+        )
+
+    def _call(self, operation: str, method: Any, text: str) -> dict[str, Any]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return method(Text=text, LanguageCode=self._language)
+        except ClientError as exc:
+            raise _client_error(operation, self._language, exc) from exc
+        except BotoCoreError as exc:
+            raise ServiceUnavailable(
+                f"Comprehend {operation} failed: {exc}; try again later"
+            ) from exc
+
+
+def cut_utf8(text: str, max_bytes: int) -> str:
+    """The longest head of text whose UTF-8 fits max_bytes, never splitting a character.
+
+    A lone surrogate (no UTF-8 form) becomes "?" rather than failing the whole text.
+    """
+    data = text.encode("utf-8", "replace")
+    return data[:max_bytes].decode("utf-8", "ignore")  # drops a character cut in half
+
+
+def _client_error(operation: str, language: str, exc: Any) -> Exception:
+    code = exc.response.get("Error", {}).get("Code", "error")
+    if code in NEVER_SCORABLE:
+        return SentimentError(f"Comprehend {operation} cannot score this text ({code}): {exc}")
+    if code == "UnsupportedLanguageException":
+        return ConfigError(
+            f"Comprehend {operation} does not support language {language!r}: set the "
+            "analyzer's language to one it supports (en, es, fr, de, it, pt, ...)"
+        )
+    return ServiceUnavailable(f"Comprehend {operation} failed ({code}): {exc}; try again later")
+
+
+def _score(scores: dict[str, Any], key: str) -> float:
+    # Clamped: the port refuses a score outside 0..1, and a rounding stray must not fail a
+    # comment for good.
+    return min(max(float(scores.get(key, 0.0)), 0.0), 1.0)
