@@ -17,8 +17,8 @@ from nailfolio.gallery.settings import ImageSettings, ModerationSettings
 
 def run(project: Project, **changes: object) -> BuildReport:
     settings = replace(project.settings, **changes) if changes else project.settings
-    with config.open_catalog(settings) as catalog:
-        return build_gallery(settings, catalog, config.open_notifier(settings), MarkerModerator)
+    with config.open_catalog(settings) as catalog, config.open_notifier(settings) as notifier:
+        return build_gallery(settings, catalog, notifier, MarkerModerator)
 
 
 def page(project: Project, key: str) -> Path:
@@ -101,10 +101,12 @@ def test_rejected_and_needs_review_are_not_published_and_notify_admins(project: 
     assert (report.published, report.rejected, report.needs_review) == (1, 1, 1)
     assert not page(project, "ana/bad").exists()
     assert not page(project, "ana/maybe").exists()
-    subjects = [n.subject for n in config.open_notifier(project.settings).list_notifications()]
+    with config.open_notifier(project.settings) as outbox:
+        subjects = [n.subject for n in outbox.list_notifications()]
     assert sorted(subjects) == ["Design ana/bad was rejected", "Design ana/maybe needs review"]
     run(project)  # a rebuild reuses the decisions and sends nothing twice
-    assert len(config.open_notifier(project.settings).list_notifications()) == 2
+    with config.open_notifier(project.settings) as outbox:
+        assert len(outbox.list_notifications()) == 2
 
 
 def test_admin_approval_publishes_a_design_the_moderator_held_back(project: Project) -> None:
@@ -274,3 +276,23 @@ def test_camera_named_photos_get_the_designer_and_date_as_title(project: Project
     assert design_title(project, "bea/img-0007") == "Design by Bea, 5 March 2026"
     gallery = (project.root / "output" / "index.html").read_text()
     assert "Design by Bea, 14 February 2026" in gallery and "IMG 2041" not in gallery
+
+
+def test_a_failing_notifier_is_logged_and_the_build_goes_on(
+    project: Project, caplog: pytest.LogCaptureFixture
+) -> None:
+    from nailfolio.errors import ServiceUnavailable
+
+    class Unreachable:
+        def notify(self, subject: str, body: str, tags: object = ()) -> None:
+            raise ServiceUnavailable("SNS Publish on the admins' topic failed (Throttling)")
+
+    project.add_image("ana/ok.jpg")
+    project.add_image("ana/maybe.jpg", marker=128)
+    with config.open_catalog(project.settings) as catalog, caplog.at_level("WARNING"):
+        report = build_gallery(project.settings, catalog, Unreachable(), lambda: MarkerModerator())
+        held = catalog.latest_decision("ana/maybe")
+    assert (report.published, report.needs_review) == (1, 1)
+    assert held is not None and held.status is Status.NEEDS_REVIEW
+    assert not page(project, "ana/maybe").exists()
+    assert "ana/maybe needs review, but the admins could not be told: SNS Publish" in caplog.text

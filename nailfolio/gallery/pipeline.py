@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import logging
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -19,7 +20,7 @@ from datetime import UTC, datetime
 
 from nailfolio import config
 from nailfolio.config import Settings
-from nailfolio.errors import ImageRejected
+from nailfolio.errors import ImageRejected, NailfolioError
 from nailfolio.gallery import images, scratch, variants
 from nailfolio.gallery.catalog import Catalog
 from nailfolio.gallery.content import date_from_camera_name, scan_designs, title_untitled
@@ -34,6 +35,8 @@ from nailfolio.gallery.models import (
 from nailfolio.gallery.moderation import Moderator, decide
 from nailfolio.gallery.notify import Notifier
 from nailfolio.gallery.settings import ModerationSettings
+
+logger = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[str], None]
 ModeratorFactory = Callable[[], Moderator]
@@ -400,15 +403,21 @@ def _record(
 
 
 def _notify_admins(notifier: Notifier, decision: Decision) -> None:
+    """Tell the admins a design is held back. A notifier that fails (SNS throttled, a damaged
+    outbox) is logged and the build goes on: the decision is recorded and the design stays
+    unpublished, so it still shows in the moderation queue."""
     label = max(decision.labels, key=lambda lb: lb.confidence, default=None)
     detail = f"{label.name} at {label.confidence:.0f}%" if label else "no labels"
     verb = "was rejected" if decision.status is Status.REJECTED else "needs review"
-    notifier.notify(
-        f"Design {decision.key} {verb}",
-        f"Moderation by {decision.model}: {detail}. It is not published. "
-        f"Override with: build.py approve {decision.key}",
-        tags=("moderation", decision.status.value),
-    )
+    try:
+        notifier.notify(
+            f"Design {decision.key} {verb}",
+            f"Moderation by {decision.model}: {detail}. It is not published. "
+            f"Override with: build.py approve {decision.key}",
+            tags=("moderation", decision.status.value),
+        )
+    except NailfolioError as exc:
+        logger.warning("%s %s, but the admins could not be told: %s", decision.key, verb, exc)
 
 
 def _published(
