@@ -28,7 +28,6 @@ from nailfolio.aws.comprehend_sentiment import (
     KEY_PHRASES_MAX_BYTES,
     SENTIMENT_MAX_BYTES,
     ComprehendAnalyzer,
-    KeyPhrase,
     cut_utf8,
 )
 from nailfolio.aws.rekognition_moderator import (
@@ -46,7 +45,7 @@ from nailfolio.aws.sns_notifier import (
     cut_message,
     sns_subject,
 )
-from nailfolio.comments.sentiment import SentimentError, SentimentLabel
+from nailfolio.comments.sentiment import KeyPhrase, SentimentError, SentimentLabel
 from nailfolio.comments.service import CommentService
 from nailfolio.config import ModerationSettings
 from nailfolio.errors import ConfigError, ServiceUnavailable

@@ -16,23 +16,14 @@ then backfill).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-from nailfolio.comments.sentiment import Sentiment, SentimentError, SentimentLabel
+from nailfolio.comments.sentiment import KeyPhrase, Sentiment, SentimentError, SentimentLabel
 from nailfolio.errors import ConfigError, ServiceUnavailable
 
 SENTIMENT_MAX_BYTES = 5_000  # DetectSentiment: 5,000 bytes of UTF-8
 KEY_PHRASES_MAX_BYTES = 100_000  # DetectKeyPhrases: 100 KB of UTF-8
 NEVER_SCORABLE = frozenset({"InvalidRequestException", "TextSizeLimitExceededException"})
-
-
-@dataclass(frozen=True)
-class KeyPhrase:
-    """A noun phrase Comprehend found, with its confidence in 0..1."""
-
-    text: str
-    score: float
 
 
 class ComprehendAnalyzer:

@@ -53,6 +53,15 @@ class Sentiment:
             object.__setattr__(self, name, float(value))
 
 
+@dataclass(frozen=True)
+class KeyPhrase:
+    """A noun phrase found in a comment, with the analyzer's confidence in 0..1 (for the
+    insights: what customers talk about)."""
+
+    text: str
+    score: float
+
+
 class SentimentAnalyzer(Protocol):
     """Scores one comment's text. Raises SentimentError if the text can never be scored."""
 
