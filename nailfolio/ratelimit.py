@@ -60,6 +60,14 @@ class RateLimiter(Protocol):
     def hit(self, bucket: str, limit: int, window_seconds: int) -> Decision: ...
 
 
+def check_hit(bucket: str, limit: int, window_seconds: int) -> None:
+    """What every adapter's `hit` refuses: a nameless bucket, a limit or window below 1."""
+    if not bucket:
+        raise ValueError("a rate-limit bucket needs a name")
+    if limit < 1 or window_seconds < 1:
+        raise ValueError(f"limit ({limit}) and window_seconds ({window_seconds}) must be >= 1")
+
+
 def enforce(limiter: RateLimiter, hits: Iterable[tuple[str, RateRule]], what: str) -> None:
     """Hit each (bucket, rule) in order; raise RateLimited at the first refusal.
 

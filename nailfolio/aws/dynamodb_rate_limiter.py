@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from nailfolio.aws.dynamodb import ConditionFailed, number, read_float, request
 from nailfolio.errors import ServiceUnavailable
-from nailfolio.ratelimit import Decision
+from nailfolio.ratelimit import Decision, check_hit
 
 if TYPE_CHECKING:
     from botocore.client import BaseClient
@@ -61,10 +61,7 @@ class DynamoRateLimiter:
         self._clock = clock
 
     def hit(self, bucket: str, limit: int, window_seconds: int) -> Decision:
-        if not bucket:
-            raise ValueError("a rate-limit bucket needs a name")
-        if limit < 1 or window_seconds < 1:
-            raise ValueError(f"limit ({limit}) and window_seconds ({window_seconds}) must be >= 1")
+        check_hit(bucket, limit, window_seconds)
         now = self._clock()
         key = {"bucket": {"S": bucket}, "window_seconds": {"N": str(int(window_seconds))}}
         for _ in range(MAX_ROUNDS):

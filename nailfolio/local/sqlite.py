@@ -277,10 +277,6 @@ class SqliteStore:
         """What is wrong with this store's file (None: nothing); see check_file."""
         return check_file(self.path, full=full)
 
-    def backup(self, target: Path) -> None:
-        """A consistent copy of this store's file at `target`, safe while it is in use."""
-        backup_file(self.path, target)
-
     def _conn(self) -> sqlite3.Connection:
         owned = getattr(self._local, "owned", None)
         if owned is None:
@@ -351,14 +347,14 @@ def _damage_named(method: F) -> F:
     def guarded(self: SqliteStore, *args: Any, **kwargs: Any) -> Any:
         try:
             return method(self, *args, **kwargs)
-        except (sqlite3.DatabaseError, StoreDamaged) as exc:
-            if not isinstance(exc, StoreDamaged) and not is_damage(exc):
+        except StoreDamaged:
+            if not self.disposable:
+                raise
+        except sqlite3.DatabaseError as exc:
+            if not is_damage(exc):
                 raise
             if not self.disposable:
-                damaged = (
-                    exc if isinstance(exc, StoreDamaged) else StoreDamaged(self.path, str(exc))
-                )
-                raise damaged from None
+                raise StoreDamaged(self.path, str(exc)) from None
         self._start_afresh()
         return method(self, *args, **kwargs)
 

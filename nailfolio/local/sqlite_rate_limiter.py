@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from nailfolio.local import sqlite
-from nailfolio.ratelimit import Decision
+from nailfolio.ratelimit import Decision, check_hit
 
 APPLICATION_ID = 0x4E46_526C  # "NFRl": marks a SQLite file as Nailfolio's rate-limit counters
 
@@ -70,10 +70,7 @@ class SqliteRateLimiter(sqlite.SqliteStore):
         super().__init__(path)
 
     def hit(self, bucket: str, limit: int, window_seconds: int) -> Decision:
-        if not bucket:
-            raise ValueError("a rate-limit bucket needs a name")
-        if limit < 1 or window_seconds < 1:
-            raise ValueError(f"limit ({limit}) and window_seconds ({window_seconds}) must be >= 1")
+        check_hit(bucket, limit, window_seconds)
         now = self._clock()
         conn = self._conn()
         params = {"bucket": bucket, "window": window_seconds, "now": now, "limit": limit}

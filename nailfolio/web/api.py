@@ -86,8 +86,7 @@ class Services:
     settings: Settings
     accounts: AccountService
     comments: CommentService
-    closers: tuple[Callable[[], None], ...] = field(default=(), repr=False)
-    stores: dict[str, Any] = field(default_factory=dict, repr=False)
+    stores: dict[str, Any] = field(default_factory=dict, repr=False)  # by health name
 
 
 logger = logging.getLogger(__name__)
@@ -111,8 +110,8 @@ def reset() -> None:
     global _configured, _services
     with _lock:
         old, _services, _configured = _services, None, None
-    for close in old.closers if old else ():
-        close()
+    for store in old.stores.values() if old else ():
+        store.close()
 
 
 def services() -> Services:
@@ -149,8 +148,7 @@ def _build(settings: Settings, limits: ApiLimits | None) -> Services:
         limits=limits.comments,
     )
     accounts = AccountService(stores["identity"], comments, stores["ratelimit"], limits.sign_ups)
-    closers = tuple(close for port in stores.values() if (close := getattr(port, "close", None)))
-    return Services(settings, accounts, comments, closers, stores)
+    return Services(settings, accounts, comments, stores)
 
 
 def _store_openers() -> dict[str, Callable[[Settings], Any]]:
@@ -194,14 +192,15 @@ def store_health() -> dict[str, str | None]:
     """Each store's problem (None: healthy), checked now; the signing key counts as one."""
     from nailfolio.errors import StoreDamaged
 
+    stores = services().stores
     found: dict[str, str | None] = {}
-    for name, store in services().stores.items():
+    for name, store in stores.items():
         if isinstance(store, UnavailableStore):
             found[name] = str(store.error)
             continue
         check = getattr(store, "check", None)
         found[name] = check(full=False) if check else None
-    identity = services().stores["identity"]
+    identity = stores["identity"]
     if not isinstance(identity, UnavailableStore):
         try:
             identity.jwks()
