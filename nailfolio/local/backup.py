@@ -95,15 +95,14 @@ def backup_stores(settings: Settings, target_dir: Path, now: datetime | None = N
 
 
 def _copy(store: StoreFile, target: Path) -> None:
+    problem = _check(store).problem  # a damaged store is no backup
+    if problem is not None:
+        raise StoreDamaged(store.path, problem)
     target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     if store.kind == "key":
-        load_signing_key(store.path)  # a damaged key is no backup
         shutil.copy2(store.path, target)
         target.chmod(0o600)
         return
-    problem = sqlite.check_file(store.path)
-    if problem is not None:
-        raise StoreDamaged(store.path, problem)
     sqlite.backup_file(store.path, target)
     problem = sqlite.check_file(target)
     if problem is not None:
