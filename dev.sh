@@ -60,7 +60,7 @@ need_python_packages() {
   stamp="$("$PY" -c 'import sys; print(sys.prefix)')/.nailfolio-$(cat pyproject.toml constraints.txt | sha256sum | cut -c1-16)"
   [ -f "$stamp" ] && return 0
   echo "Installing Python packages (pyproject.toml, constraints.txt) with $PY ..."
-  "$PY" -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[test]"
+  "$PY" -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[local,test]"
   rm -f "$(dirname "$stamp")"/.nailfolio-* && touch "$stamp"
 }
 

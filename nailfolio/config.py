@@ -14,17 +14,21 @@ Environment variables read here and nowhere else:
   NAILFOLIO_MAX_MEGAPIXELS    largest image accepted, in millions of pixels (default 64)
   NAILFOLIO_REVIEW_AT         moderation confidence (0-100) that holds an image for review (40)
   NAILFOLIO_REJECT_AT         moderation confidence (0-100) that rejects it outright (85)
+With NAILFOLIO_BACKEND=aws, the resources (AWS_SETTINGS below: each name, its variable, its
+default, what it is for). Only the resources a command uses must be set; a missing one is a
+ConfigError naming its variable when that command first needs it.
 """
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from nailfolio.errors import ConfigError
@@ -37,10 +41,61 @@ if TYPE_CHECKING:
     from nailfolio.gallery.moderation import Moderator
     from nailfolio.gallery.notify import Notifier
     from nailfolio.identity.provider import IdentityProvider
+    from nailfolio.local.outbox_notifier import OutboxNotifier
     from nailfolio.ratelimit import RateLimiter
 
 BACKENDS = ("local", "aws")
 DEFAULT_SITE_URL = "http://127.0.0.1:8000"
+DEFAULT_AWS_PREFIX = "nailfolio"
+
+
+@dataclass(frozen=True)
+class AwsSetting:
+    """One resource setting of the aws backend: where it comes from and what it is for."""
+
+    variable: str
+    default: str  # "" means none (required when used); {prefix} is NAILFOLIO_AWS_PREFIX
+    purpose: str
+
+
+AWS_SETTINGS = {
+    "region": AwsSetting(
+        "NAILFOLIO_AWS_REGION", "", "AWS region (else AWS_REGION, AWS_DEFAULT_REGION)"
+    ),
+    "endpoint_url": AwsSetting(
+        "NAILFOLIO_AWS_ENDPOINT_URL", "", "one endpoint for every service (moto's server)"
+    ),
+    "catalog_table": AwsSetting(
+        "NAILFOLIO_CATALOG_TABLE", "{prefix}-catalog", "DynamoDB: designs and decisions"
+    ),
+    "comments_table": AwsSetting(
+        "NAILFOLIO_COMMENTS_TABLE", "{prefix}-comments", "DynamoDB: customers' comments"
+    ),
+    "rate_limit_table": AwsSetting(
+        "NAILFOLIO_RATE_LIMIT_TABLE", "{prefix}-ratelimit", "DynamoDB: rate-limit counters"
+    ),
+    "topic_arn": AwsSetting("NAILFOLIO_TOPIC_ARN", "", "SNS topic the admins' notifications go to"),
+    "comprehend_language": AwsSetting(
+        "NAILFOLIO_COMPREHEND_LANGUAGE", "en", "language Comprehend scores comments in"
+    ),
+}
+
+
+@dataclass(frozen=True)
+class AwsSettings:
+    """Where the aws backend's resources are (see AWS_SETTINGS)."""
+
+    values: Mapping[str, str] = field(default_factory=dict)
+
+    def get(self, name: str) -> str:
+        """The setting's value, or a ConfigError naming its variable when it has none."""
+        value = self.values.get(name, "")
+        if not value:
+            setting = AWS_SETTINGS[name]
+            raise ConfigError(
+                f"{setting.variable} is not set; the aws backend needs it ({setting.purpose})"
+            )
+        return value
 
 
 @dataclass(frozen=True)
@@ -58,6 +113,7 @@ class Settings:
     rate_limit_scale: float = 1.0
     images: ImageSettings = field(default_factory=ImageSettings)
     moderation: ModerationSettings = field(default_factory=ModerationSettings)
+    aws: AwsSettings = field(default_factory=AwsSettings)
 
     @property
     def content_dir(self) -> Path:
@@ -165,7 +221,22 @@ def load_settings(env: Mapping[str, str] | None = None, root: Path | None = None
         rate_limit_scale=scale,
         images=images,
         moderation=moderation,
+        aws=_aws_settings(env),
     )
+
+
+def _aws_settings(env: Mapping[str, str]) -> AwsSettings:
+    """Every AWS_SETTINGS value from `env`, defaults filled in; read on either backend (it is
+    cheap), checked only when an aws adapter is built."""
+    prefix = env.get("NAILFOLIO_AWS_PREFIX", "").strip() or DEFAULT_AWS_PREFIX
+    values = {
+        name: env.get(setting.variable, "").strip() or setting.default.format(prefix=prefix)
+        for name, setting in AWS_SETTINGS.items()
+    }
+    values["region"] = values["region"] or (
+        env.get("AWS_REGION", "").strip() or env.get("AWS_DEFAULT_REGION", "").strip()
+    )
+    return AwsSettings(values)
 
 
 def find_project_root(start: Path) -> Path | None:
@@ -254,31 +325,60 @@ def _number(
 # Imports stay inside so that choosing a backend never loads the other one's libraries.
 
 
-def _require_local(settings: Settings, port: str) -> None:
-    if settings.backend != "local":
-        raise ConfigError(f"the {settings.backend} backend has no {port} adapter yet; use local")
+def _aws_client(settings: Settings, service: str) -> Any:
+    from nailfolio.aws.clients import client
+
+    aws = settings.aws
+    return client(service, aws.get("region"), aws.values.get("endpoint_url", ""))
 
 
 def open_catalog(settings: Settings) -> Catalog:
-    _require_local(settings, "catalog")
+    if settings.backend == "aws":
+        from nailfolio.aws.dynamodb_catalog import DynamoCatalog
+
+        return DynamoCatalog(_aws_client(settings, "dynamodb"), settings.aws.get("catalog_table"))
     from nailfolio.local.sqlite_catalog import SqliteCatalog
 
     return SqliteCatalog(settings.catalog_path)
 
 
 def open_notifier(settings: Settings) -> Notifier:
-    _require_local(settings, "notifier")
+    if settings.backend == "aws":
+        from nailfolio.aws.sns_notifier import SnsNotifier
+
+        return SnsNotifier(_aws_client(settings, "sns"), settings.aws.get("topic_arn"))
+    return open_outbox(settings)
+
+
+def open_outbox(settings: Settings) -> OutboxNotifier:
+    """The local notifier, whose notifications can be read back (`moderation outbox`)."""
+    if settings.backend == "aws":
+        raise ConfigError(
+            "the aws backend keeps no outbox: notifications go to the SNS topic "
+            f"{settings.aws.values.get('topic_arn') or '(NAILFOLIO_TOPIC_ARN)'}; "
+            "subscribe an email address to it to read them"
+        )
     from nailfolio.local.outbox_notifier import OutboxNotifier
 
     return OutboxNotifier(settings.outbox_path)
 
 
 def moderator_factory(settings: Settings) -> Callable[[], Moderator]:
-    """A factory, not a moderator: each worker process builds its own model session."""
-    _require_local(settings, "moderator")
+    """A factory, not a moderator: each worker process builds its own model session (or
+    client); it pickles, to reach the pool's workers."""
+    if settings.backend == "aws":
+        settings.aws.get("region")  # a missing region is told now, not in every worker
+        return functools.partial(_rekognition_moderator, settings)
     from nailfolio.local.nsfw_moderator import OpenNsfwModerator
 
     return OpenNsfwModerator
+
+
+def _rekognition_moderator(settings: Settings) -> Moderator:
+    from nailfolio.aws.rekognition_moderator import RekognitionModerator
+
+    client = _aws_client(settings, "rekognition")
+    return RekognitionModerator(client, review_at=settings.moderation.review_at)
 
 
 def open_identity(settings: Settings) -> IdentityProvider:
@@ -288,22 +388,39 @@ def open_identity(settings: Settings) -> IdentityProvider:
     return LocalIdentity(settings.identity_path, settings.signing_key_path)
 
 
+def _require_local(settings: Settings, port: str) -> None:
+    if settings.backend != "local":
+        raise ConfigError(f"the {settings.backend} backend has no {port} adapter yet; use local")
+
+
 def open_comment_store(settings: Settings) -> CommentStore:
-    _require_local(settings, "comment store")
+    if settings.backend == "aws":
+        from nailfolio.aws.dynamodb_comment_store import DynamoCommentStore
+
+        client = _aws_client(settings, "dynamodb")
+        return DynamoCommentStore(client, settings.aws.get("comments_table"))
     from nailfolio.local.sqlite_comment_store import SqliteCommentStore
 
     return SqliteCommentStore(settings.comments_path)
 
 
 def open_rate_limiter(settings: Settings) -> RateLimiter:
-    _require_local(settings, "rate limiter")
+    if settings.backend == "aws":
+        from nailfolio.aws.dynamodb_rate_limiter import DynamoRateLimiter
+
+        client = _aws_client(settings, "dynamodb")
+        return DynamoRateLimiter(client, settings.aws.get("rate_limit_table"))
     from nailfolio.local.sqlite_rate_limiter import SqliteRateLimiter
 
     return SqliteRateLimiter(settings.ratelimit_path)
 
 
 def build_sentiment_analyzer(settings: Settings) -> SentimentAnalyzer:
-    _require_local(settings, "sentiment analyzer")
+    if settings.backend == "aws":
+        from nailfolio.aws.comprehend_sentiment import ComprehendAnalyzer
+
+        client = _aws_client(settings, "comprehend")
+        return ComprehendAnalyzer(client, settings.aws.get("comprehend_language"))
     from nailfolio.local.vader_sentiment import VaderAnalyzer
 
     return VaderAnalyzer()

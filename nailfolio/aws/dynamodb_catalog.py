@@ -44,9 +44,9 @@ import random
 import time
 from dataclasses import replace
 from datetime import UTC, datetime
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any
 
+from nailfolio.aws.clients import SharedClient
 from nailfolio.aws.dynamodb import (
     STATUS_INDEX,
     TransactionCancelled,
@@ -68,7 +68,7 @@ _LOG = "DECISION#"
 _NUMBER_DIGITS = 12
 
 
-class DynamoCatalog:
+class DynamoCatalog(SharedClient):
     """The catalog in one DynamoDB table; safe to share between threads (boto3 clients are)."""
 
     def __init__(self, client: BaseClient, table_name: str) -> None:
@@ -244,20 +244,6 @@ class DynamoCatalog:
 
     def _put(self, item: dict[str, Any]) -> None:
         request(self._client, "PutItem", TableName=self._table, Item=item)
-
-    def close(self) -> None:
-        """Nothing to release: the client belongs to whoever built it."""
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def _design(key: str) -> str:

@@ -56,6 +56,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from nailfolio.aws.clients import SharedClient
 from nailfolio.comments.query import (
     PAGE_SIZE,
     CommentFilter,
@@ -123,7 +124,7 @@ class _Refused(Exception):
         self.reasons = reasons
 
 
-class DynamoCommentStore:
+class DynamoCommentStore(SharedClient):
     """Comments in one DynamoDB table; the low-level client is thread-safe, so one store
     serves a threaded server."""
 

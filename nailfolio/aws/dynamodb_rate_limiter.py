@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from nailfolio.aws.clients import SharedClient
 from nailfolio.aws.dynamodb import ConditionFailed, number, read_float, request
 from nailfolio.errors import ServiceUnavailable
 from nailfolio.ratelimit import Decision, check_hit
@@ -50,7 +51,7 @@ _OPEN = {
 }
 
 
-class DynamoRateLimiter:
+class DynamoRateLimiter(SharedClient):
     """Fixed-window counters in a DynamoDB table; safe to share between threads and Lambdas."""
 
     def __init__(

@@ -16,8 +16,9 @@ from __future__ import annotations
 import json
 import unicodedata
 from collections.abc import Sequence
-from typing import Any, Self
+from typing import Any
 
+from nailfolio.aws.clients import SharedClient
 from nailfolio.errors import ServiceUnavailable
 from nailfolio.gallery.notify import clean_subject
 
@@ -26,7 +27,7 @@ CUT_MARKER = "\n\n[message cut to fit SNS's 256 KB limit]"
 TAGS_ATTRIBUTE = "tags"
 
 
-class SnsNotifier:
+class SnsNotifier(SharedClient):
     """Notifier port adapter: publishes each notification to one SNS topic."""
 
     def __init__(self, client: Any, topic_arn: str) -> None:
@@ -45,15 +46,6 @@ class SnsNotifier:
             }
         request["Message"] = cut_message(body, MESSAGE_MAX_BYTES - _overhead(request))
         self._publish(request)
-
-    def close(self) -> None:
-        """Nothing to release: the client belongs to whoever made it."""
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     def _publish(self, request: dict[str, Any]) -> None:
         from botocore.exceptions import BotoCoreError, ClientError

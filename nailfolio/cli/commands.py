@@ -254,8 +254,8 @@ def _decision_line(d: Decision) -> str:
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1))
 def moderation_outbox(limit: int) -> None:
     """Notifications sent to the admins, newest first."""
-    with config.open_notifier(_settings()) as notifier:
-        notes = notifier.list_notifications(limit)
+    with config.open_outbox(_settings()) as outbox:
+        notes = outbox.list_notifications(limit)
     if not notes:
         click.echo("the outbox is empty: no notifications for the admins yet")
     for note in notes:

