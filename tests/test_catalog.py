@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from moto_dynamodb import atomic_dynamodb, dynamodb_client
 
+from nailfolio import timestamps
 from nailfolio.aws.dynamodb import catalog_table
 from nailfolio.aws.dynamodb_catalog import DynamoCatalog
 from nailfolio.errors import ConfigError
@@ -498,7 +499,7 @@ def test_transaction_rolls_back_on_error(tmp_path: Path) -> None:
     ids=["utc", "offset", "naive", "none"],
 )
 def test_datetimes_survive_a_text_column(value: datetime | None) -> None:
-    text = sqlite.format_datetime(value)
-    assert sqlite.parse_datetime(text) == value
+    text = timestamps.format_datetime(value)
+    assert timestamps.parse_datetime(text) == value
     if value is not None and value.tzinfo is not None:
         assert text is not None and text.endswith("+00:00")

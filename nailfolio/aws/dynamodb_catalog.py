@@ -32,7 +32,7 @@ statuses' queries merged). A GSI is eventually consistent: a decision recorded a
 may be missing from it (DynamoDB usually catches up within a second); every other read here
 is strongly consistent.
 
-Datetimes are stored as sqlite.format_datetime writes them (aware ones in UTC, EXIF's naive
+Datetimes are stored as timestamps.format_datetime writes them (aware ones in UTC, EXIF's naive
 ones kept naive); label confidences as exact DynamoDB numbers; both read back as equal
 dataclasses. An empty `taken_at` is a missing attribute.
 """
@@ -46,6 +46,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from nailfolio import timestamps
 from nailfolio.aws.clients import SharedClient
 from nailfolio.aws.dynamodb import (
     STATUS_INDEX,
@@ -56,7 +57,6 @@ from nailfolio.aws.dynamodb import (
 )
 from nailfolio.errors import ServiceUnavailable
 from nailfolio.gallery.models import Decision, Label, Rendition, Status, Variant
-from nailfolio.local import sqlite
 
 if TYPE_CHECKING:
     from botocore.client import BaseClient
@@ -257,7 +257,7 @@ def _decision_fields(decision: Decision) -> dict[str, Any]:
         "status": {"S": Status(decision.status).value},
         "model": {"S": decision.model},
         "labels": {"L": [_label_fields(label) for label in decision.labels]},
-        "decided_at": {"S": sqlite.format_datetime(decision.decided_at)},
+        "decided_at": {"S": timestamps.format_datetime(decision.decided_at)},
         "decided_by": {"S": decision.decided_by},
         "reason": {"S": decision.reason},
     }
@@ -280,7 +280,7 @@ def _decision(item: dict[str, Any]) -> Decision:
         status=Status(item["status"]["S"]),
         model=item["model"]["S"],
         labels=tuple(_label(entry["M"]) for entry in item["labels"]["L"]),
-        decided_at=sqlite.parse_datetime(item["decided_at"]["S"]),
+        decided_at=timestamps.parse_datetime(item["decided_at"]["S"]),
         decided_by=item["decided_by"]["S"],
         reason=item["reason"]["S"],
     )
@@ -304,7 +304,7 @@ def _rendition_fields(rendition: Rendition) -> dict[str, Any]:
         "dominant_colour": {"S": rendition.dominant_colour},
     }
     if rendition.taken_at is not None:
-        fields["taken_at"] = {"S": sqlite.format_datetime(rendition.taken_at)}
+        fields["taken_at"] = {"S": timestamps.format_datetime(rendition.taken_at)}
     return fields
 
 
@@ -329,7 +329,7 @@ def _rendition(item: dict[str, Any]) -> Rendition:
         variants=tuple(_variant(entry["M"]) for entry in item["variants"]["L"]),
         placeholder=item["placeholder"]["S"],
         dominant_colour=item["dominant_colour"]["S"],
-        taken_at=sqlite.parse_datetime(taken_at["S"]) if taken_at else None,
+        taken_at=timestamps.parse_datetime(taken_at["S"]) if taken_at else None,
     )
 
 

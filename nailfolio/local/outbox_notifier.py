@@ -8,6 +8,7 @@ import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from nailfolio import timestamps
 from nailfolio.gallery.models import Notification
 from nailfolio.gallery.notify import clean_subject
 from nailfolio.local import sqlite
@@ -43,7 +44,7 @@ class OutboxNotifier(sqlite.SqliteStore):
                 clean_subject(subject),
                 body,
                 json.dumps(list(tags)),
-                sqlite.format_datetime(datetime.now(UTC)),
+                timestamps.format_datetime(datetime.now(UTC)),
             ),
         )
 

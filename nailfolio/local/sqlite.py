@@ -23,7 +23,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager, suppress
-from datetime import UTC, datetime
 from pathlib import Path
 from types import FunctionType, TracebackType
 from typing import Any, ClassVar, Self, TypeVar
@@ -220,21 +219,6 @@ def _statements(script: str) -> Iterator[str]:
             pending = ""
     if pending.rstrip(";").strip():
         raise ValueError(f"migration ends with an incomplete statement: {pending.strip()!r}")
-
-
-def format_datetime(value: datetime | None) -> str | None:
-    """ISO-8601 text for a column: aware times in UTC; naive ones (EXIF's zoneless wall-clock
-    times) kept naive, so they read back exactly as given."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        return value.isoformat()
-    return value.astimezone(UTC).isoformat()
-
-
-def parse_datetime(text: str | None) -> datetime | None:
-    """The inverse of format_datetime."""
-    return None if text is None else datetime.fromisoformat(text)
 
 
 class SqliteStore:

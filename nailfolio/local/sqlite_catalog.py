@@ -10,6 +10,7 @@ from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from nailfolio import timestamps
 from nailfolio.gallery.models import Decision, Label, Rendition, Status, Variant
 from nailfolio.local import sqlite
 
@@ -131,7 +132,7 @@ class SqliteCatalog(sqlite.SqliteStore):
                 Status(decision.status).value,
                 decision.model,
                 json.dumps([asdict(label) for label in decision.labels]),
-                sqlite.format_datetime(decision.decided_at),
+                timestamps.format_datetime(decision.decided_at),
                 decision.decided_by,
                 decision.reason,
             ),
@@ -157,7 +158,7 @@ class SqliteCatalog(sqlite.SqliteStore):
             variants=tuple(Variant(**fields) for fields in json.loads(variants)),
             placeholder=placeholder,
             dominant_colour=colour,
-            taken_at=sqlite.parse_datetime(taken_at),
+            taken_at=timestamps.parse_datetime(taken_at),
         )
 
     def put_rendition(self, fingerprint: str, rendition: Rendition) -> None:
@@ -173,7 +174,7 @@ class SqliteCatalog(sqlite.SqliteStore):
                 json.dumps([asdict(variant) for variant in rendition.variants]),
                 rendition.placeholder,
                 rendition.dominant_colour,
-                sqlite.format_datetime(rendition.taken_at),
+                timestamps.format_datetime(rendition.taken_at),
             ),
         )
 
@@ -226,7 +227,7 @@ def _decision(row: sqlite3.Row | tuple[Any, ...]) -> Decision:
         status=Status(status),
         model=model,
         labels=tuple(Label(**fields) for fields in json.loads(labels)),
-        decided_at=sqlite.parse_datetime(decided_at),
+        decided_at=timestamps.parse_datetime(decided_at),
         decided_by=decided_by,
         reason=reason,
     )

@@ -63,6 +63,7 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from nailfolio import timestamps
 from nailfolio.identity.provider import (
     DEFAULT_ROLE,
     LEEWAY_S,
@@ -200,7 +201,7 @@ class LocalIdentity(sqlite.SqliteStore):
         name = check_name(name)
         stored = hash_password(password)  # before the insert: a taken email costs the same
         user = User(str(uuid.uuid4()), email, name, (DEFAULT_ROLE,), self._now())
-        created = sqlite.format_datetime(user.created_at)
+        created = timestamps.format_datetime(user.created_at)
         try:
             self._conn().execute(
                 "INSERT INTO users (sub, email, name, role, password_hash, created_at)"
