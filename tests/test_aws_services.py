@@ -238,7 +238,8 @@ def test_sns_throttled_publish_is_service_unavailable() -> None:
     arn = "arn:aws:sns:eu-west-1:123456789012:nailfolio-admins"
     with Stubber(client) as stub:
         stub.add_client_error("publish", "Throttling", "Rate exceeded", 400)
-        with pytest.raises(ServiceUnavailable, match=r"SNS Publish .*\(Throttling\)"):
+        refused = r"SNS Publish .*\(Throttling: Rate exceeded\)"
+        with pytest.raises(ServiceUnavailable, match=refused):
             SnsNotifier(client, arn).notify("subject", "body")
 
 

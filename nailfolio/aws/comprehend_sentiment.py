@@ -18,8 +18,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from nailfolio.aws.calls import call
 from nailfolio.comments.sentiment import KeyPhrase, Sentiment, SentimentError, SentimentLabel
-from nailfolio.errors import ConfigError, ServiceUnavailable
+from nailfolio.errors import ConfigError
 
 SENTIMENT_MAX_BYTES = 5_000  # DetectSentiment: 5,000 bytes of UTF-8
 KEY_PHRASES_MAX_BYTES = 100_000  # DetectKeyPhrases: 100 KB of UTF-8
@@ -39,7 +40,7 @@ class ComprehendAnalyzer:
         cut = cut_utf8(text, SENTIMENT_MAX_BYTES)
         if not cut.strip():  # Comprehend refuses empty text; VADER calls it neutral
             return Sentiment(SentimentLabel.NEUTRAL, 0.0, 0.0, 1.0, 0.0)
-        response = self._call("DetectSentiment", self._client.detect_sentiment, cut)
+        response = self._call("DetectSentiment", cut)
         scores = response["SentimentScore"]
         return Sentiment(
             SentimentLabel(response["Sentiment"]),
@@ -54,23 +55,29 @@ class ComprehendAnalyzer:
         cut = cut_utf8(text, KEY_PHRASES_MAX_BYTES)
         if not cut.strip():
             return ()
-        response = self._call("DetectKeyPhrases", self._client.detect_key_phrases, cut)
+        response = self._call("DetectKeyPhrases", cut)
         return tuple(
             KeyPhrase(phrase["Text"], _score(phrase, "Score"))
             for phrase in response.get("KeyPhrases", [])
         )
 
-    def _call(self, operation: str, method: Any, text: str) -> dict[str, Any]:
-        from botocore.exceptions import BotoCoreError, ClientError
+    def _call(self, operation: str, text: str) -> dict[str, Any]:
+        def special(code: str, exc: Any) -> Exception | None:
+            if code in NEVER_SCORABLE:
+                return SentimentError(
+                    f"Comprehend {operation} cannot score this text ({code}): {exc}"
+                )
+            if code == "UnsupportedLanguageException":
+                return ConfigError(
+                    f"Comprehend {operation} does not support language {self._language!r}: "
+                    "set NAILFOLIO_COMPREHEND_LANGUAGE to one it supports (en, es, fr, de, it, "
+                    "pt, ...)"
+                )
+            return None
 
-        try:
-            return method(Text=text, LanguageCode=self._language)
-        except ClientError as exc:
-            raise _client_error(operation, self._language, exc) from exc
-        except BotoCoreError as exc:
-            raise ServiceUnavailable(
-                f"Comprehend {operation} failed: {exc}; try again later"
-            ) from exc
+        return call(
+            self._client, operation, special=special, Text=text, LanguageCode=self._language
+        )
 
 
 def cut_utf8(text: str, max_bytes: int) -> str:
@@ -80,18 +87,6 @@ def cut_utf8(text: str, max_bytes: int) -> str:
     """
     data = text.encode("utf-8", "replace")
     return data[:max_bytes].decode("utf-8", "ignore")  # drops a character cut in half
-
-
-def _client_error(operation: str, language: str, exc: Any) -> Exception:
-    code = exc.response.get("Error", {}).get("Code", "error")
-    if code in NEVER_SCORABLE:
-        return SentimentError(f"Comprehend {operation} cannot score this text ({code}): {exc}")
-    if code == "UnsupportedLanguageException":
-        return ConfigError(
-            f"Comprehend {operation} does not support language {language!r}: set the "
-            "analyzer's language to one it supports (en, es, fr, de, it, pt, ...)"
-        )
-    return ServiceUnavailable(f"Comprehend {operation} failed ({code}): {exc}; try again later")
 
 
 def _score(scores: dict[str, Any], key: str) -> float:

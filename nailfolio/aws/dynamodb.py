@@ -1,9 +1,9 @@
 """What the DynamoDB adapters share: one way to make a call, and the tables they need.
 
-`request` makes one low-level client call and turns whatever botocore raises into a library
-error: a failed condition into `ConditionFailed`, a cancelled transaction into
-`TransactionCancelled` (both caught inside the adapters, never seen by callers), and any
-other refusal, throttle or network failure into `ServiceUnavailable` naming the operation.
+`request` makes one low-level client call through nailfolio.aws.calls: a failed condition
+becomes `ConditionFailed`, a cancelled transaction `TransactionCancelled` (both caught inside
+the adapters, never seen by callers), and any other refusal, throttle or network failure
+`ServiceUnavailable` naming the operation and the table.
 
 `catalog_table` and `rate_limit_table` give the CreateTable parameters of each table, so the
 tests and the deployment create exactly what the adapters expect; `rate_limit_time_to_live`
@@ -15,16 +15,15 @@ imports this module, and the API's import stays free of boto3.
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from nailfolio.aws.calls import call
 from nailfolio.errors import ServiceUnavailable
 
 if TYPE_CHECKING:
     from botocore.client import BaseClient
 
-SERVICE = "DynamoDB"
 TTL_ATTRIBUTE = "expires_at"  # epoch seconds; DynamoDB deletes the item some time after
 STATUS_INDEX = "by_status"  # the catalog's GSI of each design's latest decision
 _RETRYABLE_CANCELS = frozenset({"ConditionalCheckFailed", "TransactionConflict"})
@@ -53,43 +52,28 @@ class TransactionCancelled(Exception):
 
 def request(client: BaseClient, operation: str, **params: Any) -> dict[str, Any]:
     """Call `operation` ("UpdateItem", ...) with `params`; raise only library errors."""
-    from botocore.exceptions import BotoCoreError, ClientError
+    where = _on_table(params)
 
-    method = getattr(client, _snake_case(operation))
-    try:
-        return method(**params)
-    except ClientError as exc:
-        raise _client_error(exc, operation, params) from exc
-    except BotoCoreError as exc:  # no connection, timeouts, retries exhausted, bad params
-        raise ServiceUnavailable(
-            f"{SERVICE} {operation}{_on_table(params)} failed ({exc}); try again later"
-        ) from exc
+    def special(code: str, exc: Any) -> Exception | None:
+        if code == "ConditionalCheckFailedException":
+            return ConditionFailed(exc.response.get("Item"))
+        if code == "TransactionCanceledException":
+            reasons = exc.response.get("CancellationReasons") or []
+            return TransactionCancelled([reason.get("Code", "None") for reason in reasons])
+        if code == "ResourceNotFoundException":
+            return ServiceUnavailable(
+                f"DynamoDB {operation}{where} failed ({code}: "
+                f"{exc.response.get('Error', {}).get('Message', '')}); "
+                "create the table (nailfolio.aws.dynamodb) or fix the table-name setting"
+            )
+        return None
 
-
-def _client_error(exc: Any, operation: str, params: dict[str, Any]) -> Exception:
-    error = exc.response.get("Error", {})
-    code = error.get("Code", "Unknown")
-    if code == "ConditionalCheckFailedException":
-        return ConditionFailed(exc.response.get("Item"))
-    if code == "TransactionCanceledException":
-        reasons = exc.response.get("CancellationReasons") or []
-        return TransactionCancelled([reason.get("Code", "None") for reason in reasons])
-    hint = "try again later"
-    if code == "ResourceNotFoundException":
-        hint = "create the table (nailfolio.aws.dynamodb) or fix the table-name setting"
-    return ServiceUnavailable(
-        f"{SERVICE} {operation}{_on_table(params)} failed ({code}: {error.get('Message', '')});"
-        f" {hint}"
-    )
+    return call(client, operation, where=where, special=special, **params)
 
 
 def _on_table(params: dict[str, Any]) -> str:
     name = params.get("TableName")
     return f" on table {name!r}" if name else ""
-
-
-def _snake_case(operation: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", operation).lower()
 
 
 def number(value: float) -> dict[str, str]:

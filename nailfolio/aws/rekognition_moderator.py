@@ -27,7 +27,8 @@ import logging
 import math
 from typing import TYPE_CHECKING, Any
 
-from nailfolio.errors import NailfolioError
+from nailfolio.aws.calls import call
+from nailfolio.errors import NailfolioError, ServiceUnavailable
 from nailfolio.gallery.models import Label
 
 if TYPE_CHECKING:
@@ -65,14 +66,14 @@ class RekognitionModerator:
         return f"rekognition {self._version}" if self._version else "rekognition"
 
     def detect_labels(self, image: Image.Image) -> tuple[Label, ...]:
-        from botocore.exceptions import BotoCoreError, ClientError
-
         try:
-            response = self._client.detect_moderation_labels(
+            response = call(
+                self._client,
+                "DetectModerationLabels",
                 Image={"Bytes": encode_jpeg(image)},
                 MinConfidence=min(self._review_at, MIN_CONFIDENCE),
             )
-        except (ClientError, BotoCoreError, ImageTooLarge) as exc:
+        except (ServiceUnavailable, ImageTooLarge) as exc:
             logger.warning("Rekognition DetectModerationLabels failed, held for review: %s", exc)
             return (Label(name=UNAVAILABLE, parent_name="", confidence=self._review_at),)
         self._version = response.get("ModerationModelVersion", "")

@@ -18,8 +18,8 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
+from nailfolio.aws.calls import call
 from nailfolio.aws.clients import SharedClient
-from nailfolio.errors import ServiceUnavailable
 from nailfolio.gallery.notify import clean_subject
 
 MESSAGE_MAX_BYTES = 262_144  # SNS: 256 KB of UTF-8, message attributes included
@@ -45,24 +45,13 @@ class SnsNotifier(SharedClient):
                 TAGS_ATTRIBUTE: {"DataType": "String.Array", "StringValue": json.dumps(list(tags))}
             }
         request["Message"] = cut_message(body, MESSAGE_MAX_BYTES - _overhead(request))
-        self._publish(request)
-
-    def _publish(self, request: dict[str, Any]) -> None:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
-            self._client.publish(**request)
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "error")
-            raise ServiceUnavailable(
-                f"SNS Publish to {self._topic_arn} failed ({code}): {exc}; "
-                "the notification was not sent, try again later"
-            ) from exc
-        except BotoCoreError as exc:
-            raise ServiceUnavailable(
-                f"SNS Publish to {self._topic_arn} failed: {exc}; "
-                "the notification was not sent, try again later"
-            ) from exc
+        call(
+            self._client,
+            "Publish",
+            where=f" to {self._topic_arn}",
+            hint="the notification was not sent, try again later",
+            **request,
+        )
 
 
 def sns_subject(subject: str) -> str:
