@@ -652,11 +652,12 @@ def test_a_failed_rekognition_call_means_needs_review(
     ids=["no-connection", "timeout"],
 )
 def test_an_unreachable_or_silent_rekognition_means_needs_review(error: Exception) -> None:
-    class Failing:
-        def detect_moderation_labels(self, **_: Any) -> dict:
-            raise error
+    def fail(**_: Any) -> dict:
+        raise error
 
-    labels = RekognitionModerator(Failing()).detect_labels(Image.new("RGB", (300, 300)))
+    failing = boto3.client("rekognition", region_name=REGION)
+    failing.detect_moderation_labels = fail  # a real client whose call fails at the socket
+    labels = RekognitionModerator(failing).detect_labels(Image.new("RGB", (300, 300)))
     assert decide(labels, ModerationSettings()) is Status.NEEDS_REVIEW
 
 
