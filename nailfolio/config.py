@@ -74,6 +74,29 @@ AWS_SETTINGS = {
     "rate_limit_table": AwsSetting(
         "NAILFOLIO_RATE_LIMIT_TABLE", "{prefix}-ratelimit", "DynamoDB: rate-limit counters"
     ),
+    "revocation_table": AwsSetting(
+        "NAILFOLIO_REVOCATION_TABLE", "{prefix}-revocations", "DynamoDB: signed-out tokens"
+    ),
+    "content_bucket": AwsSetting(
+        "NAILFOLIO_CONTENT_BUCKET", "", "S3, private: the designers' files under designs/"
+    ),
+    "assets_bucket": AwsSetting(
+        "NAILFOLIO_ASSETS_BUCKET", "", "S3, private: the rendered variants of every image"
+    ),
+    "cognito_pool_id": AwsSetting(
+        "NAILFOLIO_COGNITO_POOL_ID", "", "Cognito user pool of the studio's accounts"
+    ),
+    "cognito_client_id": AwsSetting(
+        "NAILFOLIO_COGNITO_CLIENT_ID", "", "the pool's app client the web form signs in with"
+    ),
+    "cognito_issuer": AwsSetting(
+        "NAILFOLIO_COGNITO_ISSUER", "", "tokens' iss (default: the pool's AWS address)"
+    ),
+    "cognito_jwks_url": AwsSetting(
+        "NAILFOLIO_COGNITO_JWKS_URL",
+        "",
+        "the pool's signing keys (default: <issuer>/.well-known/jwks.json)",
+    ),
     "topic_arn": AwsSetting("NAILFOLIO_TOPIC_ARN", "", "SNS topic the admins' notifications go to"),
     "comprehend_language": AwsSetting(
         "NAILFOLIO_COMPREHEND_LANGUAGE", "en", "language Comprehend scores comments in"
@@ -236,6 +259,11 @@ def _aws_settings(env: Mapping[str, str]) -> AwsSettings:
     values["region"] = values["region"] or (
         env.get("AWS_REGION", "").strip() or env.get("AWS_DEFAULT_REGION", "").strip()
     )
+    region, pool = values["region"], values["cognito_pool_id"]
+    if region and pool:  # where Cognito keeps a pool's issuer and keys; moto's differ
+        issuer = values["cognito_issuer"] or f"https://cognito-idp.{region}.amazonaws.com/{pool}"
+        values["cognito_issuer"] = issuer
+        values["cognito_jwks_url"] = values["cognito_jwks_url"] or f"{issuer}/.well-known/jwks.json"
     return AwsSettings(values)
 
 

@@ -58,6 +58,27 @@ def test_region_falls_back_to_the_standard_aws_variables(tmp_path: Path) -> None
     assert ours.aws.get("region") == "ap-south-1"
 
 
+def test_cognito_issuer_and_keys_default_to_the_pools_aws_address(tmp_path: Path) -> None:
+    aws = _aws(tmp_path, AWS_REGION="eu-west-1", NAILFOLIO_COGNITO_POOL_ID="eu-west-1_AbC").aws
+    issuer = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC"
+    assert aws.get("cognito_issuer") == issuer
+    assert aws.get("cognito_jwks_url") == f"{issuer}/.well-known/jwks.json"
+    moto = _aws(
+        tmp_path,
+        AWS_REGION="eu-west-1",
+        NAILFOLIO_COGNITO_POOL_ID="eu-west-1_AbC",
+        NAILFOLIO_COGNITO_JWKS_URL="http://127.0.0.1:5000/eu-west-1_AbC/.well-known/jwks.json",
+    ).aws
+    assert moto.get("cognito_issuer") == issuer  # tokens keep the AWS form under moto
+    assert moto.get("cognito_jwks_url").startswith("http://127.0.0.1:5000/")
+
+
+def test_the_readme_lists_every_aws_setting() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    missing = [s.variable for s in AWS_SETTINGS.values() if f"`{s.variable}`" not in readme]
+    assert not missing
+
+
 @pytest.mark.parametrize(
     ("opener", "variable"),
     [
