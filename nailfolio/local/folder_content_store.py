@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -65,7 +66,7 @@ class FolderContentStore:
         parent = os.open(self.content_dir, os.O_RDONLY | os.O_DIRECTORY)
         try:
             for folder in folders:
-                inner = os.open(folder, _DIR_FLAGS, dir_fd=parent)
+                inner = _open_folder(folder, parent)
                 os.close(parent)
                 parent = inner
             return os.open(name, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=parent)
@@ -86,6 +87,15 @@ class FolderContentStore:
             entry = _entry(f"{folder_key}/{dir_entry.name}", dir_entry)
             if entry is not None:
                 yield entry
+
+
+def _open_folder(name: str, parent: int) -> int:
+    try:
+        return os.open(name, _DIR_FLAGS, dir_fd=parent)
+    except NotADirectoryError:  # what O_DIRECTORY | O_NOFOLLOW says of a link, and of a file
+        if stat.S_ISLNK(os.stat(name, dir_fd=parent, follow_symlinks=False).st_mode):
+            raise OSError(errno.ELOOP, os.strerror(errno.ELOOP)) from None
+        raise
 
 
 def _entry(key: str, dir_entry: os.DirEntry[str]) -> ContentEntry | None:
