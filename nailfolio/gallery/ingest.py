@@ -172,6 +172,7 @@ def analyse(
         if data is None:
             data = content.read(source.rel_path, settings.max_file_bytes)
         loaded = images.load_image_bytes(data, settings, display(source))
+        del data  # a few MB per worker, not needed while moderating and rendering
         labels: tuple[Label, ...] = ()
         status, model = job.known_status, ""
         if job.moderate:
