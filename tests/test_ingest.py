@@ -17,6 +17,7 @@ from PIL import Image
 from nailfolio.aws.s3_content_store import S3ContentStore
 from nailfolio.aws.s3_rendition_store import S3RenditionStore
 from nailfolio.errors import ContentNotFound
+from nailfolio.gallery.content import scan_designs
 from nailfolio.gallery.content_store import ContentStore, version_stamp
 from nailfolio.gallery.ingest import IngestResult, ingest
 from nailfolio.gallery.models import Status
@@ -217,3 +218,36 @@ def test_a_changed_image_is_moderated_again(stage: Stage) -> None:
     second = stage.ingest("designs/ana/red.jpg")
     assert second.processed and second.content_hash != first.content_hash
     assert MarkerModerator.calls == 2
+
+
+@dataclass
+class CountingStore:
+    """A content store that notes every key read through it."""
+
+    inner: ContentStore
+    reads: list[str] = field(default_factory=list)
+
+    def list_designs(self) -> tuple[Any, ...]:
+        return self.inner.list_designs()
+
+    def read(self, key: str, limit: int | None = None) -> bytes:
+        self.reads.append(key)
+        return self.inner.read(key, limit)
+
+
+def test_ingest_reads_only_the_image_its_sidecar_and_designer_md(stage: Stage) -> None:
+    for name in ("blue", "red", "Red-2", "gold"):
+        stage.put(f"designs/ana/{name}.jpg", _jpeg())
+        stage.put(f"designs/ana/{name}.md", f"Title: {name.title()} tips\n".encode())
+    stage.put("designs/ana/designer.md", b"Name: Ana Lima\n")
+    stage.put("designs/bo/red.jpg", _jpeg())
+    counting = CountingStore(stage.content)
+    stage.content = counting
+    result = stage.ingest("designs/ana/red.jpg")
+    assert sorted(counting.reads) == [
+        "designs/ana/designer.md",
+        "designs/ana/red.jpg",
+        "designs/ana/red.md",
+    ]
+    (scanned,) = [d for d in scan_designs(counting.inner).designs if d.key == "ana/red"]
+    assert result.source == scanned  # the same slugs, metadata and version as a full scan

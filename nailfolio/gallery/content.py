@@ -112,7 +112,8 @@ def scan_designs(content: Path | ContentStore, display_root: Path | None = None)
 
     A folder stands for the local store over it. Problem paths are POSIX paths relative to
     display_root: by default the content root, like DesignSource.rel_path
-    ("designs/ana/red.md"); pass the project folder to get "content/designs/ana/red.md".
+    ("designs/ana/red.md"); pass the project folder to get "content/designs/ana/red.md"
+    (a store's problems are always relative to its root).
     """
     prefix = ""
     if isinstance(content, Path):
@@ -123,6 +124,35 @@ def scan_designs(content: Path | ContentStore, display_root: Path | None = None)
             shown = display_path(content.content_dir, display_root.resolve())
             prefix = "" if shown == "." else f"{shown}/"
     scanner = _Scanner(content, prefix)
+    folders, inside, slugs = _designer_folders(content, scanner)
+    designers = [
+        scanner.scan_folder(entry, inside.get(entry.key, []), slugs[entry.name])
+        for entry in folders
+    ]
+    return Scan(
+        designs=tuple(sorted(scanner.designs, key=lambda design: design.key)),
+        designers=tuple(sorted(designers, key=lambda designer: designer.slug)),
+        problems=tuple(sorted(set(scanner.problems), key=lambda p: (p.path, p.reason))),
+    )
+
+
+def find_design(content: ContentStore, key: str) -> DesignSource | None:
+    """The design scan_designs would find at a content key, with the same slugs, reading only
+    its sidecar and its designer's designer.md (one upload's ingest); None if there is none."""
+    scanner = _Scanner(content, "")
+    folders, inside, slugs = _designer_folders(content, scanner)
+    for folder in folders:
+        if key.startswith(f"{folder.key}/"):
+            entries = inside.get(folder.key, [])
+            scanner.scan_folder(folder, entries, slugs[folder.name], only=key)
+    return scanner.designs[0] if scanner.designs else None
+
+
+def _designer_folders(
+    content: ContentStore, scanner: _Scanner
+) -> tuple[list[ContentEntry], dict[str, list[ContentEntry]], dict[str, str]]:
+    """The designer folders (problems recorded for anything else in designs/), what each
+    holds, and each folder's slug by name."""
     top, inside = _group(content.list_designs())
     folders: list[ContentEntry] = []
     for entry in top:
@@ -137,15 +167,7 @@ def scan_designs(content: Path | ContentStore, display_root: Path | None = None)
                 entry.key, "not in a designer folder; move it into content/designs/<designer>/"
             )
     slugs = unique_slugs({entry.name: entry.name for entry in folders}, fallback="designer")
-    designers = [
-        scanner.scan_folder(entry, inside.get(entry.key, []), slugs[entry.name])
-        for entry in folders
-    ]
-    return Scan(
-        designs=tuple(sorted(scanner.designs, key=lambda design: design.key)),
-        designers=tuple(sorted(designers, key=lambda designer: designer.slug)),
-        problems=tuple(sorted(set(scanner.problems), key=lambda p: (p.path, p.reason))),
-    )
+    return folders, inside, slugs
 
 
 def _group(
@@ -306,9 +328,14 @@ class _Scanner:
         self.problems.append(ContentProblem(f"{self.prefix}{key}", reason, warning))
 
     def scan_folder(
-        self, folder: ContentEntry, entries: Sequence[ContentEntry], designer_slug: str
+        self,
+        folder: ContentEntry,
+        entries: Sequence[ContentEntry],
+        designer_slug: str,
+        only: str | None = None,
     ) -> Designer:
-        """Scan one designer folder; returns its Designer and records its designs."""
+        """Scan one designer folder; returns its Designer and records its designs (or, given
+        `only`, the design at that key alone, leaving the other sidecars unread)."""
         designer_file: str | None = None
         sidecars: dict[str, str] = {}  # stem -> key
         images: dict[str, ContentEntry] = {}
@@ -337,12 +364,14 @@ class _Scanner:
         loose = {stem: key for stem, key in sidecars.items() if stem not in stems.values()}
         used: set[str] = set()
         for name, entry in images.items():
+            if only is not None and entry.key != only:
+                continue
             sidecar = _find_sidecar(stems[name], sidecars, loose)
             if sidecar is not None:
                 used.add(sidecar)
             self.designs.append(self._design(entry, designer, slugs[name], sidecar))
         for stem, key in sidecars.items():
-            if key not in used:
+            if key not in used and only is None:
                 reason = f"no image named {stem}.* beside this sidecar; rename one to match"
                 self.problem(key, reason, warning=True)
         return designer

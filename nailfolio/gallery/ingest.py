@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from nailfolio.errors import ContentNotFound, ContentUnreadable, ImageRejected, NailfolioError
 from nailfolio.gallery import images, variants
 from nailfolio.gallery.catalog import Catalog
-from nailfolio.gallery.content import scan_designs
+from nailfolio.gallery.content import find_design
 from nailfolio.gallery.content_store import ContentStore, check_key, version_stamp
 from nailfolio.gallery.models import Decision, DesignSource, Label, Rendition, Status
 from nailfolio.gallery.moderation import Moderator, decide
@@ -232,7 +232,7 @@ def ingest(
     a hidden or misplaced file, or gone). The same bytes twice do no image work.
     """
     check_key(key)
-    source = next((s for s in scan_designs(content).designs if s.rel_path == key), None)
+    source = find_design(content, key)
     if source is None:
         raise ContentNotFound(
             key,

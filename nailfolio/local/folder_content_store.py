@@ -31,9 +31,6 @@ class FolderContentStore:
     def __init__(self, content_dir: Path) -> None:
         self.content_dir = Path(content_dir).resolve()
 
-    def __reduce__(self) -> tuple[type[FolderContentStore], tuple[Path]]:
-        return FolderContentStore, (self.content_dir,)  # a path is all a worker needs
-
     def list_designs(self) -> tuple[ContentEntry, ...]:
         if not self.content_dir.is_dir():
             raise ContentError(

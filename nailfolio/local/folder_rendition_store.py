@@ -22,9 +22,6 @@ class FolderRenditionStore:
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)
 
-    def __reduce__(self) -> tuple[type[FolderRenditionStore], tuple[Path]]:
-        return FolderRenditionStore, (self.folder,)
-
     def put(self, name: str, data: bytes) -> None:
         path = self.folder / check_name(name)
         self.folder.mkdir(parents=True, exist_ok=True)
