@@ -181,15 +181,15 @@ def build_gallery(
     on_progress: ProgressCallback | None = None,
     on_start: Callable[[int], None] | None = None,
     *,
-    content: ContentStore | None = None,
-    renditions: RenditionStore | None = None,
+    content_store: ContentStore | None = None,
+    rendition_store: RenditionStore | None = None,
 ) -> BuildReport:
     """Bring output/ up to date with content/: the one entry point for every build.
 
     The stores default to the local folders (content/, var/renditions/)."""
     started = time.perf_counter()
-    content = content or open_content_store(settings)
-    rendition_store = renditions or open_rendition_store(settings)
+    content = content_store or open_content_store(settings)
+    rendition_store = rendition_store or open_rendition_store(settings)
     _tidy_scratch(settings)
     scan = scan_designs(content)
     skipped = [Problem(f"content/{p.path}", p.reason) for p in scan.problems if not p.warning]
@@ -371,8 +371,8 @@ def build_configured(
             factory,
             on_progress,
             on_start,
-            content=open_content_store(settings),
-            renditions=open_rendition_store(settings),
+            content_store=open_content_store(settings),
+            rendition_store=open_rendition_store(settings),
         )
 
 
