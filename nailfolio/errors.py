@@ -41,3 +41,20 @@ class ContentError(NailfolioError):
 
 class DesignNotFound(NailfolioError):
     """No design with that key is in the catalog."""
+
+
+class ContentUnreadable(ContentError):
+    """A file in the content store cannot be read (a link, its permissions, a failed call)."""
+
+    def __init__(self, key: str, reason: str) -> None:
+        super().__init__(f"{key}: {reason}")
+        self.key = key
+        self.reason = reason
+
+
+class ContentNotFound(ContentUnreadable):
+    """No file with that key is in the content store (removed since it was listed?)."""
+
+
+class RenditionNotFound(NailfolioError):
+    """No variant file with that name is in the rendition store: rebuild to render it again."""

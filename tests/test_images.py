@@ -662,7 +662,7 @@ def test_each_variant_is_on_disk_before_it_gets_its_name(
 ) -> None:
     # fsync runs on a background thread while the next variant encodes: it must still come
     # before the rename, and every file must be in place when render_variants returns.
-    import nailfolio.gallery.variants as variants
+    import nailfolio.local.folder_rendition_store as variants  # the store writes the files
 
     loaded = load_image(_save(_textured((200, 150)), tmp_path / "s.png", "PNG"), SMALL)
     synced: set[int] = set()
@@ -689,7 +689,7 @@ def test_each_variant_is_on_disk_before_it_gets_its_name(
 def test_a_failed_rename_fails_the_rendition_and_leaves_no_temporary_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import nailfolio.gallery.variants as variants
+    import nailfolio.local.folder_rendition_store as variants  # the store writes the files
 
     loaded = load_image(_save(_textured((200, 150)), tmp_path / "s.png", "PNG"), SMALL)
     real_replace = variants.os.replace

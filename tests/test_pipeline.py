@@ -10,6 +10,7 @@ import pytest
 from conftest import MarkerModerator, Project
 
 from nailfolio import config
+from nailfolio.gallery import pipeline
 from nailfolio.gallery.models import Decision, Status
 from nailfolio.gallery.pipeline import BuildReport, build_gallery
 from nailfolio.gallery.settings import ImageSettings, ModerationSettings
@@ -296,3 +297,27 @@ def test_a_failing_notifier_is_logged_and_the_build_goes_on(
     assert held is not None and held.status is Status.NEEDS_REVIEW
     assert not page(project, "ana/maybe").exists()
     assert "ana/maybe needs review, but the admins could not be told: SNS Publish" in caplog.text
+
+
+def test_a_file_removed_after_the_scan_is_a_problem_and_the_rest_still_build(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project.add_image("ana/red.jpg")
+    gone = project.add_image("ana/gone.jpg", colour=(20, 160, 90))
+    saved = gone.read_bytes()
+    real_scan = pipeline.scan_designs
+
+    def scan_then_remove(*args: object, **kwargs: object) -> object:
+        scan = real_scan(*args, **kwargs)
+        gone.unlink()  # a designer tidying up while the build runs
+        return scan
+
+    monkeypatch.setattr(pipeline, "scan_designs", scan_then_remove)
+    report = run(project)
+    assert report.published == 1
+    assert [str(p) for p in report.problems] == [
+        "content/designs/ana/gone.jpg: no such file; it was removed or renamed"
+    ]
+    monkeypatch.undo()
+    gone.write_bytes(saved)  # not remembered as a refusal: the file put back is published
+    assert run(project).published == 2

@@ -1,7 +1,9 @@
-"""Scan the content folder into designers and designs, with sidecar metadata and problems.
+"""Scan the content store into designers and designs, with sidecar metadata and problems.
 
 Layout: content/designs/<designer folder>/<image> (+ optional <image stem>.md sidecar) and an
-optional content/designs/<designer folder>/designer.md. Rules the scan follows:
+optional content/designs/<designer folder>/designer.md, locally; the same keys in the content
+bucket on AWS. The scan works from a content store's listing and reads
+(nailfolio.gallery.content_store), so it runs the same on both. Rules the scan follows:
 
 - Every regular file in a designer folder is a design candidate whatever its extension, except
   Markdown files (*.md: sidecars and designer.md) and hidden files (dotfiles, Thumbs.db,
@@ -12,7 +14,7 @@ optional content/designs/<designer folder>/designer.md. Rules the scan follows:
   are skipped silently.
 - Symbolic links under designs/ (designer folders, images, sidecars) are never followed: each
   is reported as a ContentProblem, so a link to a file elsewhere on the disk is never
-  published. content_dir itself may be a link.
+  published. content_dir itself may be a link. (S3 has no links.)
 - A sidecar matches its image by stem: exactly, else ignoring case when exactly one sidecar
   fits and no image has its exact stem (Red.JPG + red.md); two images with one stem
   (red.jpg, red.png) share red.md. A sidecar with no
@@ -44,15 +46,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cache, lru_cache
-from os import DirEntry, scandir
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from xml.etree.ElementTree import Element
 
 import markdown
 from markdown.treeprocessors import Treeprocessor
 from markdown.util import AMP_SUBSTITUTE
 
-from nailfolio.errors import ContentError
+from nailfolio.errors import ContentUnreadable
+from nailfolio.gallery.content_store import ContentEntry, ContentStore, EntryKind
 from nailfolio.gallery.models import Designer, DesignSource, PublishedDesign
 from nailfolio.gallery.slugs import unique_slugs
 from nailfolio.gallery.views import MONTHS
@@ -105,38 +107,91 @@ class Scan:
     problems: tuple[ContentProblem, ...]
 
 
-def scan_designs(content_dir: Path, display_root: Path | None = None) -> Scan:
-    """Find every designer and design under content_dir/designs/ (no image is decoded).
+def scan_designs(content: Path | ContentStore, display_root: Path | None = None) -> Scan:
+    """Find every designer and design under designs/ in a content store (no image is decoded).
 
-    Problem paths are POSIX paths relative to display_root: by default content_dir, like
-    DesignSource.rel_path ("designs/ana/red.md"); pass the project folder to get
-    "content/designs/ana/red.md".
+    A folder stands for the local store over it. Problem paths are POSIX paths relative to
+    display_root: by default the content root, like DesignSource.rel_path
+    ("designs/ana/red.md"); pass the project folder to get "content/designs/ana/red.md"
+    (a store's problems are always relative to its root).
     """
-    content_dir = content_dir.resolve()
-    if not content_dir.is_dir():
-        raise ContentError(f"{content_dir}: content folder not found; create it or fix the root")
-    scanner = _Scanner(content_dir, (display_root or content_dir).resolve())
-    designs_dir = content_dir / DESIGNS_DIR
-    if not designs_dir.is_dir():
-        return Scan((), (), ())
-    folders: list[DirEntry[str]] = []
-    for entry in scanner.listing(designs_dir):
-        if entry.is_symlink():
-            scanner.problem(Path(entry.path), _link_reason(entry))
-        elif entry.is_dir():
-            folders.append(entry)
-        else:
-            scanner.problem(
-                Path(entry.path),
-                "not in a designer folder; move it into content/designs/<designer>/",
-            )
-    slugs = unique_slugs({entry.name: entry.name for entry in folders}, fallback="designer")
-    designers = [scanner.scan_folder(Path(entry.path), slugs[entry.name]) for entry in folders]
+    prefix = ""
+    if isinstance(content, Path):
+        from nailfolio.local.folder_content_store import FolderContentStore  # the default
+
+        content = FolderContentStore(content)
+        if display_root is not None:
+            shown = display_path(content.content_dir, display_root.resolve())
+            prefix = "" if shown == "." else f"{shown}/"
+    scanner = _Scanner(content, prefix)
+    folders, inside, slugs = _designer_folders(content, scanner)
+    designers = [
+        scanner.scan_folder(entry, inside.get(entry.key, []), slugs[entry.name])
+        for entry in folders
+    ]
     return Scan(
         designs=tuple(sorted(scanner.designs, key=lambda design: design.key)),
         designers=tuple(sorted(designers, key=lambda designer: designer.slug)),
         problems=tuple(sorted(set(scanner.problems), key=lambda p: (p.path, p.reason))),
     )
+
+
+def find_design(content: ContentStore, key: str) -> DesignSource | None:
+    """The design scan_designs would find at a content key, with the same slugs, reading only
+    its sidecar and its designer's designer.md (one upload's ingest); None if there is none."""
+    scanner = _Scanner(content, "")
+    folders, inside, slugs = _designer_folders(content, scanner)
+    for folder in folders:
+        if key.startswith(f"{folder.key}/"):
+            entries = inside.get(folder.key, [])
+            scanner.scan_folder(folder, entries, slugs[folder.name], only=key)
+    return scanner.designs[0] if scanner.designs else None
+
+
+def _designer_folders(
+    content: ContentStore, scanner: _Scanner
+) -> tuple[list[ContentEntry], dict[str, list[ContentEntry]], dict[str, str]]:
+    """The designer folders (problems recorded for anything else in designs/), what each
+    holds, and each folder's slug by name."""
+    top, inside = _group(content.list_designs())
+    folders: list[ContentEntry] = []
+    for entry in top:
+        if entry.kind is EntryKind.LINK:
+            scanner.problem(entry.key, _link_reason(entry))
+        elif entry.kind is EntryKind.UNREADABLE:
+            scanner.problem(entry.key, "cannot be read; check its permissions")
+        elif entry.kind is EntryKind.FOLDER:
+            folders.append(entry)
+        else:
+            scanner.problem(
+                entry.key, "not in a designer folder; move it into content/designs/<designer>/"
+            )
+    slugs = unique_slugs({entry.name: entry.name for entry in folders}, fallback="designer")
+    return folders, inside, slugs
+
+
+def _group(
+    entries: Sequence[ContentEntry],
+) -> tuple[list[ContentEntry], dict[str, list[ContentEntry]]]:
+    """The visible entries of designs/ and of each folder in it, sorted by name: no
+    dotfiles, Thumbs.db and the like (nor anything inside a hidden folder)."""
+    top: list[ContentEntry] = []
+    inside: defaultdict[str, list[ContentEntry]] = defaultdict(list)
+    for entry in entries:
+        parts = entry.key.split("/")
+        if any(_is_hidden(part) for part in parts[1:]):
+            continue
+        if len(parts) <= 2:  # in designs/ (or designs/ itself, when its listing was refused)
+            top.append(entry)
+        else:
+            inside[f"{parts[0]}/{parts[1]}"].append(entry)
+    for folder in inside.values():
+        folder.sort(key=lambda entry: entry.name)
+    return sorted(top, key=lambda entry: entry.name), inside
+
+
+def _is_hidden(name: str) -> bool:
+    return name.startswith(".") or name.lower() in IGNORED_NAMES
 
 
 def parse_metadata(text: str) -> tuple[dict[str, str], str]:
@@ -263,74 +318,65 @@ def display_path(path: Path, root: Path) -> str:
 class _Scanner:
     """Collects designs and problems while walking designer folders."""
 
-    def __init__(self, content_dir: Path, display_root: Path) -> None:
-        self.content_dir = content_dir
-        self.display_root = display_root
+    def __init__(self, store: ContentStore, prefix: str) -> None:
+        self.store = store
+        self.prefix = prefix  # the content root as problems show it: "" or "content/"
         self.designs: list[DesignSource] = []
         self.problems: list[ContentProblem] = []
 
-    def problem(self, path: Path, reason: str, *, warning: bool = False) -> None:
-        shown = display_path(path, self.display_root)
-        self.problems.append(ContentProblem(shown, reason, warning))
+    def problem(self, key: str, reason: str, *, warning: bool = False) -> None:
+        self.problems.append(ContentProblem(f"{self.prefix}{key}", reason, warning))
 
-    def listing(self, folder: Path) -> list[DirEntry[str]]:
-        """Visible entries of a folder, sorted by name: no dotfiles, Thumbs.db and the like."""
-        try:
-            with scandir(folder) as entries:
-                visible = [
-                    entry
-                    for entry in entries
-                    if not entry.name.startswith(".") and entry.name.lower() not in IGNORED_NAMES
-                ]
-        except FileNotFoundError:
-            return []  # removed while the scan was running
-        except PermissionError:
-            self.problem(folder, "cannot be read; check its permissions")
-            return []
-        return sorted(visible, key=lambda entry: entry.name)
-
-    def scan_folder(self, folder: Path, designer_slug: str) -> Designer:
-        """Scan one designer folder; returns its Designer and records its designs."""
-        designer_file: Path | None = None
-        sidecars: dict[str, Path] = {}
-        images: dict[str, DirEntry[str]] = {}
-        for entry in self.listing(folder):
-            path = Path(entry.path)
-            if entry.is_symlink():  # a linked sidecar only costs its design the metadata
-                self.problem(path, _link_reason(entry), warning=_is_markdown(entry.name))
-            elif entry.is_dir():
-                where = display_path(folder, self.display_root)
-                self.problem(path, f"sub-folders are not scanned; move its images up into {where}/")
-            elif not entry.is_file():
-                self.problem(path, "broken link or not a regular file; replace it with the file")
+    def scan_folder(
+        self,
+        folder: ContentEntry,
+        entries: Sequence[ContentEntry],
+        designer_slug: str,
+        only: str | None = None,
+    ) -> Designer:
+        """Scan one designer folder; returns its Designer and records its designs (or, given
+        `only`, the design at that key alone, leaving the other sidecars unread)."""
+        designer_file: str | None = None
+        sidecars: dict[str, str] = {}  # stem -> key
+        images: dict[str, ContentEntry] = {}
+        for entry in entries:
+            if entry.kind is EntryKind.LINK:  # a linked sidecar only costs its design the metadata
+                self.problem(entry.key, _link_reason(entry), warning=_is_markdown(entry.name))
+            elif entry.kind in (EntryKind.FOLDER, EntryKind.UNREADABLE):
+                where = f"{self.prefix}{folder.key}"
+                self.problem(
+                    entry.key, f"sub-folders are not scanned; move its images up into {where}/"
+                )
+            elif entry.kind is not EntryKind.FILE:
+                self.problem(
+                    entry.key, "broken link or not a regular file; replace it with the file"
+                )
             elif entry.name.lower() == DESIGNER_FILE:
-                designer_file = path
+                designer_file = entry.key
             elif _is_markdown(entry.name):
-                sidecars[path.stem] = path
+                sidecars[PurePosixPath(entry.name).stem] = entry.key
             else:
                 images[entry.name] = entry
         designer = self._designer(folder, designer_slug, designer_file)
-        stems = {name: Path(name).stem for name in images}
+        stems = {name: PurePosixPath(name).stem for name in images}
         slugs = unique_slugs(stems)
         # A sidecar named exactly after an image belongs to it alone; the others may match by case.
-        loose = {stem: path for stem, path in sidecars.items() if stem not in stems.values()}
+        loose = {stem: key for stem, key in sidecars.items() if stem not in stems.values()}
         used: set[str] = set()
         for name, entry in images.items():
+            if only is not None and entry.key != only:
+                continue
             sidecar = _find_sidecar(stems[name], sidecars, loose)
             if sidecar is not None:
-                used.add(sidecar.stem)
-            try:
-                mtime = entry.stat().st_mtime
-            except FileNotFoundError:
-                continue  # removed while we were looking: the next scan will not see it either
-            self.designs.append(self._design(entry, designer, slugs[name], sidecar, mtime))
-        for stem, path in sidecars.items():
-            if stem not in used:
+                used.add(sidecar)
+            self.designs.append(self._design(entry, designer, slugs[name], sidecar))
+        for stem, key in sidecars.items():
+            if key not in used and only is None:
                 reason = f"no image named {stem}.* beside this sidecar; rename one to match"
-                self.problem(path, reason, warning=True)
+                self.problem(key, reason, warning=True)
         return designer
 
-    def _designer(self, folder: Path, slug: str, designer_file: Path | None) -> Designer:
+    def _designer(self, folder: ContentEntry, slug: str, designer_file: str | None) -> Designer:
         meta, body = self._read_markdown(designer_file) if designer_file else ({}, "")
         name = meta.get("name") or meta.get("title") or title_from_name(folder.name)
         bio = "\n\n".join(part for part in (meta.get("bio", ""), body) if part)
@@ -338,30 +384,29 @@ class _Scanner:
 
     def _design(
         self,
-        entry: DirEntry[str],
+        entry: ContentEntry,
         designer: Designer,
         slug: str,
-        sidecar: Path | None,
-        mtime: float,
+        sidecar: str | None,
     ) -> DesignSource:
-        path = Path(entry.path)
+        stem = PurePosixPath(entry.name).stem
         meta, body = self._read_markdown(sidecar) if sidecar else ({}, "")
-        untitled = not meta.get("title") and is_camera_name(path.stem)
+        untitled = not meta.get("title") and is_camera_name(stem)
         if untitled:  # a stand-in: title_untitled adds the design's date when publishing
             title, alt = f"Design by {designer.name}", f"Nail design by {designer.name}"
         else:
-            title = meta.get("title") or title_from_name(path.stem)
+            title = meta.get("title") or title_from_name(stem)
             alt = f"{title} nail design by {designer.name}"
         date = None
         if meta.get("date"):
             try:
                 date = parse_date(meta["date"])
             except ValueError as error:
-                self.problem(sidecar or path, str(error), warning=True)
+                self.problem(sidecar or entry.key, str(error), warning=True)
         return DesignSource(
             key=f"{designer.slug}/{slug}",
-            path=path,
-            rel_path=path.relative_to(self.content_dir).as_posix(),
+            path=entry.path or Path(entry.key),
+            rel_path=entry.key,
             designer=designer,
             slug=slug,
             title=title,
@@ -371,26 +416,27 @@ class _Scanner:
             date=date,
             description=render_markdown(body),
             alt=meta.get("alt") or alt,
-            mtime=mtime,
+            mtime=entry.modified,
             untitled=untitled,
+            size=entry.size,
+            version=entry.version,
         )
 
-    def _read_markdown(self, path: Path) -> tuple[dict[str, str], str]:
+    def _read_markdown(self, key: str) -> tuple[dict[str, str], str]:
         """Metadata and body of a sidecar or designer.md; a problem and nothing if unreadable."""
         try:
-            data = path.read_bytes()
-        except OSError as error:
-            reason = f"cannot be read ({error.strerror}); check its permissions"
-            self.problem(path, reason, warning=True)
+            data = self.store.read(key, MAX_SIDECAR_BYTES)
+        except ContentUnreadable as error:
+            self.problem(key, error.reason, warning=True)
             return {}, ""
         if len(data) > MAX_SIDECAR_BYTES:
             reason = f"larger than {MAX_SIDECAR_BYTES // 1024} KB; shorten it"
-            self.problem(path, reason, warning=True)
+            self.problem(key, reason, warning=True)
             return {}, ""
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
-            self.problem(path, "not UTF-8 text; save it as UTF-8", warning=True)
+            self.problem(key, "not UTF-8 text; save it as UTF-8", warning=True)
             return {}, ""
         return parse_metadata(text)
 
@@ -399,17 +445,17 @@ def _is_markdown(name: str) -> bool:
     return name.lower().endswith(SIDECAR_SUFFIX)
 
 
-def _link_reason(entry: DirEntry[str]) -> str:
+def _link_reason(entry: ContentEntry) -> str:
     """Why a symbolic link is refused: following it could publish any file on the disk."""
-    kind = "folder" if entry.is_dir() else "file"
+    kind = "folder" if entry.to_folder else "file"
     return f"is a symbolic link; copy the {kind} in instead"
 
 
-def _find_sidecar(stem: str, sidecars: dict[str, Path], loose: dict[str, Path]) -> Path | None:
+def _find_sidecar(stem: str, sidecars: dict[str, str], loose: dict[str, str]) -> str | None:
     """The sidecar named like the image's stem, else the one unclaimed sidecar matching by case."""
     if stem in sidecars:
         return sidecars[stem]
-    matches = [path for key, path in loose.items() if key.casefold() == stem.casefold()]
+    matches = [key for loose_stem, key in loose.items() if loose_stem.casefold() == stem.casefold()]
     return matches[0] if len(matches) == 1 else None
 
 

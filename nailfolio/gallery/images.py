@@ -1,8 +1,9 @@
 """Safe decoding of designers' images: real type, size caps, orientation, sRGB, no metadata.
 
-`load_image` turns a file into a `LoadedImage` (8-bit sRGB, auto-oriented, stripped of
-metadata) or raises `ImageRejected` with a reason the designer can act on. The variants
-published on the site are made from it by `render_variants` (in `nailfolio.gallery.variants`).
+`load_image` turns a file (`load_image_bytes`: bytes read from a content store) into a
+`LoadedImage` (8-bit sRGB, auto-oriented, stripped of metadata) or raises `ImageRejected`
+with a reason the designer can act on. The variants published on the site are made from it
+by `render_variants` (in `nailfolio.gallery.variants`).
 
 Decisions worth knowing:
 - Files are opened through the sniffed format's Pillow plugin class rather than
@@ -33,6 +34,7 @@ import zlib
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import IO
 
 from PIL import (
     ExifTags,
@@ -48,7 +50,7 @@ from PIL import (
 from nailfolio.errors import ImageRejected
 from nailfolio.gallery.settings import ImageSettings
 
-__all__ = ["LoadedImage", "hash_file", "load_image", "sniff_type"]
+__all__ = ["LoadedImage", "hash_bytes", "hash_file", "load_image", "load_image_bytes", "sniff_type"]
 
 logger = logging.getLogger(__name__)
 
@@ -127,29 +129,42 @@ def hash_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def hash_bytes(data: bytes) -> str:
+    """The sha256 hex digest of bytes read from a content store (as hash_file of a file)."""
+    return hashlib.sha256(data).hexdigest()
+
+
 def load_image(path: Path, settings: ImageSettings, display_path: str | None = None) -> LoadedImage:
-    """Decode an image safely and normalise it; raises ImageRejected with a short reason."""
+    """Decode an image file safely and normalise it; raises ImageRejected with a short reason."""
     name = display_path or str(path)
     with _open_no_follow(path, name) as fp:
-        size = os.fstat(fp.fileno()).st_size
-        if size > settings.max_file_bytes:
-            limit = _megabytes(settings.max_file_bytes)
-            raise ImageRejected(name, f"file is {_megabytes(size)}, over the {limit} limit")
-        head = fp.read(HEAD_BYTES)
-        kind = sniff_type(head)
-        if kind is None:
-            raise ImageRejected(name, _describe_unknown(head))
-        fp.seek(0)
-        try:
-            return _decode(fp, kind, settings, name)
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            # Only GIF frames larger than their screen get here: Pillow checks those itself
-            # while opening (a warning turned into an error under pytest, or an error).
-            raise ImageRejected(
-                name, f"image is too large, over the {_megapixels(settings)} MP limit"
-            ) from None
-        except DECODE_ERRORS as exc:
-            raise ImageRejected(name, "truncated or corrupt image data") from exc
+        return _load(fp, os.fstat(fp.fileno()).st_size, settings, name)
+
+
+def load_image_bytes(data: bytes, settings: ImageSettings, display_path: str) -> LoadedImage:
+    """load_image for bytes read from a content store (the same checks and reasons)."""
+    return _load(io.BytesIO(data), len(data), settings, display_path)
+
+
+def _load(fp: IO[bytes], size: int, settings: ImageSettings, name: str) -> LoadedImage:
+    if size > settings.max_file_bytes:
+        limit = _megabytes(settings.max_file_bytes)
+        raise ImageRejected(name, f"file is {_megabytes(size)}, over the {limit} limit")
+    head = fp.read(HEAD_BYTES)
+    kind = sniff_type(head)
+    if kind is None:
+        raise ImageRejected(name, _describe_unknown(head))
+    fp.seek(0)
+    try:
+        return _decode(fp, kind, settings, name)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        # Only GIF frames larger than their screen get here: Pillow checks those itself
+        # while opening (a warning turned into an error under pytest, or an error).
+        raise ImageRejected(
+            name, f"image is too large, over the {_megapixels(settings)} MP limit"
+        ) from None
+    except DECODE_ERRORS as exc:
+        raise ImageRejected(name, "truncated or corrupt image data") from exc
 
 
 def _open_no_follow(path: Path, name: str) -> io.BufferedReader:
@@ -164,7 +179,7 @@ def _open_no_follow(path: Path, name: str) -> io.BufferedReader:
     return os.fdopen(fd, "rb")
 
 
-def _decode(fp: io.BufferedReader, kind: str, settings: ImageSettings, name: str) -> LoadedImage:
+def _decode(fp: IO[bytes], kind: str, settings: ImageSettings, name: str) -> LoadedImage:
     source = PLUGINS[kind](fp)  # no Image.open: see the module docstring
     raw_w, raw_h = source.size
     if raw_w * raw_h > settings.max_pixels:

@@ -22,8 +22,8 @@ class DesignSource:
     """One image found in the content folder, with its metadata (sidecar or derived)."""
 
     key: str  # "<designer-slug>/<design-slug>": stable id used by the catalog and the CLI
-    path: Path  # absolute path of the image file
-    rel_path: str  # path relative to the content root, POSIX style ("designs/ana/red.jpg")
+    path: Path  # absolute path of the image file (on S3, its key as a relative path)
+    rel_path: str  # its key in the content store, POSIX style ("designs/ana/red.jpg")
     designer: Designer
     slug: str  # URL-safe, unique within the designer
     title: str
@@ -37,6 +37,8 @@ class DesignSource:
     # No sidecar title and a camera's file name (IMG_2041): `title` is a stand-in until
     # publishing, where it becomes "Design by <designer>, <date>" (nailfolio.gallery.content).
     untitled: bool = False
+    size: int = 0  # bytes, as the content store listed them
+    version: str = ""  # the content store's version token (mtime_ns locally, ETag on S3)
 
 
 @dataclass(frozen=True)

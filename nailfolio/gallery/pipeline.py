@@ -1,57 +1,43 @@
-"""The build: scan content, moderate and render what changed, publish the approved gallery.
+"""The build: scan content, ingest what changed, render and publish the approved gallery.
 
 Work is skipped whenever the catalog already knows the answer: file hashes are cached by
-(path, size, mtime), moderation decisions by content hash, renditions by content hash and
-image-settings fingerprint, refusals (images that could not be used) by content hash and the
-input caps. Image work runs in a process pool; each image fails on its own.
+(key, size, version) in the content store's listing, moderation decisions by content hash,
+renditions by content hash and image-settings fingerprint, refusals (images that could not
+be used) by content hash and the input caps. The image work is the ingest stage's
+(nailfolio.gallery.ingest), run in a process pool; each image fails on its own.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import logging
-import os
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from nailfolio import config
 from nailfolio.config import Settings
-from nailfolio.errors import ImageRejected, NailfolioError
-from nailfolio.gallery import images, scratch, variants
+from nailfolio.errors import ContentUnreadable
+from nailfolio.gallery import ingest, scratch
 from nailfolio.gallery.catalog import Catalog
 from nailfolio.gallery.content import date_from_camera_name, scan_designs, title_untitled
-from nailfolio.gallery.models import (
-    Decision,
-    DesignSource,
-    Label,
-    PublishedDesign,
-    Rendition,
-    Status,
-)
-from nailfolio.gallery.moderation import Moderator, decide
+from nailfolio.gallery.content_store import ContentStore, version_stamp
+from nailfolio.gallery.ingest import CacheKeys, Job, Outcome, Problem
+from nailfolio.gallery.models import DesignSource, PublishedDesign, Rendition, Status
+from nailfolio.gallery.moderation import Moderator
 from nailfolio.gallery.notify import Notifier
-from nailfolio.gallery.settings import ModerationSettings
+from nailfolio.gallery.rendition_store import RenditionStore
+
+__all__ = ["BuildReport", "Problem", "build_configured", "build_gallery"]
 
 logger = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[str], None]
 ModeratorFactory = Callable[[], Moderator]
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One file that could not be published (or, as a warning, was published without its
-    metadata), and why."""
-
-    path: str
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.reason}"
 
 
 @dataclass(frozen=True)
@@ -76,31 +62,18 @@ class BuildReport:
         return len(self.problems)
 
 
-@dataclass(frozen=True)
-class _Job:
-    source: DesignSource
-    content_hash: str
-    moderate: bool  # no decision is recorded for this content yet
-    render: bool  # renditions are wanted and not cached
-    known_status: Status | None
-
-
-@dataclass(frozen=True)
-class _Outcome:
-    key: str
-    labels: tuple[Label, ...] = ()
-    status: Status | None = None
-    rendition: Rendition | None = None
-    problem: Problem | None = None
-    model: str = ""
-
-
 @dataclass
 class _Tally:
     processed: int = 0
     refused: int = 0  # remembered refusals: reported again, not decoded again
     problems: list[Problem] = field(default_factory=list)
     statuses: dict[str, Status] = field(default_factory=dict)  # current decision per key
+
+
+@dataclass(frozen=True)
+class _Hashed:
+    digest: str = ""
+    reason: str = ""  # why the file could not be read
 
 
 # Worker-process state: each worker builds its own moderator once (models are not picklable).
@@ -122,27 +95,15 @@ def _moderator() -> Moderator:
     return _worker_moderator
 
 
-def _process(job: _Job, settings: Settings) -> _Outcome:
-    """Decode once, moderate if needed, render variants if approved. Runs in a worker."""
-    source = job.source
+def _process(
+    job: Job, settings: Settings, content: ContentStore, renditions: RenditionStore
+) -> Outcome:
+    """The ingest stage's image work for one job. Runs in a worker (the stores are pickled:
+    the local ones as their folders)."""
     try:
-        loaded = images.load_image(source.path, settings.images, display_path=_display(source))
-        labels: tuple[Label, ...] = ()
-        status, model = job.known_status, ""
-        if job.moderate:
-            moderator = _moderator()
-            labels = tuple(moderator.detect_labels(loaded.image))
-            status, model = decide(labels, settings.moderation), moderator.name
-        rendition = None
-        if job.render and status is Status.APPROVED:
-            rendition = variants.render_variants(
-                loaded, job.content_hash, settings.images, settings.renditions_dir
-            )
-        return _Outcome(
-            source.key, labels, status if job.moderate else None, rendition, None, model
+        return ingest.analyse(
+            job, settings.images, settings.moderation, content, renditions, _moderator
         )
-    except ImageRejected as exc:
-        return _Outcome(source.key, problem=Problem(exc.path, exc.reason))
     finally:
         _release_freed_memory()
 
@@ -154,8 +115,11 @@ def _release_freed_memory() -> None:
         ctypes.CDLL(None).malloc_trim(0)
 
 
-def _display(source: DesignSource) -> str:
-    return f"content/{source.rel_path}"
+def _hash_one(content: ContentStore, limit: int, key: str) -> _Hashed:
+    try:
+        return _Hashed(ingest.hash_content(content, key, limit))
+    except ContentUnreadable as exc:
+        return _Hashed(reason=exc.reason)
 
 
 class _LazyPool:
@@ -178,44 +142,35 @@ class _LazyPool:
 
 
 def _hash_sources(
-    sources: Sequence[DesignSource], catalog: Catalog, lazy_pool: _LazyPool
+    sources: Sequence[DesignSource],
+    catalog: Catalog,
+    content: ContentStore,
+    limit: int,
+    lazy_pool: _LazyPool,
+    tally: _Tally,
 ) -> dict[str, str]:
-    """Content hash per key; cached by (path, size, mtime) so an unchanged file is not read."""
+    """Content hash per key; cached by (key, size, version) so an unchanged file is not read.
+    A file that cannot be read (gone, or a link swapped in since the scan) is a problem."""
     hashes: dict[str, str] = {}
-    missing: list[tuple[DesignSource, os.stat_result]] = []
+    missing: list[tuple[DesignSource, int]] = []
     for source in sources:
-        st = source.path.stat()
-        cached = catalog.get_file_hash(source.rel_path, st.st_size, st.st_mtime_ns)
+        stamp = version_stamp(source.version)
+        cached = catalog.get_file_hash(source.rel_path, source.size, stamp)
         if cached:
             hashes[source.key] = cached
         else:
-            missing.append((source, st))
-    paths = [source.path for source, _ in missing]
-    pool = lazy_pool.get() if len(paths) > 1 else None
-    digests = pool.map(images.hash_file, paths) if pool else map(images.hash_file, paths)
-    for (source, st), digest in zip(missing, digests, strict=True):
-        catalog.put_file_hash(source.rel_path, st.st_size, st.st_mtime_ns, digest)
-        hashes[source.key] = digest
+            missing.append((source, stamp))
+    keys = [source.rel_path for source, _ in missing]
+    hash_one = functools.partial(_hash_one, content, limit)
+    pool = lazy_pool.get() if len(keys) > 1 else None
+    results = pool.map(hash_one, keys) if pool else map(hash_one, keys)
+    for (source, stamp), hashed in zip(missing, results, strict=True):
+        if hashed.reason:
+            tally.problems.append(Problem(ingest.display(source), hashed.reason))
+            continue
+        catalog.put_file_hash(source.rel_path, source.size, stamp, hashed.digest)
+        hashes[source.key] = hashed.digest
     return hashes
-
-
-def _rendition_on_disk(rendition: Rendition | None, settings: Settings) -> Rendition | None:
-    """A cached rendition counts only while all of its files are still in the cache folder."""
-    if rendition is None:
-        return None
-    folder = settings.renditions_dir
-    return rendition if all((folder / v.name).is_file() for v in rendition.variants) else None
-
-
-def _too_big(source: DesignSource, settings: Settings) -> Problem | None:
-    """Refuse oversize files before hashing them: hashing a huge file is work wasted."""
-    size = source.path.stat().st_size
-    limit = settings.images.max_file_bytes
-    if size <= limit:
-        return None
-    return Problem(
-        _display(source), f"file is {size / 1e6:.1f} MB, over the {limit / 1e6:.0f} MB limit"
-    )
 
 
 def build_gallery(
@@ -225,17 +180,24 @@ def build_gallery(
     moderator_factory: ModeratorFactory,
     on_progress: ProgressCallback | None = None,
     on_start: Callable[[int], None] | None = None,
+    *,
+    content_store: ContentStore | None = None,
+    rendition_store: RenditionStore | None = None,
 ) -> BuildReport:
-    """Bring output/ up to date with content/: the one entry point for every build."""
+    """Bring output/ up to date with content/: the one entry point for every build.
+
+    The stores default to the local folders (content/, var/renditions/)."""
     started = time.perf_counter()
+    content = content_store or open_content_store(settings)
+    rendition_store = rendition_store or open_rendition_store(settings)
     _tidy_scratch(settings)
-    scan = scan_designs(settings.content_dir)
+    scan = scan_designs(content)
     skipped = [Problem(f"content/{p.path}", p.reason) for p in scan.problems if not p.warning]
     warnings = [Problem(f"content/{p.path}", p.reason) for p in scan.problems if p.warning]
     tally = _Tally(problems=list(skipped))
     sources = []
     for source in scan.designs:
-        problem = _too_big(source, settings)
+        problem = ingest.too_big(source, settings.images)
         if problem:
             tally.problems.append(problem)
         else:
@@ -243,18 +205,25 @@ def build_gallery(
 
     lazy_pool = _LazyPool(min(settings.worker_count, max(1, len(sources))), moderator_factory)
     try:
-        hashes = _hash_sources(sources, catalog, lazy_pool)
-        jobs, renditions = _plan(sources, hashes, catalog, notifier, settings, tally)
+        limit = settings.images.max_file_bytes
+        hashes = _hash_sources(sources, catalog, content, limit, lazy_pool, tally)
+        sources = [source for source in sources if source.key in hashes]
+        jobs, renditions = _plan(
+            sources, hashes, catalog, notifier, settings, rendition_store, tally
+        )
         if on_start:
             on_start(len(jobs))
         pool = lazy_pool.get() if len(jobs) > 1 else None
-        outcomes = _run_jobs(jobs, settings, pool, moderator_factory, on_progress)
+        outcomes = _run_jobs(
+            jobs, settings, content, rendition_store, pool, moderator_factory, on_progress
+        )
     finally:
         lazy_pool.close()
 
     job_of = {job.source.key: job for job in jobs}
+    keys = CacheKeys.of(settings.images)
     for outcome in outcomes:
-        _record(outcome, job_of[outcome.key], catalog, notifier, settings, renditions, tally)
+        _record(outcome, job_of[outcome.key], catalog, notifier, keys, renditions, tally)
 
     published = _published(sources, renditions, tally.statuses)
     statuses = list(tally.statuses.values())
@@ -280,84 +249,57 @@ def _plan(
     catalog: Catalog,
     notifier: Notifier,
     settings: Settings,
+    store: RenditionStore,
     tally: _Tally,
-) -> tuple[list[_Job], dict[str, Rendition]]:
+) -> tuple[list[Job], dict[str, Rendition]]:
     """Decide per design what work is left; return the jobs and the renditions already cached.
     The decisions found are noted in the tally, so nothing asks the catalog for them again;
     so are the refusals remembered, which need no work at all."""
-    fingerprint = settings.images.fingerprint()
-    caps = settings.images.input_fingerprint()
-    jobs: list[_Job] = []
+    keys = CacheKeys.of(settings.images)
+    jobs: list[Job] = []
     renditions: dict[str, Rendition] = {}
     for source in sources:
-        content_hash = hashes[source.key]
-        refused = catalog.get_refusal(content_hash, caps)
-        if refused is not None:
-            tally.problems.append(Problem(_display(source), refused))
+        planned = ingest.plan(
+            source,
+            hashes[source.key],
+            catalog,
+            notifier,
+            settings.images,
+            settings.moderation,
+            store,
+            keys,
+        )
+        if planned.refused is not None:
+            tally.problems.append(Problem(ingest.display(source), planned.refused))
             tally.refused += 1
             continue
-        decision = _current_decision(
-            catalog, notifier, settings.moderation, source.key, content_hash
-        )
-        cached = _rendition_on_disk(catalog.get_rendition(content_hash, fingerprint), settings)
-        if cached:
-            renditions[source.key] = cached
-        status = decision.status if decision else None
-        if status is not None:
-            tally.statuses[source.key] = status
-        moderate = decision is None
-        render = cached is None and status in (None, Status.APPROVED)
-        if moderate or render:
-            jobs.append(_Job(source, content_hash, moderate, render, status))
+        if planned.rendition:
+            renditions[source.key] = planned.rendition
+        if planned.status is not None:
+            tally.statuses[source.key] = planned.status
+        if planned.job:
+            jobs.append(planned.job)
     return jobs, renditions
 
 
-def _current_decision(
-    catalog: Catalog, notifier: Notifier, policy: ModerationSettings, key: str, content_hash: str
-) -> Decision | None:
-    """The decision for this exact content, re-recorded when it no longer stands as stored.
-
-    A design reverted to an earlier version keeps that version's decision, and the audit log
-    says so, so that `moderation list` and `approve` act on the image that is really there.
-    An automatic decision is re-taken from its stored labels when the thresholds changed:
-    no model runs, and an admin's override is never touched.
-    """
-    decision = catalog.get_decision(key, content_hash)
-    if decision is None:
-        return None
-    reasons = []
-    latest = catalog.latest_decision(key)
-    if latest is not None and latest.content_hash != content_hash:
-        reasons.append("image reverted to this version")
-    status = decide(decision.labels, policy) if decision.decided_by == "auto" else decision.status
-    if status is not decision.status:
-        reasons.append("moderation thresholds changed")
-    if reasons:
-        decision = replace(
-            decision, status=status, decided_at=datetime.now(UTC), reason="; ".join(reasons)
-        )
-        catalog.record_decision(decision)
-        if "moderation thresholds changed" in reasons and status is not Status.APPROVED:
-            _notify_admins(notifier, decision)
-    return decision
-
-
 def _run_jobs(
-    jobs: Sequence[_Job],
+    jobs: Sequence[Job],
     settings: Settings,
+    content: ContentStore,
+    store: RenditionStore,
     pool: ProcessPoolExecutor | None,
     factory: ModeratorFactory,
     on_progress: ProgressCallback | None,
-) -> list[_Outcome]:
-    outcomes: list[_Outcome] = []
+) -> list[Outcome]:
+    outcomes: list[Outcome] = []
     if pool is None:
         _init_worker(factory)
         for job in jobs:
-            outcomes.append(_process(job, settings))
+            outcomes.append(_process(job, settings, content, store))
             if on_progress:
                 on_progress(job.source.key)
         return outcomes
-    futures = {pool.submit(_process, job, settings): job for job in jobs}
+    futures = {pool.submit(_process, job, settings, content, store): job for job in jobs}
     for future in as_completed(futures):
         outcomes.append(future.result())
         if on_progress:
@@ -366,58 +308,24 @@ def _run_jobs(
 
 
 def _record(
-    outcome: _Outcome,
-    job: _Job,
+    outcome: Outcome,
+    job: Job,
     catalog: Catalog,
     notifier: Notifier,
-    settings: Settings,
+    keys: CacheKeys,
     renditions: dict[str, Rendition],
     tally: _Tally,
 ) -> None:
-    """Store what a worker found: decisions (notifying admins), renditions, problems."""
+    """Store what a worker found (ingest.record) and note it in the tally."""
     tally.processed += 1
+    decision = ingest.record(outcome, job, catalog, notifier, keys)
     if outcome.problem:
         tally.problems.append(outcome.problem)
-        # Remembered until the bytes or a cap change. A link swapped in after the scan is
-        # refused for what it is, not for its bytes: the file put back in its place is tried.
-        if not job.source.path.is_symlink():
-            caps = settings.images.input_fingerprint()
-            catalog.put_refusal(job.content_hash, caps, outcome.problem.reason)
         return
-    if outcome.status is not None:
-        decision = Decision(
-            key=outcome.key,
-            content_hash=job.content_hash,
-            status=outcome.status,
-            model=outcome.model,
-            labels=outcome.labels,
-            decided_at=datetime.now(UTC),
-        )
-        catalog.record_decision(decision)
+    if decision is not None:
         tally.statuses[outcome.key] = decision.status
-        if decision.status is not Status.APPROVED:
-            _notify_admins(notifier, decision)
     if outcome.rendition:
-        catalog.put_rendition(settings.images.fingerprint(), outcome.rendition)
         renditions[outcome.key] = outcome.rendition
-
-
-def _notify_admins(notifier: Notifier, decision: Decision) -> None:
-    """Tell the admins a design is held back. A notifier that fails (SNS throttled, a damaged
-    outbox) is logged and the build goes on: the decision is recorded and the design stays
-    unpublished, so it still shows in the moderation queue."""
-    label = max(decision.labels, key=lambda lb: lb.confidence, default=None)
-    detail = f"{label.name} at {label.confidence:.0f}%" if label else "no labels"
-    verb = "was rejected" if decision.status is Status.REJECTED else "needs review"
-    try:
-        notifier.notify(
-            f"Design {decision.key} {verb}",
-            f"Moderation by {decision.model}: {detail}. It is not published. "
-            f"Override with: build.py approve {decision.key}",
-            tags=("moderation", decision.status.value),
-        )
-    except NailfolioError as exc:
-        logger.warning("%s %s, but the admins could not be told: %s", decision.key, verb, exc)
 
 
 def _published(
@@ -456,7 +364,30 @@ def build_configured(
     """build_gallery with the adapters the settings choose: what the CLI and hooks run."""
     with config.open_catalog(settings) as catalog, config.open_notifier(settings) as notifier:
         factory = config.moderator_factory(settings)
-        return build_gallery(settings, catalog, notifier, factory, on_progress, on_start)
+        return build_gallery(
+            settings,
+            catalog,
+            notifier,
+            factory,
+            on_progress,
+            on_start,
+            content_store=open_content_store(settings),
+            rendition_store=open_rendition_store(settings),
+        )
+
+
+def open_content_store(settings: Settings) -> ContentStore:
+    """The local content store over content/ (to move into config with its aws branch)."""
+    from nailfolio.local.folder_content_store import FolderContentStore
+
+    return FolderContentStore(settings.content_dir)
+
+
+def open_rendition_store(settings: Settings) -> RenditionStore:
+    """The local rendition store over var/renditions/ (to move into config likewise)."""
+    from nailfolio.local.folder_rendition_store import FolderRenditionStore
+
+    return FolderRenditionStore(settings.renditions_dir)
 
 
 def _tidy_scratch(settings: Settings) -> None:

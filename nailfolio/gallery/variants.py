@@ -1,29 +1,27 @@
 """The files published for one source image: responsive WebPs, a JPEG fallback, a thumbnail.
 
 File names carry the content hash and the settings fingerprint, so a CDN may cache them
-forever. Every file is written to a temporary name and renamed into place, and none
-carries metadata (no EXIF, GPS, XMP or ICC: sRGB is assumed).
+forever. Every file goes into a rendition store (nailfolio.gallery.rendition_store), which
+writes atomically, and none carries metadata (no EXIF, GPS, XMP or ICC: sRGB is assumed).
 """
 
 from __future__ import annotations
 
 import base64
 import io
-import os
-import tempfile
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
-from typing import IO, TYPE_CHECKING
+from typing import TYPE_CHECKING
 
 from PIL import Image, ImageFilter
 
-from nailfolio.gallery import scratch
 from nailfolio.gallery.models import Rendition, Variant
 from nailfolio.gallery.settings import ImageSettings
 
 if TYPE_CHECKING:
     from nailfolio.gallery.images import LoadedImage
+    from nailfolio.gallery.rendition_store import RenditionStore
 
 # Bicubic for every step, each from the next larger variant. Measured on the benchmark photos
 # against LANCZOS from the full-size decode: after WebP q80 the variants are within 0.1-0.3 dB
@@ -37,13 +35,20 @@ WHITE = (255, 255, 255)
 
 
 def render_variants(
-    loaded: LoadedImage, content_hash: str, settings: ImageSettings, out_dir: Path
+    loaded: LoadedImage,
+    content_hash: str,
+    settings: ImageSettings,
+    store: RenditionStore | Path,
 ) -> Rendition:
-    """Write every variant of `loaded` into out_dir and describe them.
+    """Put every variant of `loaded` into the rendition store and describe them.
 
     Variants come narrowest responsive WebP first, then the JPEG fallback, then the thumb.
+    A folder stands for the local store over it (tools and tests).
     """
-    out_dir.mkdir(parents=True, exist_ok=True)
+    if isinstance(store, Path):
+        from nailfolio.local.folder_rendition_store import FolderRenditionStore
+
+        store = FolderRenditionStore(store)
     prefix = f"{content_hash[:16]}-{settings.fingerprint()[:8]}"
     widths = _responsive_widths(loaded.width, settings.widths)
     fallback_width = min(settings.fallback_width, loaded.width)
@@ -53,25 +58,25 @@ def render_variants(
     # Whole-picture images from largest to smallest, the fallback's width among them, each
     # scaled from the one before and encoded at once, so only two are held at a time.
     previous = loaded.image
-    with _Committer() as committer:
+    with _Committer(store) as committer:
         for width in sorted({*widths, fallback_width}, reverse=True):
             image = _scaled(previous, loaded, width)
             if thumb is None and not _holds_thumb(image, loaded, settings.thumb_size):
                 thumb = _cover_thumb(previous, loaded, settings.thumb_size)
             if width in widths:
                 name = f"{prefix}-{width}w.webp"
-                committer.save(image, out_dir / name, *_webp(settings))
+                committer.save(image, name, *_webp(settings))
                 responsive.insert(0, Variant(name, image.width, image.height, "webp", "responsive"))
             if width == fallback_width:
                 flat = _flatten(image)
                 name = f"{prefix}-{flat.width}w.jpg"
-                committer.save(flat, out_dir / name, *_jpeg(settings))
+                committer.save(flat, name, *_jpeg(settings))
                 fallback = Variant(name, flat.width, flat.height, "jpeg", "fallback")
             previous = image
         if thumb is None:
             thumb = _cover_thumb(previous, loaded, settings.thumb_size)
         thumb_name = f"{prefix}-thumb.webp"
-        committer.save(thumb, out_dir / thumb_name, *_webp(settings))
+        committer.save(thumb, thumb_name, *_webp(settings))
     assert fallback is not None  # fallback_width is always among the widths scaled
     return Rendition(
         content_hash=content_hash,
@@ -156,26 +161,19 @@ def _jpeg(settings: ImageSettings) -> tuple[str, dict[str, object]]:
 
 
 class _Committer:
-    """Writes each file under a temporary name next to its own; a background thread then
-    flushes it to disk and renames it into place, so readers never see half a file and the
-    next variant encodes during the fsync. Leaving the block waits for every file."""
+    """Encodes each file in memory and hands it to the store on a background thread, so the
+    next variant encodes while this one is flushed to disk (or uploaded). Leaving the block
+    waits for every file; the first failed put raises there."""
 
-    def __init__(self) -> None:
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fsync")
+    def __init__(self, store: RenditionStore) -> None:
+        self._store = store
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="put")
         self._pending: list[Future[None]] = []
 
-    def save(self, image: Image.Image, path: Path, fmt: str, params: dict[str, object]) -> None:
-        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        fp = os.fdopen(fd, "wb")
-        try:
-            scratch.claim_fd(fd)  # a killed worker's temporary file is removed by the next build
-            image.save(fp, fmt, **params)
-            fp.flush()
-        except BaseException:
-            fp.close()
-            Path(tmp_name).unlink(missing_ok=True)
-            raise
-        self._pending.append(self._thread.submit(_commit, fp, tmp_name, path))
+    def save(self, image: Image.Image, name: str, fmt: str, params: dict[str, object]) -> None:
+        buffer = io.BytesIO()
+        image.save(buffer, fmt, **params)
+        self._pending.append(self._thread.submit(self._store.put, name, buffer.getvalue()))
 
     def __enter__(self) -> _Committer:
         return self
@@ -189,19 +187,7 @@ class _Committer:
         self._thread.shutdown(wait=True)
         if error is None:
             for future in self._pending:
-                future.result()  # the first failed commit raises here
-
-
-def _commit(fp: IO[bytes], tmp_name: str, path: Path) -> None:
-    """fsync, publish with mode 0644 (mkstemp makes 0600 files), rename into place."""
-    try:
-        with fp:  # kept open, and so claimed (scratch), until the file has its final name
-            os.fsync(fp.fileno())
-            os.chmod(tmp_name, 0o644)
-            os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+                future.result()
 
 
 def _placeholder(image: Image.Image, width: int) -> str:

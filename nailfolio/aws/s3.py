@@ -1,0 +1,86 @@
+"""What the S3 adapters share: one way to make a call, as nailfolio.aws.dynamodb does.
+
+`request` makes one low-level client call and turns whatever botocore raises into a library
+error: a missing key into `NoSuchKey` (caught inside the adapters, never seen by callers),
+and any other refusal, throttle, 5xx or network failure into `ServiceUnavailable` naming the
+operation and the bucket, with a hint (create the bucket, check the role's policy, try again).
+
+botocore is imported inside the function, never at module top: only the aws backend imports
+this module, and the API's import stays free of boto3.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from nailfolio.errors import ServiceUnavailable
+
+if TYPE_CHECKING:
+    from botocore.client import BaseClient
+
+SERVICE = "S3"
+_MISSING_KEY = frozenset({"NoSuchKey", "404", "NotFound"})
+_HINTS = {
+    "NoSuchBucket": "create the bucket or fix the bucket-name setting",
+    "AccessDenied": "check the bucket policy and the role's IAM permissions",
+    "403": "check the bucket policy and the role's IAM permissions",
+}
+
+
+class NoSuchKey(Exception):
+    """The object is not in the bucket (GetObject's NoSuchKey, HeadObject's bare 404)."""
+
+
+def request(client: BaseClient, operation: str, **params: Any) -> dict[str, Any]:
+    """Call `operation` ("GetObject", ...) with `params`; raise only library errors."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    method = getattr(client, _snake_case(operation))
+    try:
+        return method(**params)
+    except ClientError as exc:
+        raise _client_error(exc, operation, params) from exc
+    except BotoCoreError as exc:  # no connection, timeouts, retries exhausted, bad params
+        raise ServiceUnavailable(
+            f"{SERVICE} {operation}{_on_bucket(params)} failed ({exc}); try again later"
+        ) from exc
+
+
+def read_body(response: dict[str, Any], where: str, limit: int | None = None) -> bytes:
+    """A GetObject response's bytes (at most limit + 1 of them); the stream is closed after,
+    so the rest of a too-big object is never downloaded. A broken stream is ServiceUnavailable."""
+    from botocore.exceptions import BotoCoreError
+
+    body = response["Body"]
+    try:
+        return body.read() if limit is None else body.read(limit + 1)
+    except (BotoCoreError, OSError) as exc:
+        raise ServiceUnavailable(
+            f"{SERVICE} GetObject on {where} broke off ({exc}); try again later"
+        ) from exc
+    finally:
+        body.close()
+
+
+def _client_error(exc: Any, operation: str, params: dict[str, Any]) -> Exception:
+    error = exc.response.get("Error", {})
+    code = str(error.get("Code", "Unknown"))
+    if code in _MISSING_KEY:
+        return NoSuchKey(params.get("Key", ""))
+    hint = _HINTS.get(code, "try again later")
+    return ServiceUnavailable(
+        f"{SERVICE} {operation}{_on_bucket(params)} failed ({code}: {error.get('Message', '')});"
+        f" {hint}"
+    )
+
+
+def _on_bucket(params: dict[str, Any]) -> str:
+    bucket, key = params.get("Bucket"), params.get("Key")
+    if not bucket:
+        return ""
+    return f" on s3://{bucket}/{key}" if key else f" on bucket {bucket!r}"
+
+
+def _snake_case(operation: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", operation).lower()

@@ -1,0 +1,82 @@
+"""The aws content store: designers' files in a private S3 bucket, under the same keys.
+
+The listing follows every ListObjectsV2 page. S3 has folders only as key prefixes: a key two
+levels under designs/ ("designs/ana/red.jpg") is a designer's file; a deeper one is listed as
+the sub-folder holding it, once; a console's folder marker ("designs/ana/") is its folder.
+Keys with an empty, "." or ".." segment cannot be a file anywhere and are left out. There
+are no links on S3. Versions are the ETag and LastModified together (a multipart ETag is no
+MD5, and an overwrite with the same bytes changes LastModified: a new hash, same answer).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from nailfolio.aws.s3 import NoSuchKey, read_body, request
+from nailfolio.errors import ContentNotFound
+from nailfolio.gallery.content_store import (
+    DESIGNS_PREFIX,
+    ContentEntry,
+    EntryKind,
+    check_key,
+)
+
+if TYPE_CHECKING:
+    from botocore.client import BaseClient
+
+
+class S3ContentStore:
+    """Content store port adapter over one S3 bucket."""
+
+    def __init__(self, client: BaseClient, bucket: str) -> None:
+        self._client = client  # a boto3 "s3" client
+        self._bucket = bucket
+
+    def list_designs(self) -> tuple[ContentEntry, ...]:
+        entries: list[ContentEntry] = []
+        folders: set[str] = set()
+        for item in self._objects(f"{DESIGNS_PREFIX}/"):
+            parts = item["Key"].split("/")
+            marker = parts[-1] == ""  # "designs/ana/": a folder made in the console
+            if marker:
+                parts.pop()
+            if len(parts) < 2 or any(part in ("", ".", "..") for part in parts):
+                continue
+            for depth in range(2, min(len(parts) - (not marker), 3) + 1):
+                folder = "/".join(parts[:depth])
+                if folder not in folders:
+                    folders.add(folder)
+                    entries.append(ContentEntry(folder, EntryKind.FOLDER))
+            if not marker and len(parts) <= 3:
+                entries.append(_file(item))
+        return tuple(entries)
+
+    def read(self, key: str, limit: int | None = None) -> bytes:
+        check_key(key)
+        try:
+            response = request(self._client, "GetObject", Bucket=self._bucket, Key=key)
+        except NoSuchKey:
+            raise ContentNotFound(key, "no such object; it was removed or renamed") from None
+        return read_body(response, f"s3://{self._bucket}/{key}", limit)
+
+    def _objects(self, prefix: str) -> list[dict[str, Any]]:
+        """Every object under prefix, following ListObjectsV2's continuation tokens."""
+        objects: list[dict[str, Any]] = []
+        params: dict[str, Any] = {"Bucket": self._bucket, "Prefix": prefix}
+        while True:
+            page = request(self._client, "ListObjectsV2", **params)
+            objects.extend(page.get("Contents", []))
+            if not page.get("IsTruncated"):
+                return objects
+            params["ContinuationToken"] = page["NextContinuationToken"]
+
+
+def _file(item: dict[str, Any]) -> ContentEntry:
+    modified = item["LastModified"]
+    return ContentEntry(
+        item["Key"],
+        EntryKind.FILE,
+        size=int(item["Size"]),
+        version=f"{item['ETag']}@{modified.isoformat()}",
+        modified=modified.timestamp(),
+    )

@@ -1,0 +1,118 @@
+"""The local content store: the project's content/ folder, read without following links.
+
+Versions are st_mtime_ns. Reads open every folder on the way and the file itself with
+O_NOFOLLOW, so a link swapped in after the listing is refused rather than followed (it
+could publish any readable file on the disk); content_dir itself may be a link.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+from nailfolio.errors import ContentError, ContentNotFound, ContentUnreadable
+from nailfolio.gallery.content_store import (
+    DESIGNS_PREFIX,
+    ContentEntry,
+    EntryKind,
+    check_key,
+)
+
+LINK_REASON = "is a symbolic link; copy the file in instead"
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
+
+
+class FolderContentStore:
+    """Content store port adapter over a folder holding designs/."""
+
+    def __init__(self, content_dir: Path) -> None:
+        self.content_dir = Path(content_dir).resolve()
+
+    def list_designs(self) -> tuple[ContentEntry, ...]:
+        if not self.content_dir.is_dir():
+            raise ContentError(
+                f"{self.content_dir}: content folder not found; create it or fix the root"
+            )
+        entries: list[ContentEntry] = []
+        for entry in self._entries(DESIGNS_PREFIX):
+            entries.append(entry)
+            if entry.kind is EntryKind.FOLDER:
+                entries.extend(self._entries(entry.key))
+        return tuple(entries)
+
+    def read(self, key: str, limit: int | None = None) -> bytes:
+        check_key(key)
+        try:
+            fd = self._open(key)
+        except (FileNotFoundError, NotADirectoryError):
+            raise ContentNotFound(key, "no such file; it was removed or renamed") from None
+        except OSError as error:
+            raise _unreadable(key, error) from None
+        with os.fdopen(fd, "rb") as fp:
+            try:
+                return fp.read() if limit is None else fp.read(limit + 1)
+            except OSError as error:
+                raise _unreadable(key, error) from None
+
+    def _open(self, key: str) -> int:
+        """A descriptor for the file at `key`, no link followed on the way (dir_fd walk)."""
+        *folders, name = key.split("/")
+        parent = os.open(self.content_dir, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            for folder in folders:
+                inner = _open_folder(folder, parent)
+                os.close(parent)
+                parent = inner
+            return os.open(name, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=parent)
+        finally:
+            os.close(parent)
+
+    def _entries(self, folder_key: str) -> Iterator[ContentEntry]:
+        folder = self.content_dir / folder_key
+        try:
+            with os.scandir(folder) as listing:
+                found = list(listing)
+        except (FileNotFoundError, NotADirectoryError):
+            return  # removed while we were looking, or no designs/ at all
+        except PermissionError:
+            yield ContentEntry(folder_key, EntryKind.UNREADABLE, path=folder)
+            return
+        for dir_entry in found:
+            entry = _entry(f"{folder_key}/{dir_entry.name}", dir_entry)
+            if entry is not None:
+                yield entry
+
+
+def _open_folder(name: str, parent: int) -> int:
+    try:
+        return os.open(name, _DIR_FLAGS, dir_fd=parent)
+    except NotADirectoryError:  # what O_DIRECTORY | O_NOFOLLOW says of a link, and of a file
+        if stat.S_ISLNK(os.stat(name, dir_fd=parent, follow_symlinks=False).st_mode):
+            raise OSError(errno.ELOOP, os.strerror(errno.ELOOP)) from None
+        raise
+
+
+def _entry(key: str, dir_entry: os.DirEntry[str]) -> ContentEntry | None:
+    """What the listing says of one directory entry; None if it vanished meanwhile."""
+    path = Path(dir_entry.path)
+    if dir_entry.is_symlink():
+        return ContentEntry(key, EntryKind.LINK, to_folder=dir_entry.is_dir(), path=path)
+    if dir_entry.is_dir():
+        return ContentEntry(key, EntryKind.FOLDER, path=path)
+    if not dir_entry.is_file():
+        return ContentEntry(key, EntryKind.SPECIAL, path=path)
+    try:
+        st = dir_entry.stat()
+    except FileNotFoundError:
+        return None
+    version = str(st.st_mtime_ns)
+    return ContentEntry(key, EntryKind.FILE, st.st_size, version, st.st_mtime, path=path)
+
+
+def _unreadable(key: str, error: OSError) -> ContentUnreadable:
+    if error.errno == errno.ELOOP:  # O_NOFOLLOW met a link on the way
+        return ContentUnreadable(key, LINK_REASON)
+    return ContentUnreadable(key, f"cannot be read ({error.strerror}); check its permissions")
