@@ -38,7 +38,7 @@ from bench_build import busy_cpu_s  # noqa: E402
 
 from nailfolio.config import load_settings  # noqa: E402
 from nailfolio.gallery import images, variants  # noqa: E402
-from nailfolio.local import nsfw_moderator  # noqa: E402
+from nailfolio.local import folder_rendition_store, nsfw_moderator  # noqa: E402
 
 # stage -> seconds per image (a stage entered twice for one image adds up)
 TIMES: dict[str, dict[int, float]] = defaultdict(lambda: defaultdict(float))
@@ -69,8 +69,8 @@ def _timed(name_of: Callable[..., str], fn: Callable) -> Callable:
     return wrapper
 
 
-def _encode_name(_committer, image, path: Path, fmt: str, _params) -> str:
-    if path.name.endswith("-thumb.webp"):
+def _encode_name(_committer, image, name: str, fmt: str, _params) -> str:
+    if name.endswith("-thumb.webp"):
         return "  encode thumb webp"
     return f"  encode {fmt.lower()} {image.width}w"
 
@@ -89,7 +89,8 @@ def instrument() -> None:
     images._read_exif = _timed(lambda *a: "  read EXIF", images._read_exif)
     images._to_srgb = _timed(lambda *a: "  to sRGB", images._to_srgb)
     real_fsync = os.fsync
-    variants.os = _FsyncTimer(real_fsync)  # variants fsyncs each file on a background thread
+    # The local rendition store fsyncs each file, on the variants' background thread.
+    folder_rendition_store.os = _FsyncTimer(real_fsync)
     from PIL import Image, ImageFile
 
     real_load = ImageFile.ImageFile.load
@@ -113,7 +114,7 @@ def instrument() -> None:
 
 
 class _FsyncTimer:
-    """Stands in for the os module inside nailfolio.gallery.variants, timing fsync."""
+    """Stands in for the os module inside nailfolio.local.folder_rendition_store, timing fsync."""
 
     def __init__(self, real_fsync: Callable[[int], None]) -> None:
         self._fsync = real_fsync
@@ -129,7 +130,7 @@ class _FsyncTimer:
 
 
 def process(path: Path, settings, moderator, out_dir: Path) -> None:
-    """What nailfolio.gallery.pipeline._process does for a new image, stage by stage."""
+    """What nailfolio.gallery.ingest.analyse does for a new image, stage by stage."""
     with stage("hash (sha256)"):
         digest = images.hash_file(path)
     with stage("decode"):
@@ -140,7 +141,8 @@ def process(path: Path, settings, moderator, out_dir: Path) -> None:
         with stage("  model"):
             moderator._classifier.classify(small)
     with stage("render variants"):
-        variants.render_variants(loaded, digest, settings.images, out_dir)
+        store = folder_rendition_store.FolderRenditionStore(out_dir)
+        variants.render_variants(loaded, digest, settings.images, store)
 
 
 def time_site(project: Path) -> float | None:

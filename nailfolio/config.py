@@ -38,8 +38,10 @@ if TYPE_CHECKING:
     from nailfolio.comments.sentiment import SentimentAnalyzer
     from nailfolio.comments.service import CommentStore
     from nailfolio.gallery.catalog import Catalog
+    from nailfolio.gallery.content_store import ContentStore
     from nailfolio.gallery.moderation import Moderator
     from nailfolio.gallery.notify import Notifier
+    from nailfolio.gallery.rendition_store import RenditionStore
     from nailfolio.identity.provider import IdentityProvider
     from nailfolio.local.outbox_notifier import OutboxNotifier
     from nailfolio.ratelimit import RateLimiter
@@ -368,6 +370,28 @@ def open_catalog(settings: Settings) -> Catalog:
     from nailfolio.local.sqlite_catalog import SqliteCatalog
 
     return SqliteCatalog(settings.catalog_path)
+
+
+def open_content_store(settings: Settings) -> ContentStore:
+    """The designers' files: content/ locally, the private content bucket on aws."""
+    if settings.backend == "aws":
+        from nailfolio.aws.s3_content_store import S3ContentStore
+
+        return S3ContentStore(_aws_client(settings, "s3"), settings.aws.get("content_bucket"))
+    from nailfolio.local.folder_content_store import FolderContentStore
+
+    return FolderContentStore(settings.content_dir)
+
+
+def open_rendition_store(settings: Settings) -> RenditionStore:
+    """The rendered variants: var/renditions/ locally, the private assets bucket on aws."""
+    if settings.backend == "aws":
+        from nailfolio.aws.s3_rendition_store import S3RenditionStore
+
+        return S3RenditionStore(_aws_client(settings, "s3"), settings.aws.get("assets_bucket"))
+    from nailfolio.local.folder_rendition_store import FolderRenditionStore
+
+    return FolderRenditionStore(settings.renditions_dir)
 
 
 def open_notifier(settings: Settings) -> Notifier:

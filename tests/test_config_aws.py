@@ -21,6 +21,8 @@ from nailfolio.aws.dynamodb_catalog import DynamoCatalog
 from nailfolio.aws.dynamodb_comment_store import DynamoCommentStore, table_definition
 from nailfolio.aws.dynamodb_rate_limiter import DynamoRateLimiter
 from nailfolio.aws.rekognition_moderator import RekognitionModerator
+from nailfolio.aws.s3_content_store import S3ContentStore
+from nailfolio.aws.s3_rendition_store import S3RenditionStore
 from nailfolio.aws.sns_notifier import SnsNotifier
 from nailfolio.comments.service import Comment
 from nailfolio.config import AWS_SETTINGS, Settings, load_settings
@@ -111,11 +113,18 @@ def moto_settings(tmp_path: Path) -> Iterator[Settings]:
         dynamodb.create_table(**table_definition("t-comments"))
         dynamodb.create_table(**rate_limit_table("t-ratelimit"))
         topic = clients.client("sns", REGION).create_topic(Name="t-admins")["TopicArn"]
+        s3 = clients.client("s3", REGION)
+        for bucket in ("t-content", "t-assets"):
+            s3.create_bucket(
+                Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION}
+            )
         yield _aws(
             tmp_path,
             AWS_REGION=REGION,
             NAILFOLIO_AWS_PREFIX="t",
             NAILFOLIO_TOPIC_ARN=topic,
+            NAILFOLIO_CONTENT_BUCKET="t-content",
+            NAILFOLIO_ASSETS_BUCKET="t-assets",
         )
 
 
@@ -160,6 +169,20 @@ def test_the_aws_notifier_publishes_to_the_topic(moto_settings: Settings) -> Non
     assert [(subject, body) for _, body, subject, *_ in sent] == [
         ("Design ana/red needs review", "Explicit at 61%")
     ]
+
+
+def test_the_aws_stores_are_s3_and_pickle_for_the_pool(moto_settings: Settings) -> None:
+    clients.client("s3", REGION).put_object(
+        Bucket="t-content", Key="designs/ana/red.jpg", Body=b"jpeg"
+    )
+    content = config.open_content_store(moto_settings)
+    renditions = config.open_rendition_store(moto_settings)
+    assert isinstance(content, S3ContentStore) and isinstance(renditions, S3RenditionStore)
+    renditions.put("ab-480w.webp", b"webp")
+    in_a_worker = pickle.loads(pickle.dumps(content))
+    assert [e.key for e in in_a_worker.list_designs()] == [e.key for e in content.list_designs()]
+    assert in_a_worker.read("designs/ana/red.jpg") == b"jpeg"
+    assert pickle.loads(pickle.dumps(renditions)).get("ab-480w.webp") == b"webp"
 
 
 def test_the_aws_moderator_factory_pickles_for_the_pool(moto_settings: Settings) -> None:
@@ -229,9 +252,11 @@ def test_building_the_aws_adapters_imports_no_local_model(tmp_path: Path) -> Non
     """onnxruntime, numpy and VADER are the local backend's: a Lambda does without them."""
     done = _run(
         f"s = config.load_settings(env={{'NAILFOLIO_BACKEND': 'aws', 'AWS_REGION': '{REGION}',"
-        " 'NAILFOLIO_TOPIC_ARN': 'arn:aws:sns:eu-west-1:1:t'}, root=sys.argv[1])\n"
+        " 'NAILFOLIO_TOPIC_ARN': 'arn:aws:sns:eu-west-1:1:t', 'NAILFOLIO_CONTENT_BUCKET': 'c',"
+        " 'NAILFOLIO_ASSETS_BUCKET': 'a'}, root=sys.argv[1])\n"
         "for opener in (config.open_catalog, config.open_notifier, config.open_comment_store,"
-        " config.open_rate_limiter, config.build_sentiment_analyzer):\n"
+        " config.open_rate_limiter, config.build_sentiment_analyzer,"
+        " config.open_content_store, config.open_rendition_store):\n"
         "    opener(s)\n"
         "config.moderator_factory(s)()\n"
         "print('ok')\n",

@@ -12,6 +12,7 @@ from PIL import Image
 from nailfolio.errors import ContentError
 from nailfolio.gallery.content import (
     ContentProblem,
+    Scan,
     date_from_camera_name,
     is_camera_name,
     parse_metadata,
@@ -21,6 +22,7 @@ from nailfolio.gallery.content import (
     title_from_name,
 )
 from nailfolio.gallery.slugs import short_hash
+from nailfolio.local.folder_content_store import FolderContentStore
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -36,6 +38,11 @@ Mood: ignored
 A **deep red** tip on a
 sheer nude base.
 """
+
+
+def scan_folder(folder: Path, display_prefix: str = "") -> Scan:
+    """scan_designs over the local store of `folder`."""
+    return scan_designs(FolderContentStore(folder), display_prefix)
 
 
 @pytest.fixture
@@ -56,7 +63,7 @@ def put(content: Path, rel: str, text: str | bytes = b"") -> Path:
 
 
 def by_key(content: Path) -> dict:
-    return {design.key: design for design in scan_designs(content).designs}
+    return {design.key: design for design in scan_folder(content).designs}
 
 
 def test_sidecar_metadata_fills_every_field(content: Path) -> None:
@@ -104,7 +111,7 @@ def test_designer_md_names_the_designer(content: Path) -> None:
     put(content, "Bea Okafor/sunset.jpg")
     put(content, "Bea Okafor/designer.md", "Name: Bea Okafor-Smith\nBio: Lagos.\n\nLoves *chrome*.")
     put(content, "chloe_martin/daisy.jpg")
-    scan = scan_designs(content)
+    scan = scan_folder(content)
     bea, chloe = scan.designers
     assert (bea.slug, bea.name) == ("bea-okafor", "Bea Okafor-Smith")
     assert bea.bio == "<p>Lagos.</p>\n<p>Loves <em>chrome</em>.</p>"
@@ -117,7 +124,7 @@ def test_designer_md_names_the_designer(content: Path) -> None:
 def test_case_clashes_get_unique_slugs_stable_when_files_come_and_go(content: Path) -> None:
     for name in ("red.jpg", "Red.jpg", "red.PNG"):
         put(content, f"ana/{name}")
-    before = {d.rel_path: d.slug for d in scan_designs(content).designs}
+    before = {d.rel_path: d.slug for d in scan_folder(content).designs}
     assert before == {
         "designs/ana/red.jpg": "red",
         "designs/ana/Red.jpg": f"red-{short_hash('Red.jpg')}",
@@ -125,12 +132,12 @@ def test_case_clashes_get_unique_slugs_stable_when_files_come_and_go(content: Pa
     }
     put(content, "ana/RED.webp")
     put(content, "ana/blue.jpg")
-    after = {d.rel_path: d.slug for d in scan_designs(content).designs}
+    after = {d.rel_path: d.slug for d in scan_folder(content).designs}
     assert {path: after[path] for path in before} == before
     assert len(set(after.values())) == len(after)
     (content / "designs/ana/RED.webp").unlink()
     (content / "designs/ana/blue.jpg").unlink()
-    assert {d.rel_path: d.slug for d in scan_designs(content).designs} == before
+    assert {d.rel_path: d.slug for d in scan_folder(content).designs} == before
 
 
 def test_designer_folder_clash_gets_unique_slugs(content: Path) -> None:
@@ -148,7 +155,7 @@ def test_any_file_name_gets_a_url_safe_slug(content: Path) -> None:
         "x" * 120 + ".jpg",
     ):
         put(content, f"ana/{name}")
-    slugs = [d.slug for d in scan_designs(content).designs]
+    slugs = [d.slug for d in scan_folder(content).designs]
     assert len(set(slugs)) == 5
     assert "creme-brulee" in slugs
     assert "a-b-c" in slugs
@@ -168,7 +175,7 @@ def test_hidden_files_and_folders_are_ignored(content: Path) -> None:
     put(content, "ana/.thumbs/red.jpg")
     put(content, ".git/config")
     put(content, "__MACOSX/ana/._red.jpg")
-    scan = scan_designs(content)
+    scan = scan_folder(content)
     assert [d.key for d in scan.designs] == ["ana/red"]
     assert [d.slug for d in scan.designers] == ["ana"]
     assert scan.problems == ()
@@ -178,7 +185,7 @@ def test_misplaced_files_and_orphan_sidecars_are_reported(content: Path) -> None
     put(content, "loose.jpg")
     put(content, "ana/old/red.jpg")
     put(content, "ana/blue.md", "Title: Blue")
-    scan = scan_designs(content, display_root=content.parent)
+    scan = scan_folder(content, display_prefix="content/")
     assert scan.designs == ()
     assert [str(p) for p in scan.problems] == [
         "content/designs/ana/blue.md: no image named blue.* beside this sidecar; "
@@ -206,7 +213,7 @@ def test_symlinked_files_and_folders_are_reported_never_followed(
     (content / "designs/ana/designer.md").symlink_to(secret)
     (content / "designs/bo").symlink_to(outside, target_is_directory=True)
     (content / "designs/gone.jpg").symlink_to(tmp_path / "missing.jpg")
-    scan = scan_designs(content, display_root=content.parent)
+    scan = scan_folder(content, display_prefix="content/")
     assert [(d.key, d.title, d.description) for d in scan.designs] == [("ana/red", "Red", "")]
     assert [d.name for d in scan.designers] == ["Ana"]
     assert [str(p) for p in scan.problems] == [
@@ -224,7 +231,7 @@ def test_a_symlinked_content_folder_is_scanned(content: Path, tmp_path: Path) ->
     put(content, "ana/red.jpg")
     link = tmp_path / "linked-content"
     link.symlink_to(content, target_is_directory=True)
-    scan = scan_designs(link)
+    scan = scan_folder(link)
     assert [d.key for d in scan.designs] == ["ana/red"]
     assert scan.problems == ()
 
@@ -232,7 +239,7 @@ def test_a_symlinked_content_folder_is_scanned(content: Path, tmp_path: Path) ->
 def test_bad_sidecar_date_is_reported_and_the_design_kept(content: Path) -> None:
     put(content, "ana/red.jpg")
     put(content, "ana/red.md", "Title: Red\nDate: last tuesday\n")
-    scan = scan_designs(content)
+    scan = scan_folder(content)
     assert [(d.key, d.title, d.date) for d in scan.designs] == [("ana/red", "Red", None)]
     assert scan.problems == (
         ContentProblem(
@@ -246,7 +253,7 @@ def test_bad_sidecar_date_is_reported_and_the_design_kept(content: Path) -> None
 def test_unreadable_sidecar_is_reported_and_the_design_kept(content: Path) -> None:
     put(content, "ana/red.jpg")
     put(content, "ana/red.md", "Title: Caf\xe9".encode("latin-1"))
-    scan = scan_designs(content)
+    scan = scan_folder(content)
     assert scan.designs[0].title == "Red"
     assert [(p.reason, p.warning) for p in scan.problems] == [
         ("not UTF-8 text; save it as UTF-8", True)
@@ -259,7 +266,7 @@ def test_sidecar_matches_its_image_ignoring_case_only_when_unclaimed(content: Pa
     put(content, "ana/red.jpg")
     put(content, "ana/Red.png")
     put(content, "ana/red.md", "Title: Ruby")
-    titles = {d.rel_path: d.title for d in scan_designs(content).designs}
+    titles = {d.rel_path: d.title for d in scan_folder(content).designs}
     assert titles == {
         "designs/ana/Blue.JPG": "Sky",
         "designs/ana/red.jpg": "Ruby",
@@ -340,7 +347,7 @@ def test_a_camera_file_name_never_becomes_a_title(
     content: Path, name: str, day: datetime | None
 ) -> None:
     put(content, f"ana/{name}")
-    (design,) = scan_designs(content).designs
+    (design,) = scan_folder(content).designs
     assert is_camera_name(Path(name).stem)
     assert (design.title, design.alt, design.untitled) == (
         "Design by Ana",
@@ -370,7 +377,7 @@ def test_a_designer_s_own_name_is_not_mistaken_for_a_camera_s(name: str) -> None
 def test_a_sidecar_title_names_a_camera_file(content: Path) -> None:
     put(content, "ana/IMG_2041.jpg")
     put(content, "ana/IMG_2041.md", "Title: Ruby tips\n")
-    (design,) = scan_designs(content).designs
+    (design,) = scan_folder(content).designs
     assert (design.title, design.untitled, design.slug) == ("Ruby tips", False, "img-2041")
 
 
@@ -380,11 +387,11 @@ def test_split_list_normalises_tags() -> None:
 
 def test_missing_content_folder_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ContentError, match="content folder not found"):
-        scan_designs(tmp_path / "nope")
+        scan_folder(tmp_path / "nope")
 
 
 def test_content_without_designs_folder_scans_empty(tmp_path: Path) -> None:
-    scan = scan_designs(tmp_path)
+    scan = scan_folder(tmp_path)
     assert (scan.designs, scan.designers, scan.problems) == ((), (), ())
 
 
@@ -393,18 +400,18 @@ def test_scan_of_200_designs_is_fast(content: Path) -> None:
         put(content, f"designer-{index % 5}/design {index:03}.jpg")
         if index % 2:
             put(content, f"designer-{index % 5}/design {index:03}.md", SIDECAR)
-    assert len(scan_designs(content).designs) == 200  # also warms the Markdown converter
+    assert len(scan_folder(content).designs) == 200  # also warms the Markdown converter
     timings = []
     for _ in range(3):  # best of three: a busy CI machine should not fail this
         started = time.perf_counter()
-        scan_designs(content)
+        scan_folder(content)
         timings.append(time.perf_counter() - started)
     elapsed = min(timings)
     assert elapsed < 0.05, f"scan took {elapsed * 1000:.0f} ms"
 
 
 def test_committed_sample_content_scans_cleanly() -> None:
-    scan = scan_designs(REPO / "content", display_root=REPO)
+    scan = scan_folder(REPO / "content", display_prefix="content/")
     assert scan.problems == ()
     assert [d.slug for d in scan.designers] == ["ana-lima", "bea-okafor", "chloe-martin"]
     assert 10 <= len(scan.designs) <= 14

@@ -157,7 +157,7 @@ def test_keys_outside_designs_are_refused(content: Content, key: str) -> None:
 
 def test_the_scan_finds_the_same_gallery_in_every_store(content: Content) -> None:
     """The committed sample content, copied into the store, scans as it does from the repo."""
-    expected = scan_designs(REPO / "content")
+    expected = scan_designs(FolderContentStore(REPO / "content"))
     for path in sorted((REPO / "content" / "designs").rglob("*")):
         if path.is_file():
             content.put(path.relative_to(REPO / "content").as_posix(), path.read_bytes())

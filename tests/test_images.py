@@ -21,6 +21,7 @@ from nailfolio.gallery.images import LoadedImage, hash_file, load_image, sniff_t
 from nailfolio.gallery.models import Rendition
 from nailfolio.gallery.settings import ImageSettings
 from nailfolio.gallery.variants import render_variants
+from nailfolio.local.folder_rendition_store import FolderRenditionStore
 
 # Small outputs keep the tests fast; the sizes mirror the defaults' shapes.
 SMALL = ImageSettings(widths=(48, 96, 160), fallback_width=120, thumb_size=(40, 50))
@@ -138,7 +139,7 @@ def _render(
 ) -> tuple[LoadedImage, Rendition]:
     source = _save(image, tmp_path / "source.png", "PNG")
     loaded = load_image(source, settings)
-    return loaded, render_variants(loaded, HASH, settings, tmp_path / "out")
+    return loaded, render_variants(loaded, HASH, settings, FolderRenditionStore(tmp_path / "out"))
 
 
 # --- type sniffing and hashing -------------------------------------------------------------
@@ -511,7 +512,7 @@ def test_no_output_carries_exif_gps_or_xmp(tmp_path: Path, fmt: str) -> None:
     loaded = load_image(path, SMALL)
     assert loaded.image.info == {}
     assert len(loaded.image.getexif()) == 0
-    rendition = render_variants(loaded, HASH, SMALL, tmp_path / "out")
+    rendition = render_variants(loaded, HASH, SMALL, FolderRenditionStore(tmp_path / "out"))
     assert rendition.taken_at == datetime(2024, 3, 9, 18, 45)
     for variant in rendition.variants:
         data = (tmp_path / "out" / variant.name).read_bytes()
@@ -644,7 +645,7 @@ def test_failed_write_leaves_no_file_behind(
 
     monkeypatch.setattr(Image.Image, "save", crash_on_jpeg)
     with pytest.raises(OSError, match="disk full"):
-        render_variants(loaded, HASH, SMALL, tmp_path / "out")
+        render_variants(loaded, HASH, SMALL, FolderRenditionStore(tmp_path / "out"))
     leftovers = [p.name for p in (tmp_path / "out").iterdir()]
     assert leftovers and all(name.endswith(".webp") for name in leftovers)
 
@@ -680,7 +681,7 @@ def test_each_variant_is_on_disk_before_it_gets_its_name(
 
     monkeypatch.setattr(variants.os, "fsync", fsync)
     monkeypatch.setattr(variants.os, "replace", replace_file)
-    rendition = render_variants(loaded, HASH, SMALL, tmp_path / "out")
+    rendition = render_variants(loaded, HASH, SMALL, FolderRenditionStore(tmp_path / "out"))
     assert sorted(order) == sorted(v.name for v in rendition.variants)
     for variant in rendition.variants:
         assert (tmp_path / "out" / variant.name).stat().st_mode & 0o777 == 0o644
@@ -701,7 +702,7 @@ def test_a_failed_rename_fails_the_rendition_and_leaves_no_temporary_file(
 
     monkeypatch.setattr(variants.os, "replace", replace_file)
     with pytest.raises(OSError, match="read-only"):
-        render_variants(loaded, HASH, SMALL, tmp_path / "out")
+        render_variants(loaded, HASH, SMALL, FolderRenditionStore(tmp_path / "out"))
     leftovers = [p.name for p in (tmp_path / "out").iterdir()]
     assert leftovers and not [name for name in leftovers if name.endswith(".tmp")]
     assert not [name for name in leftovers if name.endswith(".jpg")]

@@ -13,6 +13,7 @@ from conftest import SampleGallery
 from PIL import Image
 
 from nailfolio.gallery.content import scan_designs
+from nailfolio.local.folder_content_store import FolderContentStore
 
 pytestmark = pytest.mark.slow
 
@@ -22,7 +23,7 @@ def read(gallery: SampleGallery, rel: str) -> str:
 
 
 def test_every_sample_design_is_approved_and_published(sample_gallery: SampleGallery) -> None:
-    scan = scan_designs(sample_gallery.root / "content")
+    scan = scan_designs(FolderContentStore(sample_gallery.root / "content"))
     report = sample_gallery.report
     assert report.problems == ()
     assert report.published == len(scan.designs) == 12

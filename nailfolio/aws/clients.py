@@ -58,8 +58,25 @@ def forget_clients() -> None:
 
 
 class SharedClient:
-    """For adapters holding a shared client: close() releases nothing, since the client
-    belongs to whoever made it (aws.clients, or a test), and `with` works as on SQLite."""
+    """For adapters holding a shared client in `_client`: close() releases nothing, since the
+    client belongs to whoever made it (aws.clients, or a test), and `with` works as on SQLite.
+
+    Such an adapter pickles (to reach a build's worker processes): the client travels as its
+    service, region and endpoint, and the worker uses its own shared client for them.
+    """
+
+    _client: BaseClient
+
+    def __getstate__(self) -> dict[str, object]:
+        state = dict(self.__dict__)
+        meta = self._client.meta
+        state["_client"] = (meta.service_model.service_name, meta.region_name, meta.endpoint_url)
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        service, region, endpoint = state.pop("_client")  # type: ignore[misc]
+        self.__dict__.update(state)
+        self._client = client(service, region, endpoint)
 
     def close(self) -> None:
         """Nothing to release."""

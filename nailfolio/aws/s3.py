@@ -1,4 +1,4 @@
-"""What the S3 adapters share: one way to make a call, as nailfolio.aws.dynamodb does.
+"""What the S3 adapters share: one way to make a call (through nailfolio.aws.calls).
 
 `request` makes one low-level client call and turns whatever botocore raises into a library
 error: a missing key into `NoSuchKey` (caught inside the adapters, never seen by callers),
@@ -11,9 +11,9 @@ this module, and the API's import stays free of boto3.
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any
 
+from nailfolio.aws.calls import call
 from nailfolio.errors import ServiceUnavailable
 
 if TYPE_CHECKING:
@@ -34,17 +34,20 @@ class NoSuchKey(Exception):
 
 def request(client: BaseClient, operation: str, **params: Any) -> dict[str, Any]:
     """Call `operation` ("GetObject", ...) with `params`; raise only library errors."""
-    from botocore.exceptions import BotoCoreError, ClientError
+    where = _on_bucket(params)
 
-    method = getattr(client, _snake_case(operation))
-    try:
-        return method(**params)
-    except ClientError as exc:
-        raise _client_error(exc, operation, params) from exc
-    except BotoCoreError as exc:  # no connection, timeouts, retries exhausted, bad params
-        raise ServiceUnavailable(
-            f"{SERVICE} {operation}{_on_bucket(params)} failed ({exc}); try again later"
-        ) from exc
+    def special(code: str, exc: Any) -> Exception | None:
+        if code in _MISSING_KEY:
+            return NoSuchKey(params.get("Key", ""))
+        hint = _HINTS.get(code)
+        if hint is None:
+            return None
+        message = exc.response.get("Error", {}).get("Message", "")
+        return ServiceUnavailable(
+            f"{SERVICE} {operation}{where} failed ({code}: {message}); {hint}"
+        )
+
+    return call(client, operation, where=where, special=special, **params)
 
 
 def read_body(response: dict[str, Any], where: str, limit: int | None = None) -> bytes:
@@ -63,24 +66,8 @@ def read_body(response: dict[str, Any], where: str, limit: int | None = None) ->
         body.close()
 
 
-def _client_error(exc: Any, operation: str, params: dict[str, Any]) -> Exception:
-    error = exc.response.get("Error", {})
-    code = str(error.get("Code", "Unknown"))
-    if code in _MISSING_KEY:
-        return NoSuchKey(params.get("Key", ""))
-    hint = _HINTS.get(code, "try again later")
-    return ServiceUnavailable(
-        f"{SERVICE} {operation}{_on_bucket(params)} failed ({code}: {error.get('Message', '')});"
-        f" {hint}"
-    )
-
-
 def _on_bucket(params: dict[str, Any]) -> str:
     bucket, key = params.get("Bucket"), params.get("Key")
     if not bucket:
         return ""
     return f" on s3://{bucket}/{key}" if key else f" on bucket {bucket!r}"
-
-
-def _snake_case(operation: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", operation).lower()

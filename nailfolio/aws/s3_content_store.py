@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from nailfolio.aws.clients import SharedClient
 from nailfolio.aws.s3 import NoSuchKey, read_body, request
 from nailfolio.errors import ContentNotFound
 from nailfolio.gallery.content_store import (
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
     from botocore.client import BaseClient
 
 
-class S3ContentStore:
+class S3ContentStore(SharedClient):
     """Content store port adapter over one S3 bucket."""
 
     def __init__(self, client: BaseClient, bucket: str) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from nailfolio.aws.clients import SharedClient
 from nailfolio.aws.s3 import NoSuchKey, read_body, request
 from nailfolio.errors import RenditionNotFound
 from nailfolio.gallery.rendition_store import (
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 DEFAULT_PREFIX = "renditions/"
 
 
-class S3RenditionStore:
+class S3RenditionStore(SharedClient):
     """Rendition store port adapter over one S3 bucket."""
 
     def __init__(self, client: BaseClient, bucket: str, prefix: str = DEFAULT_PREFIX) -> None:

@@ -107,22 +107,14 @@ class Scan:
     problems: tuple[ContentProblem, ...]
 
 
-def scan_designs(content: Path | ContentStore, display_root: Path | None = None) -> Scan:
+def scan_designs(content: ContentStore, display_prefix: str = "") -> Scan:
     """Find every designer and design under designs/ in a content store (no image is decoded).
 
-    A folder stands for the local store over it. Problem paths are POSIX paths relative to
-    display_root: by default the content root, like DesignSource.rel_path
-    ("designs/ana/red.md"); pass the project folder to get "content/designs/ana/red.md"
-    (a store's problems are always relative to its root).
+    Problem paths are POSIX paths relative to the store's root, like DesignSource.rel_path
+    ("designs/ana/red.md"), after `display_prefix` ("content/" gives
+    "content/designs/ana/red.md").
     """
-    prefix = ""
-    if isinstance(content, Path):
-        from nailfolio.local.folder_content_store import FolderContentStore  # the default
-
-        content = FolderContentStore(content)
-        if display_root is not None:
-            shown = display_path(content.content_dir, display_root.resolve())
-            prefix = "" if shown == "." else f"{shown}/"
+    prefix = display_prefix
     scanner = _Scanner(content, prefix)
     folders, inside, slugs = _designer_folders(content, scanner)
     designers = [
@@ -305,14 +297,6 @@ def parse_date(value: str) -> datetime:
     except ValueError:
         raise ValueError(f"Date: {value!r} is not a date; {DATE_HINT}") from None
     return parsed.replace(tzinfo=None)
-
-
-def display_path(path: Path, root: Path) -> str:
-    """`path` relative to `root` in POSIX form, or absolute when it lies outside."""
-    try:
-        return path.relative_to(root).as_posix()
-    except ValueError:
-        return path.as_posix()
 
 
 class _Scanner:

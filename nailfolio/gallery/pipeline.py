@@ -188,8 +188,8 @@ def build_gallery(
 
     The stores default to the local folders (content/, var/renditions/)."""
     started = time.perf_counter()
-    content = content_store or open_content_store(settings)
-    rendition_store = rendition_store or open_rendition_store(settings)
+    content = content_store or config.open_content_store(settings)
+    rendition_store = rendition_store or config.open_rendition_store(settings)
     _tidy_scratch(settings)
     scan = scan_designs(content)
     skipped = [Problem(f"content/{p.path}", p.reason) for p in scan.problems if not p.warning]
@@ -371,23 +371,9 @@ def build_configured(
             factory,
             on_progress,
             on_start,
-            content_store=open_content_store(settings),
-            rendition_store=open_rendition_store(settings),
+            content_store=config.open_content_store(settings),
+            rendition_store=config.open_rendition_store(settings),
         )
-
-
-def open_content_store(settings: Settings) -> ContentStore:
-    """The local content store over content/ (to move into config with its aws branch)."""
-    from nailfolio.local.folder_content_store import FolderContentStore
-
-    return FolderContentStore(settings.content_dir)
-
-
-def open_rendition_store(settings: Settings) -> RenditionStore:
-    """The local rendition store over var/renditions/ (to move into config likewise)."""
-    from nailfolio.local.folder_rendition_store import FolderRenditionStore
-
-    return FolderRenditionStore(settings.renditions_dir)
 
 
 def _tidy_scratch(settings: Settings) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import io
 from concurrent.futures import Future, ThreadPoolExecutor
-from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -38,17 +37,12 @@ def render_variants(
     loaded: LoadedImage,
     content_hash: str,
     settings: ImageSettings,
-    store: RenditionStore | Path,
+    store: RenditionStore,
 ) -> Rendition:
     """Put every variant of `loaded` into the rendition store and describe them.
 
     Variants come narrowest responsive WebP first, then the JPEG fallback, then the thumb.
-    A folder stands for the local store over it (tools and tests).
     """
-    if isinstance(store, Path):
-        from nailfolio.local.folder_rendition_store import FolderRenditionStore
-
-        store = FolderRenditionStore(store)
     prefix = f"{content_hash[:16]}-{settings.fingerprint()[:8]}"
     widths = _responsive_widths(loaded.width, settings.widths)
     fallback_width = min(settings.fallback_width, loaded.width)
