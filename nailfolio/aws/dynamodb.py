@@ -5,21 +5,21 @@ error: a failed condition into `ConditionFailed`, a cancelled transaction into
 `TransactionCancelled` (both caught inside the adapters, never seen by callers), and any
 other refusal, throttle or network failure into `ServiceUnavailable` naming the operation.
 
-`catalog_table` and `rate_limit_table` give the CreateTable parameters of each table, so the
-tests and the deployment create exactly what the adapters expect; `rate_limit_time_to_live`
-gives the UpdateTimeToLive parameters that let DynamoDB delete ended windows.
+`catalog_table`, `rate_limit_table` and `revocation_table` give the CreateTable parameters of
+each table, so the tests and the deployment create exactly what the adapters expect;
+`rate_limit_time_to_live` and `revocation_time_to_live` the UpdateTimeToLive parameters that
+let DynamoDB delete ended windows and expired revocations.
 
-botocore is imported inside the functions, never at module top: only the aws backend
-imports this module, and the API's import stays free of boto3.
+The call itself is `nailfolio.aws.calls.call`, which every AWS adapter shares.
 """
 
 from __future__ import annotations
 
-import re
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from nailfolio.errors import ServiceUnavailable
+from nailfolio.aws.calls import call
 
 if TYPE_CHECKING:
     from botocore.client import BaseClient
@@ -28,6 +28,11 @@ SERVICE = "DynamoDB"
 TTL_ATTRIBUTE = "expires_at"  # epoch seconds; DynamoDB deletes the item some time after
 STATUS_INDEX = "by_status"  # the catalog's GSI of each design's latest decision
 _RETRYABLE_CANCELS = frozenset({"ConditionalCheckFailed", "TransactionConflict"})
+_HINTS = {
+    "ResourceNotFoundException": (
+        "create the table (nailfolio.aws.dynamodb) or fix the table-name setting"
+    )
+}
 
 
 class ConditionFailed(Exception):
@@ -53,43 +58,25 @@ class TransactionCancelled(Exception):
 
 def request(client: BaseClient, operation: str, **params: Any) -> dict[str, Any]:
     """Call `operation` ("UpdateItem", ...) with `params`; raise only library errors."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    method = getattr(client, _snake_case(operation))
-    try:
-        return method(**params)
-    except ClientError as exc:
-        raise _client_error(exc, operation, params) from exc
-    except BotoCoreError as exc:  # no connection, timeouts, retries exhausted, bad params
-        raise ServiceUnavailable(
-            f"{SERVICE} {operation}{_on_table(params)} failed ({exc}); try again later"
-        ) from exc
-
-
-def _client_error(exc: Any, operation: str, params: dict[str, Any]) -> Exception:
-    error = exc.response.get("Error", {})
-    code = error.get("Code", "Unknown")
-    if code == "ConditionalCheckFailedException":
-        return ConditionFailed(exc.response.get("Item"))
-    if code == "TransactionCanceledException":
-        reasons = exc.response.get("CancellationReasons") or []
-        return TransactionCancelled([reason.get("Code", "None") for reason in reasons])
-    hint = "try again later"
-    if code == "ResourceNotFoundException":
-        hint = "create the table (nailfolio.aws.dynamodb) or fix the table-name setting"
-    return ServiceUnavailable(
-        f"{SERVICE} {operation}{_on_table(params)} failed ({code}: {error.get('Message', '')});"
-        f" {hint}"
+    return call(
+        client, SERVICE, operation, params, _translate, where=_on_table(params), hints=_HINTS
     )
 
 
-def _on_table(params: dict[str, Any]) -> str:
+def _translate(
+    code: str, message: str, params: Mapping[str, Any], response: Mapping[str, Any]
+) -> Exception | None:
+    if code == "ConditionalCheckFailedException":
+        return ConditionFailed(response.get("Item"))
+    if code == "TransactionCanceledException":
+        reasons = response.get("CancellationReasons") or []
+        return TransactionCancelled([reason.get("Code", "None") for reason in reasons])
+    return None
+
+
+def _on_table(params: Mapping[str, Any]) -> str:
     name = params.get("TableName")
     return f" on table {name!r}" if name else ""
-
-
-def _snake_case(operation: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", operation).lower()
 
 
 def number(value: float) -> dict[str, str]:
@@ -159,3 +146,19 @@ def rate_limit_time_to_live(name: str) -> dict[str, Any]:
         "TableName": name,
         "TimeToLiveSpecification": {"Enabled": True, "AttributeName": TTL_ATTRIBUTE},
     }
+
+
+def revocation_table(name: str) -> dict[str, Any]:
+    """CreateTable parameters of the identity's revocation list (nailfolio.aws.cognito_identity):
+    one item per revoked token id and per user whose older tokens are refused."""
+    return {
+        "TableName": name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+        "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+    }
+
+
+def revocation_time_to_live(name: str) -> dict[str, Any]:
+    """UpdateTimeToLive parameters: DynamoDB deletes revocations once the tokens have expired."""
+    return rate_limit_time_to_live(name)
