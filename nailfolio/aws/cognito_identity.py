@@ -432,10 +432,13 @@ def _translate(
         return TooManyAttempts(LOCKED_RETRY_S)
     if code == "InvalidPasswordException":
         return WeakPassword(f"the password was refused: {message}")
+    specific = None
     if operation == "InitiateAuth":
-        return _sign_in_error(code, username, params)
-    if operation == "ConfirmSignUp":
-        return _confirm_error(code, message)
+        specific = _sign_in_error(code, message, username, params)
+    elif operation == "ConfirmSignUp":
+        specific = _confirm_error(code, message)
+    if specific is not None:
+        return specific
     if code == "UsernameExistsException":
         return AccountExists(f"an account for {username} already exists; sign in")
     if code == "UserNotFoundException":
@@ -451,8 +454,12 @@ def _translate(
     return None
 
 
-def _sign_in_error(code: str, username: str, params: Mapping[str, Any]) -> Exception | None:
+def _sign_in_error(
+    code: str, message: str, username: str, params: Mapping[str, Any]
+) -> Exception | None:
     refreshing = params.get("AuthFlow") == "REFRESH_TOKEN_AUTH"
+    if code == "NotAuthorizedException" and "not enabled" in message.lower():
+        return None  # the app client's settings, not the user's password
     if code in ("NotAuthorizedException", "UserNotFoundException"):
         return Unauthorized("refresh token refused") if refreshing else InvalidCredentials()
     if code == "UserNotConfirmedException":
