@@ -103,6 +103,21 @@ def test_cognito_errors_become_the_ports_errors(
     assert not isinstance(raised.value, ServiceUnavailable) or code in str(raised.value)
 
 
+@pytest.mark.parametrize(
+    ("call", "said"),
+    [("sign_in", "sign-in attempts"), ("confirm", "tries at the code"), ("resend", "new codes")],
+)
+def test_a_lockout_says_what_was_tried_too_often(
+    verifier: TokenVerifier, call: str, said: str
+) -> None:
+    client = boto3.client("cognito-idp", region_name=REGION)
+    method, run = CALLS[call]
+    with Stubber(client) as stub:
+        stub.add_client_error(method, "LimitExceededException", "Attempt limit exceeded", 400)
+        with pytest.raises(TooManyAttempts, match=f"too many {said}; try again in 300 s"):
+            run(_identity(client, verifier))
+
+
 def test_resend_code_asks_cognito_for_the_folded_email(verifier: TokenVerifier) -> None:
     client = boto3.client("cognito-idp", region_name=REGION)
     delivery = {"Destination": "c***@e***", "DeliveryMedium": "EMAIL", "AttributeName": "email"}

@@ -79,6 +79,11 @@ SERVICE = "Cognito"
 JWKS_MAX_BYTES = 65_536
 LOCKED_RETRY_S = 300  # Cognito says "attempts exceeded" but not for how long
 _LOCKED_MESSAGES = ("attempts exceeded", "attempt limit exceeded")
+_ATTEMPTS = {  # what TooManyAttempts says was tried too often, by operation
+    "InitiateAuth": "sign-in attempts",
+    "ConfirmSignUp": "tries at the code",
+    "ResendConfirmationCode": "new codes",
+}
 
 Fetch = Callable[[str], Mapping[str, Any]]
 
@@ -429,7 +434,7 @@ def _translate(
     if code in ("TooManyFailedAttemptsException", "LimitExceededException") or (
         code == "NotAuthorizedException" and locked
     ):
-        return TooManyAttempts(LOCKED_RETRY_S)
+        return TooManyAttempts(LOCKED_RETRY_S, _ATTEMPTS.get(operation, "attempts"))
     if code == "InvalidPasswordException":
         return WeakPassword(f"the password was refused: {message}")
     specific = None

@@ -90,10 +90,10 @@ class InvalidCredentials(IdentityError):
 
 
 class TooManyAttempts(IdentityError):
-    """Sign-in is refused for a while after too many failures for an account or a network."""
+    """Sign-in (or a code, on Cognito) is refused for a while after too many failures."""
 
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(f"too many sign-in attempts; try again in {retry_after} s")
+    def __init__(self, retry_after: int, what: str = "sign-in attempts") -> None:
+        super().__init__(f"too many {what}; try again in {retry_after} s")
         self.retry_after = retry_after
 
 
