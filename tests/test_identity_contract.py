@@ -246,3 +246,30 @@ def test_verification_checks_issuer_and_audience(backend: Backend, change: dict[
     with pytest.raises(Unauthorized) as refused:
         TokenVerifier(right.jwks, **params).verify(token)
     assert refused.value.reason in ("wrong issuer", "wrong audience")
+
+
+def test_account_service_confirms_refreshes_and_signs_out(backend: Backend, tmp_path: Path) -> None:
+    """What the API does with the port, on both backends: 202-style pending sign-up, confirm
+    into a session with a refresh token, refresh, sign-out ending the refresh token too."""
+    from nailfolio.identity.accounts import AccountService, PendingConfirmation
+    from nailfolio.local.sqlite_rate_limiter import SqliteRateLimiter
+
+    with SqliteRateLimiter(tmp_path / "limits.sqlite3") as limiter:
+        accounts = AccountService(backend.identity, comments=None, limiter=limiter)  # type: ignore[arg-type]
+        email = new_email()
+        pending = accounts.sign_up(email, PASSWORD, "Ivy", ADDR)
+        assert pending == PendingConfirmation(email)
+        if backend.name == "local":  # moto has no ResendConfirmationCode
+            accounts.resend_code(new_email(), ADDR)  # nobody: says nothing
+            accounts.resend_code(email, ADDR)
+        session = accounts.confirm(email, backend.code_for(email), PASSWORD, ADDR)
+        assert session.principal.email == email and session.refresh_token
+        renewed = accounts.refresh(session.refresh_token)
+        assert renewed.principal.sub == session.principal.sub and not renewed.refresh_token
+        accounts.sign_out(renewed.token, refresh_token=session.refresh_token)
+        with pytest.raises(Unauthorized):
+            accounts.refresh(session.refresh_token)
+        with pytest.raises(Unauthorized):
+            accounts.authenticate(renewed.token)
+        again = accounts.confirm(email, backend.code_for(email), PASSWORD, ADDR)
+        assert again.principal.email == email  # confirmed already: simply signed in
