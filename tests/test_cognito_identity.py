@@ -171,3 +171,33 @@ def test_importing_the_adapter_does_not_import_boto3() -> None:
         "assert not {'boto3', 'botocore'} & set(sys.modules), sorted(sys.modules)\n"
     )
     subprocess.run([sys.executable, "-W", "error", "-c", code], check=True, cwd=REPO)
+
+
+def test_jwks_url_and_issuer_are_two_settings_on_motos_server() -> None:
+    """moto's server serves the JWKS at its own address while `iss` keeps the AWS form: the
+    default fetch (urllib) reads it there and the AWS issuer still verifies."""
+    from moto.server import ThreadedMotoServer
+    from moto_cognito import REVOCATIONS, make_pool
+
+    from nailfolio.aws.cognito_identity import cognito_verifier
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        endpoint = f"http://{host}:{port}"
+        idp = boto3.client("cognito-idp", region_name=REGION, endpoint_url=endpoint)
+        dynamodb = boto3.client("dynamodb", region_name=REGION, endpoint_url=endpoint)
+        pool = make_pool(idp, dynamodb)
+        jwks_url = f"{endpoint}/{pool.pool_id}/.well-known/jwks.json"
+        verifier = cognito_verifier(jwks_url, pool.issuer, pool.client_id)
+        identity = CognitoIdentity(
+            idp, pool.pool_id, pool.client_id, verifier, dynamodb, REVOCATIONS
+        )
+        identity.sign_up(EMAIL, PASSWORD)
+        identity.confirm_sign_up(EMAIL, "123456")
+        token = identity.sign_in(EMAIL, PASSWORD, "127.0.0.1").id_token
+        assert identity.verify(token).email == EMAIL
+        assert pool.issuer.startswith("https://cognito-idp.eu-west-1.amazonaws.com/")
+    finally:
+        server.stop()
