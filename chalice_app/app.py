@@ -1,4 +1,5 @@
-"""Nailfolio's HTTP API (Chalice): sign-up/in/out, customers' comments, the admins' inbox.
+"""Nailfolio's HTTP API (Chalice): sign-up (with its emailed code), sign-in, refresh and sign-out,
+customers' comments, the admins' inbox.
 
 Each view authenticates, calls a service and shapes the answer; the wiring, auth and error
 mapping are in nailfolio/web/api.py, the HTTP plumbing in nailfolio/plumbing.py, the contract in
@@ -41,10 +42,39 @@ def openapi_document() -> Response:
 def sign_up() -> Response:
     request = app.current_request
     body = api.credentials(request, api.SIGN_UP_FIELDS)
-    session = api.accounts().sign_up(
+    result = api.accounts().sign_up(
         body["email"], body["password"], body.get("name", ""), api.client_ip(request)
     )
-    return api.session_response(request, session, 201)
+    return api.sign_up_response(request, result)
+
+
+@app.route("/api/auth/confirm", methods=["POST"], content_types=ANY)
+@api.endpoint
+def confirm_sign_up() -> Response:
+    request = app.current_request
+    body = api.credentials(request, api.CONFIRM_FIELDS, api.CONFIRM_FIELDS)
+    session = api.accounts().confirm(
+        body["email"], body["code"], body["password"], api.client_ip(request)
+    )
+    return api.session_response(request, session, 200)
+
+
+@app.route("/api/auth/resend", methods=["POST"], content_types=ANY)
+@api.endpoint
+def resend_code() -> Response:
+    request = app.current_request
+    body = api.credentials(request, api.RESEND_FIELDS, api.RESEND_FIELDS)
+    api.accounts().resend_code(body["email"], api.client_ip(request))
+    return plumbing.no_content()
+
+
+@app.route("/api/auth/refresh", methods=["POST"], content_types=ANY)
+@api.endpoint
+def refresh() -> Response:
+    request = app.current_request
+    if plumbing.read_optional_json(request):
+        raise plumbing.HttpError(400, "invalid_field", "Refreshing takes no fields; send {}")
+    return api.refreshed_response(request)
 
 
 @app.route("/api/auth/signin", methods=["POST"], content_types=ANY)
@@ -62,7 +92,8 @@ def sign_out() -> Response:
     request = app.current_request
     if plumbing.read_optional_json(request):
         raise plumbing.HttpError(400, "invalid_field", "Signing out takes no fields; send {}")
-    api.accounts().sign_out(*api.presented_tokens(request))
+    refresh_token = plumbing.cookie(request, api.REFRESH_COOKIE) or ""
+    api.accounts().sign_out(*api.presented_tokens(request), refresh_token=refresh_token)
     return api.signed_out_response(request)
 
 

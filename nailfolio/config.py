@@ -434,15 +434,28 @@ def _rekognition_moderator(settings: Settings) -> Moderator:
 
 
 def open_identity(settings: Settings) -> IdentityProvider:
-    _require_local(settings, "identity")
+    """Accounts: SQLite and a local signing key, or a Cognito user pool with a revocation
+    table (the pool's JWKS is fetched here, once per process)."""
+    if settings.backend == "aws":
+        from nailfolio.aws.cognito_identity import CognitoIdentity, cognito_verifier
+
+        aws = settings.aws
+        client_id = aws.get("cognito_client_id")
+        pool = aws.get("cognito_pool_id")
+        verifier = cognito_verifier(
+            aws.get("cognito_jwks_url"), aws.get("cognito_issuer"), client_id
+        )
+        return CognitoIdentity(
+            _aws_client(settings, "cognito-idp"),
+            pool,
+            client_id,
+            verifier,
+            _aws_client(settings, "dynamodb"),
+            aws.get("revocation_table"),
+        )
     from nailfolio.local.sqlite_identity import LocalIdentity
 
     return LocalIdentity(settings.identity_path, settings.signing_key_path)
-
-
-def _require_local(settings: Settings, port: str) -> None:
-    if settings.backend != "local":
-        raise ConfigError(f"the {settings.backend} backend has no {port} adapter yet; use local")
 
 
 def open_comment_store(settings: Settings) -> CommentStore:

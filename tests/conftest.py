@@ -176,9 +176,7 @@ class ApiProject:
         from nailfolio.config import open_identity
 
         with open_identity(self.settings) as identity:
-            identity.sign_up(email, PASSWORD, name or email.partition("@")[0].title())
-            if role != "customers":
-                identity.set_role(email, role)
+            identity.create_user(email, PASSWORD, name or email.partition("@")[0].title(), role)
 
 
 @pytest.fixture(scope="session")
@@ -212,25 +210,40 @@ def api_project(project: Project, signing_key_pem: bytes) -> Iterator[ApiProject
     api.reset()
 
 
+def set_cookies(response: Any) -> dict[str, str]:
+    """The Set-Cookie headers of a chalice.test answer by cookie name (one is a str, several
+    a list)."""
+    found = response.headers.get("Set-Cookie") or []
+    values = [found] if isinstance(found, str) else list(found)
+    return {value.partition("=")[0]: value for value in values}
+
+
 class ApiClient:
-    """chalice.test.Client with JSON helpers and a cookie jar of one session cookie."""
+    """chalice.test.Client with JSON helpers and a cookie jar of the session cookie and the
+    refresh cookie (sent, like a browser, only to /api/auth/)."""
 
     def __init__(self, client: Any) -> None:
         self.http = client.http
         self.cookie: str | None = None
+        self.refresh_cookie: str | None = None
 
     def request(
         self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
     ) -> Any:
         sent = {"Content-Type": "application/json"} if body is not None else {}
-        if self.cookie:
-            sent["Cookie"] = f"nf_session={self.cookie}"
+        jar = [f"nf_session={self.cookie}"] if self.cookie else []
+        if self.refresh_cookie and path.startswith("/api/auth/"):
+            jar.append(f"nf_refresh={self.refresh_cookie}")
+        if jar:
+            sent["Cookie"] = "; ".join(jar)
         sent |= headers or {}
         raw = body if isinstance(body, str | bytes) or body is None else json.dumps(body)
         response = self.http.request(method, path, headers=sent, body=raw or b"")
-        set_cookie = response.headers.get("Set-Cookie", "")
-        if set_cookie.startswith("nf_session="):
-            self.cookie = set_cookie.partition("=")[2].partition(";")[0] or None
+        cookies = set_cookies(response)
+        if "nf_session" in cookies:
+            self.cookie = cookies["nf_session"].partition("=")[2].partition(";")[0] or None
+        if "nf_refresh" in cookies:
+            self.refresh_cookie = cookies["nf_refresh"].partition("=")[2].partition(";")[0] or None
         return response
 
     def sign_up(self, email: str, name: str = "") -> Any:
@@ -243,7 +256,7 @@ class ApiClient:
     def session(self, email: str) -> ApiClient:
         """Another client on the same app, signed in as `email` (an existing account)."""
         other = ApiClient.__new__(ApiClient)
-        other.http, other.cookie = self.http, None
+        other.http, other.cookie, other.refresh_cookie = self.http, None, None
         assert other.sign_in(email).status_code == 200
         return other
 

@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import PUBLISHED, UNPUBLISHED, ApiClient, ApiProject, generous_limits
+from conftest import PUBLISHED, UNPUBLISHED, ApiClient, ApiProject, generous_limits, set_cookies
 
 from nailfolio.comments.service import CommentLimits
 from nailfolio.config import open_identity
@@ -221,10 +221,10 @@ def test_sign_out_revokes_the_token(api_client: ApiClient, customer: ApiClient) 
     token = customer.cookie
     response = customer.request("POST", "/api/auth/signout", {})
     assert response.status_code == 204 and response.body == b""
-    assert (
-        response.headers["Set-Cookie"]
-        == "nf_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"
-    )
+    assert set_cookies(response) == {
+        "nf_session": "nf_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0",
+        "nf_refresh": "nf_refresh=; HttpOnly; SameSite=Strict; Path=/api/auth; Max-Age=0",
+    }
     replay = api_client.request("GET", "/api/me", headers={"Cookie": f"nf_session={token}"})
     assert (replay.status_code, error_code(replay)) == (401, "unauthorized")
     bearer = api_client.request("GET", "/api/me", headers={"Authorization": f"Bearer {token}"})
@@ -279,9 +279,17 @@ def session_cookie_re(secure: bool) -> str:
     return r"nf_session=[\w-]+\.[\w-]+\.[\w-]+" + re.escape(flags)
 
 
+def refresh_cookie_re(secure: bool) -> str:
+    flags = "; HttpOnly; SameSite=Strict; Path=/api/auth; Max-Age=2592000"
+    return r"nf_refresh=[\w-]{43}" + re.escape(flags + ("; Secure" if secure else ""))
+
+
 def test_session_cookie_flags_over_http(api_client: ApiClient) -> None:
     response = api_client.sign_up("d@example.com")
-    assert re.fullmatch(session_cookie_re(secure=False), response.headers["Set-Cookie"])
+    cookies = set_cookies(response)
+    assert sorted(cookies) == ["nf_refresh", "nf_session"]
+    assert re.fullmatch(session_cookie_re(secure=False), cookies["nf_session"])
+    assert re.fullmatch(refresh_cookie_re(secure=False), cookies["nf_refresh"])
 
 
 def test_session_cookie_is_secure_behind_https(api_client: ApiClient, customer: ApiClient) -> None:
@@ -291,9 +299,12 @@ def test_session_cookie_is_secure_behind_https(api_client: ApiClient, customer: 
         {"email": CUSTOMER, "password": "Polish-2025!"},
         {"X-Forwarded-Proto": "https"},
     )
-    assert re.fullmatch(session_cookie_re(secure=True), response.headers["Set-Cookie"])
+    assert re.fullmatch(session_cookie_re(secure=True), set_cookies(response)["nf_session"])
+    assert re.fullmatch(refresh_cookie_re(secure=True), set_cookies(response)["nf_refresh"])
     out = api_client.request("POST", "/api/auth/signout", {}, {"X-Forwarded-Proto": "https"})
-    assert out.headers["Set-Cookie"].endswith("; Max-Age=0; Secure")
+    cleared = set_cookies(out)
+    assert sorted(cleared) == ["nf_refresh", "nf_session"]
+    assert all(value.endswith("; Max-Age=0; Secure") for value in cleared.values())
 
 
 def test_session_cookie_is_secure_for_an_https_site(
@@ -302,7 +313,8 @@ def test_session_cookie_is_secure_for_an_https_site(
     api_project.settings = replace(api_project.settings, site_url="https://nails.example")
     api_project.configure()
     response = api_client.sign_up("d@example.com")
-    assert re.fullmatch(session_cookie_re(secure=True), response.headers["Set-Cookie"])
+    assert re.fullmatch(session_cookie_re(secure=True), set_cookies(response)["nf_session"])
+    assert re.fullmatch(refresh_cookie_re(secure=True), set_cookies(response)["nf_refresh"])
 
 
 # -- posting comments ------------------------------------------------------------------------
@@ -558,7 +570,8 @@ def test_deleting_my_account_erases_my_comments(
     assert admin.request("POST", COMMENTS, {"text": "admin's own"}).status_code == 201
     response = customer.request("DELETE", "/api/me")
     assert response.status_code == 204
-    assert response.headers["Set-Cookie"].endswith("Max-Age=0")
+    assert set_cookies(response)["nf_session"].endswith("Max-Age=0")
+    assert set_cookies(response)["nf_refresh"].endswith("Max-Age=0")
     texts = [c["text"] for c in body(admin.request("GET", "/api/admin/comments"))["comments"]]
     assert texts == ["admin's own"]
     replay = api_client.request("GET", "/api/me", headers={"Cookie": f"nf_session={token}"})

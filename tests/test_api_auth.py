@@ -22,11 +22,13 @@ from conftest import (
     ApiClient,
     ApiProject,
     generous_limits,
+    set_cookies,
 )
 
 from chalice_app.app import app
 from nailfolio.config import Settings, load_settings, open_catalog, open_identity
 from nailfolio.gallery.models import Decision, Status
+from nailfolio.ratelimit import RateRule
 from nailfolio.web import api
 
 CALLERS = ("visitor", "customer", "designer", "admin", "signed_out")
@@ -55,6 +57,14 @@ TABLE = [
     Row("POST", "/api/auth/signup", (201,) * 5, body="new-account"),
     Row("POST", "/api/auth/signin", OK, body={"email": "someone@example.com"}),
     Row("POST", "/api/auth/signout", (204,) * 5, body={}, fresh_user=True),
+    Row(
+        "POST",
+        "/api/auth/confirm",
+        (400,) * 5,  # no such sign-up: a wrong code, whoever asks
+        body={"email": "nobody@example.com", "code": "123456", "password": PASSWORD},
+    ),
+    Row("POST", "/api/auth/resend", (204,) * 5, body={"email": "someone@example.com"}),
+    Row("POST", "/api/auth/refresh", (401,) * 5, body={}),  # no refresh cookie sent
     Row("GET", "/api/me", (401, 200, 200, 200, 401)),
     Row("DELETE", "/api/me", (401, 204, 204, 204, 401), fresh_user=True),
     Row("GET", "/api/me/comments", (401, 200, 200, 200, 401)),
@@ -133,7 +143,7 @@ def _path(row: Row) -> str:
 def _body(row: Row) -> Any:
     if row.body == "new-account":
         return {"email": f"new-{uuid.uuid4().hex[:8]}@example.com", "password": PASSWORD}
-    if isinstance(row.body, dict) and "email" in row.body:
+    if row.path == "/api/auth/signin":
         return row.body | {"password": PASSWORD}
     return row.body
 
@@ -258,3 +268,180 @@ def test_a_sign_up_that_fails_to_sign_its_session_can_be_retried(
     key.chmod(0o600)
     retried = api_client.sign_up("dana@example.com")
     assert retried.status_code == 201, retried.body
+
+
+# -- the confirm step, resending, refresh -------------------------------------------------------
+
+
+@dataclass
+class Confirming:
+    """The API on a local identity that emails codes (here: into `codes`), as Cognito does."""
+
+    client: ApiClient
+    sent: dict[str, list[str]]  # every code emailed, by email
+    project: ApiProject
+
+    def code(self, email: str) -> str:
+        """The last code emailed to `email`."""
+        return self.sent[email][-1]
+
+
+@pytest.fixture
+def confirming(api_project: ApiProject, monkeypatch: pytest.MonkeyPatch) -> Iterator[Confirming]:
+    from nailfolio import config
+    from nailfolio.local.sqlite_identity import LocalIdentity
+
+    sent: dict[str, list[str]] = {}
+
+    def send_code(email: str, code: str) -> None:
+        sent.setdefault(email, []).append(code)
+
+    def open_identity(settings: Settings) -> LocalIdentity:
+        path, key = settings.identity_path, settings.signing_key_path
+        return LocalIdentity(path, key, send_code=send_code)
+
+    monkeypatch.setattr(config, "open_identity", open_identity)
+    api_project.configure()
+    with Client(app) as chalice_client:
+        yield Confirming(ApiClient(chalice_client), sent, api_project)
+
+
+def _json(response: Any) -> Any:
+    return json.loads(response.body)
+
+
+def _code(response: Any) -> str:
+    return _json(response)["error"]["code"]
+
+
+def test_sign_up_waits_for_the_emailed_code_then_confirm_signs_in(confirming: Confirming) -> None:
+    client, email = confirming.client, "nia@example.com"
+    response = client.sign_up(" Nia@Example.com ", "Nia")
+    assert (response.status_code, _json(response)) == (202, {"confirm": True, "email": email})
+    assert "Set-Cookie" not in response.headers and client.cookie is None
+    signed_in = client.sign_in(email)
+    assert (signed_in.status_code, _code(signed_in)) == (403, "confirmation_needed")
+    code = confirming.code(email)
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
+    confirm = {"email": email, "code": wrong, "password": PASSWORD}
+    refused = client.request("POST", "/api/auth/confirm", confirm)
+    assert (refused.status_code, _code(refused), _json(refused)["error"]["field"]) == (
+        400,
+        "invalid_code",
+        "code",
+    )
+    done = client.request("POST", "/api/auth/confirm", confirm | {"code": code})
+    assert done.status_code == 200, done.body
+    assert _json(done)["user"] | {"sub": ""} == {
+        "sub": "",
+        "email": email,
+        "name": "Nia",
+        "role": "customers",
+    }
+    assert client.cookie and client.refresh_cookie
+    assert _json(client.request("GET", "/api/me"))["user"]["email"] == email
+    again = client.request("POST", "/api/auth/confirm", confirm | {"code": code})
+    assert again.status_code == 200  # confirmed already: simply signed in
+
+
+def test_confirm_with_a_wrong_password_confirms_but_does_not_sign_in(
+    confirming: Confirming,
+) -> None:
+    client = confirming.client
+    assert client.sign_up("ola@example.com").status_code == 202
+    confirm = {"email": "ola@example.com", "code": confirming.code("ola@example.com")}
+    wrong = client.request("POST", "/api/auth/confirm", confirm | {"password": "Wrong-2025!"})
+    assert (wrong.status_code, _code(wrong)) == (401, "invalid_credentials")
+    assert client.sign_in("ola@example.com").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"email": "a@example.com", "code": "123456"},
+        {"email": "a@example.com", "password": PASSWORD},
+        {"email": "a@example.com", "code": 123456, "password": PASSWORD},
+        {"email": "a@example.com", "code": "1", "password": PASSWORD, "name": "x"},
+    ],
+    ids=["no-password", "no-code", "code-not-text", "unknown-field"],
+)
+def test_confirm_refuses_a_malformed_body(confirming: Confirming, body: dict[str, Any]) -> None:
+    response = confirming.client.request("POST", "/api/auth/confirm", body)
+    assert (response.status_code, _code(response)) == (400, "invalid_field")
+
+
+def test_resend_sends_a_new_code_and_never_says_whether_the_email_exists(
+    confirming: Confirming,
+) -> None:
+    client, email = confirming.client, "pia@example.com"
+    assert client.sign_up(email).status_code == 202
+    first = confirming.code(email)
+    confirming.project.add_user("done@example.com")  # confirmed
+    answers = [
+        client.request("POST", "/api/auth/resend", {"email": who})
+        for who in (email, "nobody@example.com", "done@example.com")
+    ]
+    assert [(a.status_code, a.body) for a in answers] == [(204, b"")] * 3
+    assert sorted(confirming.sent) == [email] and len(confirming.sent[email]) == 2
+    stale = {"email": email, "code": first, "password": PASSWORD}
+    assert client.request("POST", "/api/auth/confirm", stale).status_code == 400
+    fresh = stale | {"code": confirming.code(email)}
+    assert client.request("POST", "/api/auth/confirm", fresh).status_code == 200
+    malformed = client.request("POST", "/api/auth/resend", {"email": "not-an-email"})
+    assert (malformed.status_code, _code(malformed)) == (400, "invalid_email")
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "status"),
+    [
+        ("/api/auth/resend", {"email": "q@example.com"}, 204),
+        ("/api/auth/confirm", {"email": "q@ex.com", "code": "000000", "password": PASSWORD}, 400),
+    ],
+    ids=["resend", "confirm"],
+)
+def test_resend_and_confirm_are_rate_limited_per_network(
+    confirming: Confirming, path: str, body: dict[str, str], status: int
+) -> None:
+    limits = replace(generous_limits(), sign_ups=(RateRule(3, 3600),))
+    confirming.project.configure(limits)
+    client = confirming.client
+    statuses = [
+        client.request("POST", path, body, {"X-Forwarded-For": "203.0.113.9"}).status_code
+        for _ in range(4)
+    ]
+    assert statuses == [status, status, status, 429]
+    assert client.sign_up("r@example.com").status_code == 202  # sign-ups count apart
+
+
+def test_refresh_renews_the_session_until_sign_out(api_client: ApiClient) -> None:
+    assert api_client.sign_up("sam@example.com").status_code == 201
+    first, refresh_token = api_client.cookie, api_client.refresh_cookie
+    assert first and refresh_token
+    renewed = api_client.request("POST", "/api/auth/refresh", {})
+    assert renewed.status_code == 200, renewed.body
+    assert _json(renewed)["user"]["email"] == "sam@example.com"
+    assert sorted(set_cookies(renewed)) == ["nf_session"]  # the refresh token stays
+    assert api_client.cookie != first
+    assert api_client.request("GET", "/api/me").status_code == 200
+    assert api_client.request("POST", "/api/auth/signout", {}).status_code == 204
+    api_client.refresh_cookie = refresh_token  # a copy kept from before the sign-out
+    dead = api_client.request("POST", "/api/auth/refresh", {})
+    assert (dead.status_code, _code(dead)) == (401, "unauthorized")
+    assert all(value.endswith("Max-Age=0") for value in set_cookies(dead).values())
+    assert sorted(set_cookies(dead)) == ["nf_refresh", "nf_session"]
+
+
+def test_sign_out_after_the_session_expired_still_ends_the_refresh_token(
+    api_client: ApiClient,
+) -> None:
+    assert api_client.sign_up("tia@example.com").status_code == 201
+    refresh_token = api_client.refresh_cookie
+    api_client.cookie = None  # the hour is up: the browser dropped the session cookie
+    assert api_client.request("POST", "/api/auth/signout", {}).status_code == 204
+    api_client.refresh_cookie = refresh_token
+    assert api_client.request("POST", "/api/auth/refresh", {}).status_code == 401
+
+
+def test_refresh_takes_no_fields(api_client: ApiClient) -> None:
+    response = api_client.request("POST", "/api/auth/refresh", {"token": "x"})
+    assert (response.status_code, _code(response)) == (400, "invalid_field")

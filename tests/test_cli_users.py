@@ -161,6 +161,34 @@ def test_taken_email_is_refused_before_asking_for_a_password(settings: Settings)
     assert one_line_error(result).startswith("ana@example.com already has an account;")
 
 
-def test_aws_backend_is_one_line_for_now(tmp_path: Path) -> None:
+def test_aws_backend_without_its_pool_is_one_line_naming_the_setting(tmp_path: Path) -> None:
     result = invoke(Settings(root=tmp_path, backend="aws"), "list")
-    assert one_line_error(result) == "the aws backend has no identity adapter yet; use local"
+    assert one_line_error(result) == (
+        "NAILFOLIO_COGNITO_CLIENT_ID is not set; the aws backend needs it "
+        "(the pool's app client the web form signs in with)"
+    )
+
+
+def test_add_makes_a_confirmed_account_where_sign_ups_wait_for_a_code(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As on Cognito: the admin's account needs no emailed code, and list flags sign-ups that
+    still wait for theirs."""
+    from nailfolio.cli import users
+    from nailfolio.local.sqlite_identity import LocalIdentity
+
+    sent: list[str] = []
+
+    def confirming(settings: Settings) -> LocalIdentity:
+        path, key = settings.identity_path, settings.signing_key_path
+        return LocalIdentity(path, key, send_code=lambda email, _code: sent.append(email))
+
+    monkeypatch.setattr(users, "open_identity", confirming)
+    assert add(settings, "ana@example.com", "designers").exit_code == 0
+    with confirming(settings) as identity:
+        token = identity.sign_in("ana@example.com", PASSWORD, "127.0.0.1").id_token
+        assert identity.verify(token).groups == ("designers",)
+        identity.sign_up("bea@example.com", PASSWORD)
+    assert sent == ["bea@example.com"]
+    listed = invoke(settings, "list").output.splitlines()
+    assert [line.endswith("(unconfirmed)") for line in listed] == [False, True]

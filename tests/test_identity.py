@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import sqlite3
 import stat
 import threading
@@ -24,11 +25,15 @@ from nailfolio.config import Settings, open_identity
 from nailfolio.errors import ConfigError
 from nailfolio.identity.accounts import AccountService
 from nailfolio.identity.provider import (
+    CODE_TTL_S,
     LEEWAY_S,
     LOCAL_CLIENT_ID,
     LOCAL_ISSUER,
+    REFRESH_TTL_S,
     ROLES,
     AccountExists,
+    AlreadyConfirmed,
+    ExpiredCode,
     InvalidCredentials,
     InvalidEmail,
     InvalidName,
@@ -44,7 +49,7 @@ from nailfolio.identity.provider import (
 )
 from nailfolio.local.passwords import ScryptParams, hash_password, verify_password
 from nailfolio.local.signing_key import load_signing_key, public_jwk
-from nailfolio.local.sqlite_identity import LocalIdentity
+from nailfolio.local.sqlite_identity import APPLICATION_ID, MIGRATIONS, LocalIdentity
 from nailfolio.local.sqlite_rate_limiter import SqliteRateLimiter
 
 PASSWORD = "Nail-Art-2024"
@@ -828,6 +833,106 @@ def test_open_identity_builds_the_local_adapter_under_var(tmp_path: Path) -> Non
         assert opened.key_path == tmp_path / "var" / "identity" / "signing-key.pem"
 
 
-def test_open_identity_has_no_aws_adapter_yet(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="aws backend has no identity adapter yet"):
+def test_open_identity_on_aws_names_the_missing_pool_setting(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"^NAILFOLIO_COGNITO_CLIENT_ID is not set"):
         open_identity(Settings(root=tmp_path, backend="aws"))
+
+
+# -- confirmation codes and refresh tokens (local only: the contract has the shared part) ------
+
+
+def _confirming(root: Path, clock: FakeClock, pem: bytes, sent: list[str]) -> LocalIdentity:
+    """A LocalIdentity whose sign-ups wait for a code (appended to `sent`)."""
+    _local_identity(root, clock, pem).close()  # writes the key file
+    key_path = root / "var" / "identity" / "signing-key.pem"
+    return LocalIdentity(
+        root / "var" / "identity.sqlite3",
+        key_path,
+        clock=clock,
+        send_code=lambda _email, code: sent.append(code),
+    )
+
+
+def test_default_sign_up_is_confirmed_at_once_and_sends_nothing(identity: LocalIdentity) -> None:
+    user = identity.sign_up("ana@example.com", PASSWORD)
+    assert user.confirmed
+    assert identity.sign_in("ana@example.com", PASSWORD, HOME).id_token
+    with pytest.raises(AlreadyConfirmed):
+        identity.resend_code("ana@example.com")
+
+
+def test_a_code_expires_after_a_day(tmp_path: Path, clock: FakeClock, signing_pem: bytes) -> None:
+    sent: list[str] = []
+    with _confirming(tmp_path, clock, signing_pem, sent) as identity:
+        identity.sign_up("ana@example.com", PASSWORD)
+        assert len(sent) == 1 and re.fullmatch(r"\d{6}", sent[0])
+        clock.advance(CODE_TTL_S)
+        with pytest.raises(ExpiredCode):
+            identity.confirm_sign_up("ana@example.com", sent[0])
+        identity.resend_code("ana@example.com")
+        identity.confirm_sign_up("ana@example.com", f" {sent[1][:3]} {sent[1][3:]} ")
+        with pytest.raises(AlreadyConfirmed):
+            identity.confirm_sign_up("ana@example.com", sent[1])
+        stored = sqlite3.connect(tmp_path / "var" / "identity.sqlite3")
+        assert stored.execute("SELECT COUNT(*) FROM sign_up_codes").fetchone() == (0,)
+
+
+def test_codes_and_refresh_tokens_are_stored_hashed(
+    tmp_path: Path, clock: FakeClock, signing_pem: bytes
+) -> None:
+    sent: list[str] = []
+    with _confirming(tmp_path, clock, signing_pem, sent) as identity:
+        identity.sign_up("ana@example.com", PASSWORD)
+        raw = (tmp_path / "var" / "identity.sqlite3").read_bytes()
+        assert sent[0].encode() not in raw
+        identity.confirm_sign_up("ana@example.com", sent[0])
+        refresh_token = identity.sign_in("ana@example.com", PASSWORD, HOME).refresh_token
+    db = sqlite3.connect(tmp_path / "var" / "identity.sqlite3")
+    (stored,) = db.execute("SELECT token_hash FROM refresh_tokens").fetchone()
+    assert stored == hashlib.sha256(refresh_token.encode()).hexdigest()
+
+
+def test_refresh_tokens_last_thirty_days_and_follow_the_role(
+    identity: LocalIdentity, accounts: Accounts, clock: FakeClock
+) -> None:
+    user = accounts.add("customers")
+    tokens = identity.sign_in(user.email, PASSWORD, HOME)
+    clock.advance(REFRESH_TTL_S - 1)
+    identity.set_role(user.email, "designers")
+    renewed = identity.refresh(tokens.refresh_token)
+    assert identity.verify(renewed.id_token).groups == ("designers",)
+    clock.advance(1)
+    with pytest.raises(Unauthorized):
+        identity.refresh(tokens.refresh_token)
+
+
+def test_a_deleted_users_refresh_tokens_die_with_them(
+    identity: LocalIdentity, accounts: Accounts
+) -> None:
+    user = accounts.add()
+    tokens = identity.sign_in(user.email, PASSWORD, HOME)
+    identity.delete_user(user.sub)
+    with pytest.raises(Unauthorized):
+        identity.refresh(tokens.refresh_token)
+
+
+def test_an_identity_store_from_before_confirmation_keeps_its_users_confirmed(
+    tmp_path: Path, clock: FakeClock, signing_pem: bytes
+) -> None:
+    path = tmp_path / "var" / "identity.sqlite3"
+    path.parent.mkdir(parents=True)
+    old = sqlite3.connect(path)
+    for script in MIGRATIONS[:2]:
+        old.executescript(script)
+    old.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    old.execute("PRAGMA user_version = 2")
+    old.execute(
+        "INSERT INTO users VALUES ('sub-1', 'ana@example.com', 'Ana', 'admins', ?, ?)",
+        (hash_password(PASSWORD), "2025-01-01T00:00:00+00:00"),
+    )
+    old.commit()
+    old.close()
+    with _local_identity(tmp_path, clock, signing_pem) as identity:
+        user = identity.find_user("ana@example.com")
+        assert user is not None and user.confirmed and user.groups == ("admins",)
+        assert identity.sign_in("ana@example.com", PASSWORD, HOME).refresh_token

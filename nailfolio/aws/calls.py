@@ -1,16 +1,18 @@
-"""One way to call AWS: whatever botocore raises comes out as a library error.
+"""One way for every AWS adapter to make a call: botocore's errors become library errors.
 
-`call` makes one low-level client call. A refusal the adapter cares about is turned into its
-own error by the adapter's `special(code, exc)` (a failed DynamoDB condition, text Comprehend
-can never score); every other refusal, throttle, timeout or network failure becomes
-`ServiceUnavailable` naming the service, the operation and where, so no raw ClientError
-escapes into a view or a build. botocore is imported inside, never at module top.
+`call` makes one low-level client call. A ClientError goes to the adapter's `translate`,
+which returns the library error its code means (or None); anything it leaves, and every
+BotoCoreError (no connection, timeouts, retries exhausted), becomes `ServiceUnavailable`
+naming the service and the operation, so no botocore exception reaches a caller.
+
+botocore is imported inside the function, never at module top: only the aws backend
+imports this module, and the API's import stays free of boto3.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from nailfolio.errors import ServiceUnavailable
@@ -18,38 +20,45 @@ from nailfolio.errors import ServiceUnavailable
 if TYPE_CHECKING:
     from botocore.client import BaseClient
 
-Special = Callable[[str, Any], Exception | None]  # (error code, ClientError) -> error or None
+# (code, message, the call's parameters, the whole error response) → the error to raise
+Translate = Callable[[str, str, Mapping[str, Any], Mapping[str, Any]], Exception | None]
+HINTS = {"ResourceNotFoundException": "check the resource-name settings"}
 
 
 def call(
     client: BaseClient,
+    service: str,
     operation: str,
+    params: Mapping[str, Any],
+    translate: Translate | None = None,
     *,
     where: str = "",
-    hint: str = "try again later",
-    special: Special | None = None,
-    **params: Any,
+    hints: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Call `operation` ("PutItem", "Publish"...) with `params`; raise only library errors.
-    `where` (" on table 'x'") and `hint` complete the ServiceUnavailable message."""
+    """Call `operation` ("UpdateItem", "InitiateAuth", ...) with `params`; raise only library
+    errors. `where` (" on table 'x'") goes into a ServiceUnavailable's message, and the hint
+    `hints` gives for its code (else "try again later")."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    method = getattr(client, _snake_case(operation))
-    service = client.meta.service_model.service_id
+    method = getattr(client, snake_case(operation))
     try:
         return method(**params)
     except ClientError as exc:
         error = exc.response.get("Error", {})
-        code = error.get("Code", "Unknown")
-        found = special(code, exc) if special else None
-        if found is not None:
-            raise found from exc
+        code, message = error.get("Code", "Unknown"), error.get("Message", "")
+        mapped = translate(code, message, params, exc.response) if translate else None
+        if mapped is not None:
+            raise mapped from exc
+        hint = {**HINTS, **(hints or {})}.get(code, "try again later")
         raise ServiceUnavailable(
-            f"{service} {operation}{where} failed ({code}: {error.get('Message', '')}); {hint}"
+            f"{service} {operation}{where} failed ({code}: {message}); {hint}"
         ) from exc
-    except BotoCoreError as exc:  # no connection, timeouts, retries exhausted, bad params
-        raise ServiceUnavailable(f"{service} {operation}{where} failed ({exc}); {hint}") from exc
+    except BotoCoreError as exc:
+        raise ServiceUnavailable(
+            f"{service} {operation}{where} failed ({exc}); try again later"
+        ) from exc
 
 
-def _snake_case(operation: str) -> str:
+def snake_case(operation: str) -> str:
+    """botocore's method name for an operation: "BatchGetItem" → "batch_get_item"."""
     return re.sub(r"(?<!^)(?=[A-Z])", "_", operation).lower()

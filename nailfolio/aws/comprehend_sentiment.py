@@ -16,6 +16,8 @@ then backfill).
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Mapping
 from typing import Any
 
 from nailfolio.aws.calls import call
@@ -62,22 +64,23 @@ class ComprehendAnalyzer:
         )
 
     def _call(self, operation: str, text: str) -> dict[str, Any]:
-        def special(code: str, exc: Any) -> Exception | None:
-            if code in NEVER_SCORABLE:
-                return SentimentError(
-                    f"Comprehend {operation} cannot score this text ({code}): {exc}"
-                )
-            if code == "UnsupportedLanguageException":
-                return ConfigError(
-                    f"Comprehend {operation} does not support language {self._language!r}: "
-                    "set NAILFOLIO_COMPREHEND_LANGUAGE to one it supports (en, es, fr, de, it, "
-                    "pt, ...)"
-                )
-            return None
+        params = {"Text": text, "LanguageCode": self._language}
+        translate = functools.partial(self._translate, operation)
+        return call(self._client, "Comprehend", operation, params, translate)
 
-        return call(
-            self._client, operation, special=special, Text=text, LanguageCode=self._language
-        )
+    def _translate(
+        self, operation: str, code: str, message: str, *_: Mapping[str, Any]
+    ) -> Exception | None:
+        if code in NEVER_SCORABLE:
+            return SentimentError(
+                f"Comprehend {operation} cannot score this text ({code}: {message})"
+            )
+        if code == "UnsupportedLanguageException":
+            return ConfigError(
+                f"Comprehend {operation} does not support language {self._language!r}: set "
+                "NAILFOLIO_COMPREHEND_LANGUAGE to one it supports (en, es, fr, de, it, pt, ...)"
+            )
+        return None
 
 
 def cut_utf8(text: str, max_bytes: int) -> str:

@@ -1,32 +1,38 @@
 """What the DynamoDB adapters share: one way to make a call, and the tables they need.
 
-`request` makes one low-level client call through nailfolio.aws.calls: a failed condition
-becomes `ConditionFailed`, a cancelled transaction `TransactionCancelled` (both caught inside
-the adapters, never seen by callers), and any other refusal, throttle or network failure
-`ServiceUnavailable` naming the operation and the table.
+`request` makes one low-level client call and turns whatever botocore raises into a library
+error: a failed condition into `ConditionFailed`, a cancelled transaction into
+`TransactionCancelled` (both caught inside the adapters, never seen by callers), and any
+other refusal, throttle or network failure into `ServiceUnavailable` naming the operation.
 
-`catalog_table` and `rate_limit_table` give the CreateTable parameters of each table, so the
-tests and the deployment create exactly what the adapters expect; `rate_limit_time_to_live`
-gives the UpdateTimeToLive parameters that let DynamoDB delete ended windows.
+`catalog_table`, `rate_limit_table` and `revocation_table` give the CreateTable parameters of
+each table, so the tests and the deployment create exactly what the adapters expect;
+`rate_limit_time_to_live` and `revocation_time_to_live` the UpdateTimeToLive parameters that
+let DynamoDB delete ended windows and expired revocations.
 
-botocore is imported inside the functions, never at module top: only the aws backend
-imports this module, and the API's import stays free of boto3.
+The call itself is `nailfolio.aws.calls.call`, which every AWS adapter shares.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from nailfolio.aws.calls import call
-from nailfolio.errors import ServiceUnavailable
 
 if TYPE_CHECKING:
     from botocore.client import BaseClient
 
+SERVICE = "DynamoDB"
 TTL_ATTRIBUTE = "expires_at"  # epoch seconds; DynamoDB deletes the item some time after
 STATUS_INDEX = "by_status"  # the catalog's GSI of each design's latest decision
 _RETRYABLE_CANCELS = frozenset({"ConditionalCheckFailed", "TransactionConflict"})
+_HINTS = {
+    "ResourceNotFoundException": (
+        "create the table (nailfolio.aws.dynamodb) or fix the table-name setting"
+    )
+}
 
 
 class ConditionFailed(Exception):
@@ -52,26 +58,23 @@ class TransactionCancelled(Exception):
 
 def request(client: BaseClient, operation: str, **params: Any) -> dict[str, Any]:
     """Call `operation` ("UpdateItem", ...) with `params`; raise only library errors."""
-    where = _on_table(params)
-
-    def special(code: str, exc: Any) -> Exception | None:
-        if code == "ConditionalCheckFailedException":
-            return ConditionFailed(exc.response.get("Item"))
-        if code == "TransactionCanceledException":
-            reasons = exc.response.get("CancellationReasons") or []
-            return TransactionCancelled([reason.get("Code", "None") for reason in reasons])
-        if code == "ResourceNotFoundException":
-            return ServiceUnavailable(
-                f"DynamoDB {operation}{where} failed ({code}: "
-                f"{exc.response.get('Error', {}).get('Message', '')}); "
-                "create the table (nailfolio.aws.dynamodb) or fix the table-name setting"
-            )
-        return None
-
-    return call(client, operation, where=where, special=special, **params)
+    return call(
+        client, SERVICE, operation, params, _translate, where=_on_table(params), hints=_HINTS
+    )
 
 
-def _on_table(params: dict[str, Any]) -> str:
+def _translate(
+    code: str, message: str, params: Mapping[str, Any], response: Mapping[str, Any]
+) -> Exception | None:
+    if code == "ConditionalCheckFailedException":
+        return ConditionFailed(response.get("Item"))
+    if code == "TransactionCanceledException":
+        reasons = response.get("CancellationReasons") or []
+        return TransactionCancelled([reason.get("Code", "None") for reason in reasons])
+    return None
+
+
+def _on_table(params: Mapping[str, Any]) -> str:
     name = params.get("TableName")
     return f" on table {name!r}" if name else ""
 
@@ -143,3 +146,19 @@ def rate_limit_time_to_live(name: str) -> dict[str, Any]:
         "TableName": name,
         "TimeToLiveSpecification": {"Enabled": True, "AttributeName": TTL_ATTRIBUTE},
     }
+
+
+def revocation_table(name: str) -> dict[str, Any]:
+    """CreateTable parameters of the identity's revocation list (nailfolio.aws.cognito_identity):
+    one item per revoked token id and per user whose older tokens are refused."""
+    return {
+        "TableName": name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+        "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+    }
+
+
+def revocation_time_to_live(name: str) -> dict[str, Any]:
+    """UpdateTimeToLive parameters: DynamoDB deletes revocations once the tokens have expired."""
+    return rate_limit_time_to_live(name)

@@ -67,12 +67,11 @@ class RekognitionModerator:
 
     def detect_labels(self, image: Image.Image) -> tuple[Label, ...]:
         try:
-            response = call(
-                self._client,
-                "DetectModerationLabels",
-                Image={"Bytes": encode_jpeg(image)},
-                MinConfidence=min(self._review_at, MIN_CONFIDENCE),
-            )
+            params = {
+                "Image": {"Bytes": encode_jpeg(image)},
+                "MinConfidence": min(self._review_at, MIN_CONFIDENCE),
+            }
+            response = call(self._client, "Rekognition", "DetectModerationLabels", params)
         except (ServiceUnavailable, ImageTooLarge) as exc:
             logger.warning("Rekognition DetectModerationLabels failed, held for review: %s", exc)
             return (Label(name=UNAVAILABLE, parent_name="", confidence=self._review_at),)

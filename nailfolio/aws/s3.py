@@ -11,6 +11,7 @@ this module, and the API's import stays free of boto3.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from nailfolio.aws.calls import call
@@ -34,20 +35,15 @@ class NoSuchKey(Exception):
 
 def request(client: BaseClient, operation: str, **params: Any) -> dict[str, Any]:
     """Call `operation` ("GetObject", ...) with `params`; raise only library errors."""
-    where = _on_bucket(params)
+    return call(
+        client, SERVICE, operation, params, _translate, where=_on_bucket(params), hints=_HINTS
+    )
 
-    def special(code: str, exc: Any) -> Exception | None:
-        if code in _MISSING_KEY:
-            return NoSuchKey(params.get("Key", ""))
-        hint = _HINTS.get(code)
-        if hint is None:
-            return None
-        message = exc.response.get("Error", {}).get("Message", "")
-        return ServiceUnavailable(
-            f"{SERVICE} {operation}{where} failed ({code}: {message}); {hint}"
-        )
 
-    return call(client, operation, where=where, special=special, **params)
+def _translate(
+    code: str, message: str, params: Mapping[str, Any], response: Mapping[str, Any]
+) -> Exception | None:
+    return NoSuchKey(params.get("Key", "")) if code in _MISSING_KEY else None
 
 
 def read_body(response: dict[str, Any], where: str, limit: int | None = None) -> bytes:
@@ -66,7 +62,7 @@ def read_body(response: dict[str, Any], where: str, limit: int | None = None) ->
         body.close()
 
 
-def _on_bucket(params: dict[str, Any]) -> str:
+def _on_bucket(params: Mapping[str, Any]) -> str:
     bucket, key = params.get("Bucket"), params.get("Key")
     if not bucket:
         return ""

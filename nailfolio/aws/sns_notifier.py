@@ -45,13 +45,7 @@ class SnsNotifier(SharedClient):
                 TAGS_ATTRIBUTE: {"DataType": "String.Array", "StringValue": json.dumps(list(tags))}
             }
         request["Message"] = cut_message(body, MESSAGE_MAX_BYTES - _overhead(request))
-        call(
-            self._client,
-            "Publish",
-            where=f" to {self._topic_arn}",
-            hint="the notification was not sent, try again later",
-            **request,
-        )
+        call(self._client, "SNS", "Publish", request, where=f" to {self._topic_arn}")
 
 
 def sns_subject(subject: str) -> str:

@@ -1,7 +1,8 @@
 """`users`: accounts and roles from the command line (registered on the main CLI group).
 
 Settings come from the click context (`ctx.obj`, a nailfolio.config.Settings), the adapter
-from `open_identity`; the main group turns library errors into one-line messages.
+from `open_identity`, and everything goes through the IdentityProvider port, so the commands
+work on both backends; the main group turns library errors into one-line messages.
 """
 
 from __future__ import annotations
@@ -51,12 +52,10 @@ def add(email: str, role: str, name: str, password_stdin: bool) -> None:
             password = click.get_text_stream("stdin").readline().rstrip("\r\n")
         else:
             password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-        try:
-            user = identity.sign_up(email, password, name)
+        try:  # confirmed, with its role, no code emailed: on Cognito, AdminCreateUser
+            user = identity.create_user(email, password, name, role)
         except AccountExists:  # made by someone else since we looked
             raise AccountExists(_already_there(email)) from None
-        if role != DEFAULT_ROLE:
-            user = identity.set_role(user.email, role)
     click.echo(f"added {user.email} ({role})")
 
 
@@ -77,7 +76,10 @@ def list_users() -> None:
         click.echo("no users yet: add one with `users add EMAIL --role admins`")
     for user in found:
         role = ",".join(user.groups)
-        click.echo(f"{user.email:<40} {role:<10} {user.created_at:%Y-%m-%d %H:%M}  {user.sub}")
+        pending = "" if user.confirmed else "  (unconfirmed)"
+        click.echo(
+            f"{user.email:<40} {role:<10} {user.created_at:%Y-%m-%d %H:%M}  {user.sub}{pending}"
+        )
 
 
 @users.command("role")

@@ -32,21 +32,20 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Protocol, Self
+from typing import Any, Protocol, Self
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from nailfolio.errors import ConfigError, NailfolioError
 
-if TYPE_CHECKING:
-    pass
-
 ROLES = ("admins", "designers", "customers")
 DEFAULT_ROLE = "customers"
 LOCAL_ISSUER = "nailfolio-local"
 LOCAL_CLIENT_ID = "nailfolio-web"
 TOKEN_TTL_S = 3600  # Cognito's default ID-token lifetime
+REFRESH_TTL_S = 30 * 86_400  # Cognito's default refresh-token lifetime: a session lasts 30 days
+CODE_TTL_S = 86_400  # Cognito's sign-up codes last 24 hours
 LEEWAY_S = 30  # clock skew tolerated on exp, iat and nbf
 TOKEN_USES = ("id", "access")
 MAX_TOKEN_CHARS = 16_384  # far above any real ID token; refuses junk before parsing it
@@ -55,6 +54,7 @@ EMAIL_MAX = 254
 NAME_MAX = 256
 PASSWORD_MIN = 8
 PASSWORD_MAX = 256
+CODE_MAX = 64  # Cognito's codes are 6 digits; anything far longer is not one
 # Cognito's list of special characters; a space counts too, unless leading or trailing.
 PASSWORD_SYMBOLS = frozenset("^$*.[]{}()?\"!@#%&/\\,><':;|_~`=+- ")
 
@@ -90,10 +90,10 @@ class InvalidCredentials(IdentityError):
 
 
 class TooManyAttempts(IdentityError):
-    """Sign-in is refused for a while after too many failures for an account or a network."""
+    """Sign-in (or a code, on Cognito) is refused for a while after too many failures."""
 
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(f"too many sign-in attempts; try again in {retry_after} s")
+    def __init__(self, retry_after: int, what: str = "sign-in attempts") -> None:
+        super().__init__(f"too many {what}; try again in {retry_after} s")
         self.retry_after = retry_after
 
 
@@ -113,6 +113,32 @@ class UserNotFound(IdentityError):
     """No user with that email or sub."""
 
 
+class ConfirmationNeeded(IdentityError):
+    """The account's email is not confirmed yet (Cognito: UserNotConfirmedException)."""
+
+    def __init__(self, email: str) -> None:
+        super().__init__(f"confirm {email} first with the code we emailed (or ask for a new one)")
+        self.email = email
+
+
+class InvalidCode(IdentityError):
+    """A confirmation code that is wrong (Cognito: CodeMismatchException), or for no account."""
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message or "that code is not right; check the email, or get a new code")
+
+
+class ExpiredCode(InvalidCode):
+    """A confirmation code that has expired or was tried too often: send a new one."""
+
+    def __init__(self) -> None:
+        super().__init__("that code has expired; ask for a new one")
+
+
+class AlreadyConfirmed(IdentityError):
+    """Confirming, or resending a code to, an account that is already confirmed."""
+
+
 @dataclass(frozen=True)
 class User:
     """An account as the user store holds it (never the password hash)."""
@@ -122,6 +148,7 @@ class User:
     name: str
     groups: tuple[str, ...]
     created_at: datetime
+    confirmed: bool = True  # False: signed up, the emailed code not entered yet
 
 
 @dataclass(frozen=True)
@@ -134,6 +161,7 @@ class Principal:
     groups: tuple[str, ...]
     token_id: str  # the token's jti: what sign-out revokes
     expires_at: datetime
+    issued_at: datetime | None = None
 
     def has_role(self, role: str) -> bool:
         return role in self.groups
@@ -141,18 +169,39 @@ class Principal:
 
 @dataclass(frozen=True)
 class Tokens:
-    """What a successful sign-in returns."""
+    """What a successful sign-in or refresh returns."""
 
     id_token: str
     expires_at: datetime
+    refresh_token: str = ""  # sign-in only: a refresh keeps the one it was given
 
 
 class IdentityProvider(Protocol):
-    """Sign up, in and out; verify tokens; manage users and their role."""
+    """Sign up, confirm, in and out; refresh and verify tokens; manage users and their role.
+
+    `sign_up` returns the new user, `confirmed` or not: an unconfirmed one was sent a code,
+    which `confirm_sign_up` takes (raising InvalidCode, ExpiredCode, AlreadyConfirmed or
+    TooManyAttempts) and `resend_code` sends again (raising UserNotFound or AlreadyConfirmed:
+    the caller decides what to reveal). Signing in before confirming raises
+    ConfirmationNeeded, after the password was checked. `create_user` is the admin's way in:
+    a confirmed account with its role, no code sent. `sign_out` revokes the token and ends
+    every refresh token of its user (Cognito's GlobalSignOut). `refresh` turns a refresh token
+    into a new ID token with the user's current role, or raises Unauthorized.
+    """
 
     def sign_up(self, email: str, password: str, name: str = "") -> User: ...
 
+    def confirm_sign_up(self, email: str, code: str) -> None: ...
+
+    def resend_code(self, email: str) -> None: ...
+
+    def create_user(
+        self, email: str, password: str, name: str = "", role: str = DEFAULT_ROLE
+    ) -> User: ...
+
     def sign_in(self, email: str, password: str, client_addr: str) -> Tokens: ...
+
+    def refresh(self, refresh_token: str) -> Tokens: ...
 
     def sign_out(self, token: str) -> None: ...
 
@@ -239,7 +288,16 @@ def check_name(name: str) -> str:
     return name
 
 
+def clean_code(code: str) -> str:
+    """A confirmation code as typed, without spaces; raises InvalidCode for one that cannot be."""
+    cleaned = "".join(code.split()) if isinstance(code, str) else ""
+    if not cleaned or len(cleaned) > CODE_MAX or _CONTROL.search(cleaned):
+        raise InvalidCode("enter the code from the email")
+    return cleaned
+
+
 def check_role(role: str) -> str:
+    """The role, if it is one of ROLES; raises UnknownRole."""
     if role not in ROLES:
         raise UnknownRole(f"unknown role {role!r}; use one of: {', '.join(ROLES)}")
     return role
@@ -266,6 +324,7 @@ class TokenVerifier:
     ) -> None:
         self.issuer = issuer
         self.audience = audience
+        self.jwks = {"keys": list(jwks.get("keys", []))}
         self._leeway = leeway
         self._clock = clock
         self._keys = _rsa_keys(jwks)
@@ -306,6 +365,7 @@ class TokenVerifier:
             groups=tuple(groups),
             token_id=_text(claims, "jti"),
             expires_at=datetime.fromtimestamp(exp, UTC),
+            issued_at=datetime.fromtimestamp(_timestamp(claims, "iat"), UTC),
         )
 
     def _decode(self, token: str) -> dict[str, Any]:

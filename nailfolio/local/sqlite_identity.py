@@ -43,13 +43,27 @@ While a network is locked, whether an attempt from it is refused tells the accou
 signed in from that very network from all other emails: an enumeration of the sprayer's own
 network's regulars, nothing wider.
 
+Confirmation: with no `send_code` (the default) a sign-up is confirmed at once, as before,
+because the local backend sends no email: a code would go where no customer can read it (the
+outbox is the admins'). Given `send_code(email, code)` (a mailer, or a test), a sign-up stays
+unconfirmed until `confirm_sign_up` gets that code, as on Cognito: six digits, valid for a day
+(CODE_TTL_S), dead after CODE_TRIES wrong guesses, stored as a SHA-256 hash.
+
+Refresh tokens: sign-in returns an opaque random refresh token, kept as a SHA-256 hash for
+REFRESH_TTL_S (30 days, Cognito's default), which `refresh` turns into a new ID token with
+the user's current role. Sign-out ends all the user's refresh tokens, like Cognito's
+GlobalSignOut; the ID token it presents is revoked by its jti.
+
 Threads: each thread gets its own connection (the local server is threaded); `close()` closes
 the calling thread's, the others close when their threads end.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import math
+import secrets
 import sqlite3
 import threading
 import time
@@ -65,12 +79,19 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from nailfolio import timestamps
 from nailfolio.identity.provider import (
+    CODE_TTL_S,
     DEFAULT_ROLE,
     LEEWAY_S,
     LOCAL_CLIENT_ID,
     LOCAL_ISSUER,
+    MAX_TOKEN_CHARS,
+    REFRESH_TTL_S,
     TOKEN_TTL_S,
     AccountExists,
+    AlreadyConfirmed,
+    ConfirmationNeeded,
+    ExpiredCode,
+    InvalidCode,
     InvalidCredentials,
     Principal,
     Tokens,
@@ -82,6 +103,7 @@ from nailfolio.identity.provider import (
     check_name,
     check_password,
     check_role,
+    clean_code,
     fold_email,
     normalise_email,
 )
@@ -92,6 +114,9 @@ from nailfolio.ratelimit import client_network
 
 APPLICATION_ID = 0x4E46_4964  # "NFId": marks a SQLite file as a Nailfolio identity store
 ACCOUNT_KEY_MAX = 320  # a lookup key longer than any stored email is cut, never stored whole
+CODE_TRIES = 5  # wrong guesses a code survives; then a new one must be sent
+
+SendCode = Callable[[str, str], None]  # (email, code)
 
 MIGRATIONS: tuple[str, ...] = (
     """
@@ -139,6 +164,24 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     CREATE INDEX familiar_by_time ON familiar_networks (signed_in_at);
     """,
+    # Confirmation codes and refresh tokens. Existing users were confirmed at sign-up.
+    """
+    ALTER TABLE users ADD COLUMN confirmed INTEGER NOT NULL DEFAULT 1
+        CHECK (confirmed IN (0, 1));
+    CREATE TABLE sign_up_codes (
+        sub TEXT PRIMARY KEY REFERENCES users (sub) ON DELETE CASCADE,
+        code_hash TEXT NOT NULL,  -- SHA-256 of the code, hex
+        expires_at REAL NOT NULL,
+        failures INTEGER NOT NULL DEFAULT 0
+    ) WITHOUT ROWID;
+    CREATE TABLE refresh_tokens (
+        token_hash TEXT PRIMARY KEY,  -- SHA-256 of the token, hex: the token is never stored
+        sub TEXT NOT NULL REFERENCES users (sub) ON DELETE CASCADE,
+        expires_at REAL NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX refresh_by_sub ON refresh_tokens (sub);
+    CREATE INDEX refresh_by_expiry ON refresh_tokens (expires_at);
+    """,
 )
 
 
@@ -183,8 +226,10 @@ class LocalIdentity(sqlite.SqliteStore):
         *,
         issuer: str = LOCAL_ISSUER,
         client_id: str = LOCAL_CLIENT_ID,
+        send_code: SendCode | None = None,
     ) -> None:
         self.key_path = key_path
+        self._send_code = send_code  # None: sign-ups are confirmed at once
         self.issuer = issuer
         self.client_id = client_id
         self._clock = clock
@@ -195,22 +240,53 @@ class LocalIdentity(sqlite.SqliteStore):
     # -- accounts ---------------------------------------------------------------------------
 
     def sign_up(self, email: str, password: str, name: str = "") -> User:
-        """A new customer; raises InvalidEmail, WeakPassword, InvalidName or AccountExists."""
-        email = normalise_email(email)
-        check_password(password)
-        name = check_name(name)
-        stored = hash_password(password)  # before the insert: a taken email costs the same
-        user = User(str(uuid.uuid4()), email, name, (DEFAULT_ROLE,), self._now())
-        created = timestamps.format_datetime(user.created_at)
-        try:
-            self._conn().execute(
-                "INSERT INTO users (sub, email, name, role, password_hash, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (user.sub, email, name, DEFAULT_ROLE, stored, created),
-            )
-        except sqlite3.IntegrityError:
-            raise AccountExists(f"an account for {email} already exists; sign in") from None
+        """A new customer, unconfirmed (and sent a code) if there is a `send_code`; raises
+        InvalidEmail, WeakPassword, InvalidName or AccountExists."""
+        user = self._insert(email, password, name, DEFAULT_ROLE, self._send_code is None)
+        if not user.confirmed:
+            self._send_new_code(user)
         return user
+
+    def create_user(
+        self, email: str, password: str, name: str = "", role: str = DEFAULT_ROLE
+    ) -> User:
+        """A confirmed account with its role (the admin's way in: no code is sent)."""
+        return self._insert(email, password, name, check_role(role), True)
+
+    def confirm_sign_up(self, email: str, code: str) -> None:
+        """Raises InvalidCode (also for no such account), ExpiredCode or AlreadyConfirmed."""
+        code = clean_code(code)
+        now = self._clock()
+        with sqlite.transaction(self._conn()) as db:
+            user = db.execute(
+                "SELECT sub, confirmed FROM users WHERE email = ?", (fold_email(email),)
+            ).fetchone()
+            if user is None:
+                raise InvalidCode()
+            if user[1]:
+                raise AlreadyConfirmed("this account is confirmed already; sign in")
+            select = "SELECT code_hash, expires_at, failures FROM sign_up_codes WHERE sub = ?"
+            found = db.execute(select, (user[0],)).fetchone()
+            if found is None or found[1] <= now or found[2] >= CODE_TRIES:
+                raise ExpiredCode()
+            right = hmac.compare_digest(found[0], _digest(code))
+            if right:
+                db.execute("UPDATE users SET confirmed = 1 WHERE sub = ?", (user[0],))
+                db.execute("DELETE FROM sign_up_codes WHERE sub = ?", (user[0],))
+            else:
+                update = "UPDATE sign_up_codes SET failures = failures + 1 WHERE sub = ?"
+                db.execute(update, (user[0],))
+        if not right:  # raised after the commit, so the failure counts
+            raise InvalidCode()
+
+    def resend_code(self, email: str) -> None:
+        """A new code for an unconfirmed account; raises UserNotFound or AlreadyConfirmed."""
+        user = self.find_user(email)
+        if user is None:
+            raise UserNotFound(f"no user with email {fold_email(email)!r}")
+        if user.confirmed or self._send_code is None:
+            raise AlreadyConfirmed(f"{user.email} is confirmed already; sign in")
+        self._send_new_code(user)
 
     def get_user(self, sub: str) -> User | None:
         return self._one("WHERE sub = ?", sub)
@@ -251,6 +327,11 @@ class LocalIdentity(sqlite.SqliteStore):
         if not verify_password(password, stored) or row is None:
             raise InvalidCredentials()
         user = _user(row[1:])
+        if not user.confirmed:  # the right password: its owner may learn this
+            clear = f"DELETE FROM sign_in_attempts WHERE {_PAIR}"
+            self._conn().execute(clear, (account, network))
+            raise ConfirmationNeeded(user.email)
+        refresh_token = secrets.token_urlsafe(32)
         rehashed = hash_password(password) if needs_rehash(stored) else None
         with sqlite.transaction(self._conn()) as db:
             # The account's failures from here were the owner's (this attempt's among them).
@@ -265,7 +346,26 @@ class LocalIdentity(sqlite.SqliteStore):
             )
             if rehashed:
                 db.execute("UPDATE users SET password_hash = ? WHERE sub = ?", (rehashed, user.sub))
-        return self._issue(user, now)
+            db.execute("DELETE FROM refresh_tokens WHERE expires_at <= ?", (now,))
+            db.execute(
+                "INSERT INTO refresh_tokens (token_hash, sub, expires_at) VALUES (?, ?, ?)",
+                (_digest(refresh_token), user.sub, now + REFRESH_TTL_S),
+            )
+        return replace(self._issue(user, now), refresh_token=refresh_token)
+
+    def refresh(self, refresh_token: str) -> Tokens:
+        """A new ID token, with the user's role as it is now; raises Unauthorized."""
+        if not isinstance(refresh_token, str) or not 0 < len(refresh_token) <= MAX_TOKEN_CHARS:
+            raise Unauthorized("missing or oversized refresh token")
+        now = self._clock()
+        select = f"SELECT {_USER_COLUMNS_OF_U} FROM refresh_tokens JOIN users AS u USING (sub)"
+        row = self._conn().execute(
+            f"{select} WHERE token_hash = ? AND expires_at > ?", (_digest(refresh_token), now)
+        )
+        found = row.fetchone()
+        if found is None:
+            raise Unauthorized("refresh token unknown, expired or signed out")
+        return self._issue(_user(found), now)
 
     def sign_out(self, token: str) -> None:
         """Revoke the token (raises Unauthorized if it is not a valid one); idempotent."""
@@ -280,6 +380,8 @@ class LocalIdentity(sqlite.SqliteStore):
             )
             # Tokens past their expiry (and the leeway) are refused anyway: forget them.
             db.execute("DELETE FROM revoked_tokens WHERE expires_at < ?", (now - LEEWAY_S,))
+            # Like Cognito's GlobalSignOut: no refresh token of the user works any more.
+            db.execute("DELETE FROM refresh_tokens WHERE sub = ?", (principal.sub,))
 
     def verify(self, token: str) -> Principal:
         """The principal, with email, name and groups as the store has them now."""
@@ -303,6 +405,35 @@ class LocalIdentity(sqlite.SqliteStore):
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), UTC)
+
+    def _insert(self, email: str, password: str, name: str, role: str, confirmed: bool) -> User:
+        email = normalise_email(email)
+        check_password(password)
+        name = check_name(name)
+        stored = hash_password(password)  # before the insert: a taken email costs the same
+        user = User(str(uuid.uuid4()), email, name, (role,), self._now(), confirmed)
+        created = timestamps.format_datetime(user.created_at)
+        try:
+            self._conn().execute(
+                "INSERT INTO users (sub, email, name, role, password_hash, created_at, confirmed)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (user.sub, email, name, role, stored, created, int(confirmed)),
+            )
+        except sqlite3.IntegrityError:
+            raise AccountExists(f"an account for {email} already exists; sign in") from None
+        return user
+
+    def _send_new_code(self, user: User) -> None:
+        """Store a new code for the user (the old one dies) and send it."""
+        assert self._send_code is not None
+        code = f"{secrets.randbelow(10**6):06d}"
+        self._conn().execute(
+            "INSERT INTO sign_up_codes (sub, code_hash, expires_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (sub) DO UPDATE SET code_hash = excluded.code_hash,"
+            " expires_at = excluded.expires_at, failures = 0",
+            (user.sub, _digest(code), self._clock() + CODE_TTL_S),
+        )
+        self._send_code(user.email, code)
 
     def _one(self, where: str, value: str) -> User | None:
         row = self._conn().execute(f"SELECT {_USER_COLUMNS} FROM users {where}", (value,))
@@ -362,12 +493,19 @@ class LocalIdentity(sqlite.SqliteStore):
         return Tokens(token, datetime.fromtimestamp(issued + TOKEN_TTL_S, UTC))
 
 
-_USER_COLUMNS = "sub, email, name, role, created_at"
+_USER_COLUMNS = "sub, email, name, role, created_at, confirmed"
+_USER_COLUMNS_OF_U = "u.sub, u.email, u.name, u.role, u.created_at, u.confirmed"
 
 
 def _user(row: tuple[Any, ...]) -> User:
-    sub, email, name, role, created_at = row
-    return User(sub, email, name, (role,), datetime.fromisoformat(created_at))
+    sub, email, name, role, created_at, confirmed = row
+    return User(sub, email, name, (role,), datetime.fromisoformat(created_at), bool(confirmed))
+
+
+def _digest(secret: str) -> str:
+    """What is stored of a code or refresh token: its SHA-256, hex (both are random enough
+    that no salt or slow hash is needed)."""
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
 def _address_key(client_addr: str) -> str:

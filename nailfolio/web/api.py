@@ -9,9 +9,13 @@ Tests and `build.py serve` call `configure(settings, limits)` to point the API a
 
 Authentication: the session cookie (SESSION_COOKIE, HttpOnly) or an `Authorization: Bearer`
 header carries a token (the header wins when both are sent); every protected view verifies
-it here, whatever API Gateway did. Roles: any signed-in role may comment and manage its own
-account; only admins read, export or delete comments. A visitor gets 401 everywhere
-protected, a signed-in non-admin 403 on admin routes, before anything is looked up.
+it here, whatever API Gateway did. The session cookie lives as long as its ID token (an
+hour); the refresh cookie (REFRESH_COOKIE, HttpOnly, sent only to /api/auth) holds the
+refresh token for 30 days, which POST /api/auth/refresh trades for a new session cookie, so a
+customer stays signed in for days while each token stays short-lived. Roles: any signed-in
+role may comment and manage its own account; only admins read, export or delete comments. A
+visitor gets 401 everywhere protected, a signed-in non-admin 403 on admin routes, before
+anything is looked up.
 """
 
 from __future__ import annotations
@@ -34,21 +38,27 @@ if TYPE_CHECKING:
     from nailfolio.comments.query import ListQuery
     from nailfolio.comments.service import Comment, CommentLimits, CommentService, Page
     from nailfolio.config import Settings
-    from nailfolio.identity.accounts import AccountService, Session
+    from nailfolio.identity.accounts import AccountService, PendingConfirmation, Session
     from nailfolio.identity.provider import Principal
     from nailfolio.ratelimit import RateRule
 
 SESSION_COOKIE = "nf_session"
 SESSION_MAX_AGE = 3600  # seconds; the token's own lifetime (identity.TOKEN_TTL_S)
+REFRESH_COOKIE = "nf_refresh"
+REFRESH_PATH = "/api/auth"  # only the auth routes ever see the refresh token
+REFRESH_MAX_AGE = 30 * 86_400  # the refresh token's own lifetime (identity.REFRESH_TTL_S)
 POSTED_MESSAGE = "Thanks! Your comment went privately to the studio."
 ADMIN_QUERY = ("design", "sentiment", "since", "until", "cursor", "limit")
 OWN_QUERY = ("cursor", "limit")
 SIGN_UP_FIELDS = ("email", "password", "name")
 SIGN_IN_FIELDS = ("email", "password")
+CONFIRM_FIELDS = ("email", "code", "password")
+RESEND_FIELDS = ("email",)
 _SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?")
 _STORE_UNAVAILABLE = "This part of the studio is unavailable for now; please try again later"
 STORE_RETRY_AFTER_S = 60
 _UNAUTHORIZED = "You are not signed in, or your session has expired; please sign in"
+_CONFIRM_FIRST = "Confirm your email first: enter the code we sent you"
 
 
 @dataclass(frozen=True)
@@ -285,6 +295,9 @@ def _error_table() -> tuple[tuple[type[Exception], int, str, str | None], ...]:
     from nailfolio.errors import DesignNotFound, ServiceUnavailable, StoreDamaged
     from nailfolio.identity.provider import (
         AccountExists,
+        ConfirmationNeeded,
+        ExpiredCode,
+        InvalidCode,
         InvalidCredentials,
         InvalidEmail,
         InvalidName,
@@ -301,6 +314,9 @@ def _error_table() -> tuple[tuple[type[Exception], int, str, str | None], ...]:
         # The identity's message names the email: someone else's account, so say less.
         (AccountExists, 409, "account_exists", "An account with this email exists; sign in"),
         (InvalidCredentials, 401, "invalid_credentials", "Incorrect email or password"),
+        (ConfirmationNeeded, 403, "confirmation_needed", _CONFIRM_FIRST),
+        (ExpiredCode, 400, "expired_code", None),  # before InvalidCode: it is one
+        (InvalidCode, 400, "invalid_code", None),
         (TooManyAttempts, 429, "too_many_attempts", None),
         (Unauthorized, 401, "unauthorized", _UNAUTHORIZED),
         (InvalidComment, 400, "invalid_comment", None),
@@ -315,7 +331,13 @@ def _error_table() -> tuple[tuple[type[Exception], int, str, str | None], ...]:
 
 
 def _error_field(exc: Exception) -> str | None:
-    names = {"InvalidEmail": "email", "WeakPassword": "password", "InvalidName": "name"}
+    names = {
+        "InvalidEmail": "email",
+        "WeakPassword": "password",
+        "InvalidName": "name",
+        "InvalidCode": "code",
+        "ExpiredCode": "code",
+    }
     return getattr(exc, "field", None) or names.get(type(exc).__name__)
 
 
@@ -364,14 +386,16 @@ def presented_tokens(request: Request) -> tuple[str, ...]:
     return tuple(dict.fromkeys(token for token in tokens if token))
 
 
-def credentials(request: Request, fields: Sequence[str]) -> dict[str, str]:
-    """The JSON body of a sign-up or sign-in: only `fields`, all strings, email and password
-    required; raises HttpError 400 invalid_field naming the field."""
+def credentials(
+    request: Request, fields: Sequence[str], required: Sequence[str] = ("email", "password")
+) -> dict[str, str]:
+    """The JSON body of a sign-up, sign-in, confirm or resend: only `fields`, all strings,
+    `required` present; raises HttpError 400 invalid_field naming the field."""
     body = plumbing.read_json(request)
     unknown = sorted(set(body) - set(fields))
     if unknown:
         raise HttpError(400, "invalid_field", f"Unknown field {unknown[0]!r}", field=unknown[0])
-    for name in ("email", "password"):
+    for name in required:
         if name not in body:
             raise HttpError(400, "invalid_field", f"Enter your {name}", field=name)
     for name, value in body.items():
@@ -385,18 +409,59 @@ def credentials(request: Request, fields: Sequence[str]) -> dict[str, str]:
 
 
 def session_response(request: Request, session: Session, status: int) -> Response:
-    """The signed-in user, with the session cookie set."""
+    """The signed-in user, with the session cookie set (and the refresh cookie, if new)."""
     secure = plumbing.is_https(request, services().settings.site_url)
-    cookie = plumbing.set_cookie(SESSION_COOKIE, session.token, SESSION_MAX_AGE, secure)
+    cookies = [plumbing.set_cookie(SESSION_COOKIE, session.token, SESSION_MAX_AGE, secure)]
+    if session.refresh_token:
+        cookies.append(_refresh_cookie(session.refresh_token, REFRESH_MAX_AGE, secure))
     return plumbing.json_response(
-        {"user": user_json(session.principal)}, status, {"Set-Cookie": cookie}
+        {"user": user_json(session.principal)}, status, {"Set-Cookie": _one_or_list(cookies)}
     )
 
 
+def sign_up_response(request: Request, result: Session | PendingConfirmation) -> Response:
+    """201 with the session, or 202 {"confirm": true, "email"} when a code was emailed."""
+    from nailfolio.identity.accounts import PendingConfirmation
+
+    if isinstance(result, PendingConfirmation):
+        return plumbing.json_response({"confirm": True, "email": result.email}, 202)
+    return session_response(request, result, 201)
+
+
+def refreshed_response(request: Request) -> Response:
+    """200 with a new session cookie for the refresh cookie's token, or 401 with both
+    cookies cleared when there is none or it is dead."""
+    from nailfolio.identity.provider import Unauthorized
+
+    token = plumbing.cookie(request, REFRESH_COOKIE)
+    try:
+        if not token:
+            raise Unauthorized("no refresh cookie")
+        session = accounts().refresh(token)
+    except Unauthorized:
+        error = HttpError(401, "unauthorized", _UNAUTHORIZED, headers=_cleared_cookies(request))
+        return error.response()
+    return session_response(request, session, 200)
+
+
 def signed_out_response(request: Request) -> Response:
-    """204, with the session cookie cleared."""
+    """204, with the session and refresh cookies cleared."""
+    return plumbing.no_content(_cleared_cookies(request))
+
+
+def _cleared_cookies(request: Request) -> dict[str, Any]:
     secure = plumbing.is_https(request, services().settings.site_url)
-    return plumbing.no_content({"Set-Cookie": plumbing.set_cookie(SESSION_COOKIE, "", 0, secure)})
+    cookies = [plumbing.set_cookie(SESSION_COOKIE, "", 0, secure), _refresh_cookie("", 0, secure)]
+    return {"Set-Cookie": cookies}
+
+
+def _refresh_cookie(value: str, max_age: int, secure: bool) -> str:
+    return plumbing.set_cookie(REFRESH_COOKIE, value, max_age, secure, REFRESH_PATH)
+
+
+def _one_or_list(values: list[str]) -> str | list[str]:
+    """A header's value: one string, or a list Chalice sends as repeated headers."""
+    return values[0] if len(values) == 1 else values
 
 
 def admin_query(request: Request) -> ListQuery:

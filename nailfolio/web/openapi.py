@@ -10,13 +10,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from nailfolio.web.api import POSTED_MESSAGE, SESSION_COOKIE, SESSION_MAX_AGE
+from nailfolio.web.api import (
+    POSTED_MESSAGE,
+    REFRESH_COOKIE,
+    REFRESH_MAX_AGE,
+    REFRESH_PATH,
+    SESSION_COOKIE,
+    SESSION_MAX_AGE,
+)
 from nailfolio.web.plumbing import MAX_BODY_BYTES
 
 VERSION = "1.0.0"
 Schema = dict[str, Any]
 
 _SECURED = [{"session": []}, {"bearer": []}]
+PASSWORD = "Polish-2025!"  # the examples'
 _SLUG_SCHEMA = {"type": "string", "pattern": "^[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?$"}
 _ID = "^[0-9a-f]{32}$"
 _LABELS = ["POSITIVE", "NEGATIVE", "NEUTRAL", "MIXED"]
@@ -61,13 +69,23 @@ def _header(description: str, kind: str = "string") -> Schema:
     return {"description": description, "required": True, "schema": {"type": kind}}
 
 
-_SET_COOKIE = {
+_SESSION_COOKIE = (
+    f"`{SESSION_COOKIE}=<token>; HttpOnly; SameSite=Strict; Path=/; "
+    f"Max-Age={SESSION_MAX_AGE}`, plus `Secure` over https"
+)
+_SET_COOKIE = {"Set-Cookie": _header(f"{_SESSION_COOKIE}.")}
+_SIGNED_IN_COOKIES = {
     "Set-Cookie": _header(
-        f"`{SESSION_COOKIE}=<token>; HttpOnly; SameSite=Strict; Path=/; "
-        f"Max-Age={SESSION_MAX_AGE}`, plus `Secure` over https."
+        f"{_SESSION_COOKIE}; and, sent as a second Set-Cookie, `{REFRESH_COOKIE}=<refresh"
+        f" token>; HttpOnly; SameSite=Strict; Path={REFRESH_PATH}; Max-Age={REFRESH_MAX_AGE}`"
+        " (only the auth routes see it: POST /api/auth/refresh trades it for a new session)."
     )
 }
-_CLEAR_COOKIE = {"Set-Cookie": _header(f"`{SESSION_COOKIE}=; ...; Max-Age=0`: signed out.")}
+_CLEAR_COOKIE = {
+    "Set-Cookie": _header(
+        f"`{SESSION_COOKIE}=; ...; Max-Age=0` and `{REFRESH_COOKIE}=; ...; Max-Age=0`: signed out."
+    )
+}
 _UNAUTHORIZED = _error("Not signed in, or the session expired or was revoked.", "unauthorized")
 _FORBIDDEN = _error("Signed in, but only admins may do this.", "forbidden")
 _TOO_LARGE = _error(
@@ -128,6 +146,17 @@ def _user_schemas() -> Schema:
             required=["email", "password"],
         ),
         "SignIn": _obj({"email": {"type": "string"}, "password": {"type": "string"}}),
+        "Confirm": _obj(
+            {
+                "email": {"type": "string"},
+                "code": {"type": "string", "description": "The code from the email."},
+                "password": {"type": "string", "description": "The sign-up's password."},
+            }
+        ),
+        "Resend": _obj({"email": {"type": "string"}}),
+        "ConfirmationSent": _obj(
+            {"confirm": {"type": "boolean", "const": True}, "email": {"type": "string"}}
+        ),
     }
 
 
@@ -206,14 +235,20 @@ def _paths() -> Schema:
         },
         "/api/auth/signup": {
             "post": {
-                "summary": "Create a customer account and sign in",
+                "summary": "Create a customer account: signed in, or a code emailed to confirm",
                 "security": [],
                 "requestBody": _body(
                     _ref("SignUp"),
                     example={"email": "ana@example.com", "password": "Polish-2025!", "name": "Ana"},
                 ),
                 "responses": {
-                    "201": _json(_ref("UserEnvelope"), "Created and signed in.", _SET_COOKIE),
+                    "201": _json(
+                        _ref("UserEnvelope"), "Created and signed in.", _SIGNED_IN_COOKIES
+                    ),
+                    "202": _json(
+                        _ref("ConfirmationSent"),
+                        "Created; a code was emailed: POST it to /api/auth/confirm.",
+                    ),
                     "400": _error(
                         "A field is missing, unknown or malformed; weak_password lists what is "
                         "missing.",
@@ -240,15 +275,93 @@ def _paths() -> Schema:
                     _ref("SignIn"), example={"email": "ana@example.com", "password": "Polish-2025!"}
                 ),
                 "responses": {
-                    "200": _json(_ref("UserEnvelope"), "Signed in.", _SET_COOKIE),
+                    "200": _json(_ref("UserEnvelope"), "Signed in.", _SIGNED_IN_COOKIES),
                     "400": _error("A field is missing, unknown or not text.", *bad_body),
                     "401": _error("Wrong email or password.", "invalid_credentials"),
+                    "403": _error(
+                        "The right password, but the email is not confirmed yet: confirm it "
+                        "with the emailed code (POST /api/auth/confirm).",
+                        "confirmation_needed",
+                    ),
                     "413": _TOO_LARGE,
                     "415": _NOT_JSON,
                     "429": _error(
                         "Too many failed sign-ins: 'try again in N s' (Retry-After).",
                         "too_many_attempts",
                     ),
+                },
+            }
+        },
+        "/api/auth/confirm": {
+            "post": {
+                "summary": "Confirm a sign-up with the emailed code, and sign in",
+                "security": [],
+                "requestBody": _body(
+                    _ref("Confirm"),
+                    example={
+                        "email": "ana@example.com",
+                        "code": "123456",
+                        "password": "Polish-2025!",
+                    },
+                ),
+                "responses": {
+                    "200": _json(
+                        _ref("UserEnvelope"), "Confirmed and signed in.", _SIGNED_IN_COOKIES
+                    ),
+                    "400": _error(
+                        "A field is missing, unknown or not text; or the code is wrong (also for "
+                        "an email with no account) or expired (ask for a new one).",
+                        *bad_body,
+                        "invalid_code",
+                        "expired_code",
+                    ),
+                    "401": _error("Confirmed, but the password is wrong.", "invalid_credentials"),
+                    "413": _TOO_LARGE,
+                    "415": _NOT_JSON,
+                    "429": _error(
+                        "Too many confirmation attempts from this network, or for this code.",
+                        "rate_limited",
+                        "too_many_attempts",
+                    ),
+                },
+            }
+        },
+        "/api/auth/resend": {
+            "post": {
+                "summary": "Email a new confirmation code (says nothing of whether it was sent)",
+                "security": [],
+                "requestBody": _body(_ref("Resend"), example={"email": "ana@example.com"}),
+                "responses": {
+                    "204": {"description": "Sent if the email has an account waiting for a code."},
+                    "400": _error(
+                        "A field is missing, unknown or malformed.", *bad_body, "invalid_email"
+                    ),
+                    "413": _TOO_LARGE,
+                    "415": _NOT_JSON,
+                    "429": _error(
+                        "Too many new codes asked for from this network (or for this email).",
+                        "rate_limited",
+                        "too_many_attempts",
+                    ),
+                },
+            }
+        },
+        "/api/auth/refresh": {
+            "post": {
+                "summary": "A new session cookie from the refresh cookie (sent to /api/auth only)",
+                "security": [{"refresh": []}],
+                "requestBody": _body({"type": "object", "maxProperties": 0}, required=False),
+                "responses": {
+                    "200": _json(_ref("UserEnvelope"), "A new session.", _SET_COOKIE),
+                    "400": _error("The body is not {} (or empty).", *bad_body),
+                    "401": _error(
+                        "No refresh cookie, or it expired or was signed out: sign in again "
+                        "(both cookies are cleared).",
+                        "unauthorized",
+                    )
+                    | {"headers": _CLEAR_COOKIE},
+                    "413": _TOO_LARGE,
+                    "415": _NOT_JSON,
                 },
             }
         },
@@ -397,6 +510,7 @@ def openapi() -> Schema:
             "schemas": _schemas(),
             "securitySchemes": {
                 "session": {"type": "apiKey", "in": "cookie", "name": SESSION_COOKIE},
+                "refresh": {"type": "apiKey", "in": "cookie", "name": REFRESH_COOKIE},
                 "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
             },
         },

@@ -201,10 +201,11 @@ def cookie(request: Request, name: str) -> str | None:
     return None
 
 
-def set_cookie(name: str, value: str, max_age: int, secure: bool) -> str:
-    """A Set-Cookie value: HttpOnly, SameSite=Strict, whole site, Secure over https."""
+def set_cookie(name: str, value: str, max_age: int, secure: bool, path: str = "/") -> str:
+    """A Set-Cookie value: HttpOnly, SameSite=Strict, for `path` (the whole site by default),
+    Secure over https."""
     secure_flag = "; Secure" if secure else ""
-    return f"{name}={value}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age}{secure_flag}"
+    return f"{name}={value}; HttpOnly; SameSite=Strict; Path={path}; Max-Age={max_age}{secure_flag}"
 
 
 def finish_response(request: Request, get_response: Callable[[Request], Response]) -> Response:

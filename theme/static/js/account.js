@@ -2,6 +2,12 @@
 // The session is an HttpOnly cookie the API sets: this code never sees a token. It keeps a
 // hint in localStorage that this browser signed in, so that a visitor who never did is not
 // sent to GET /api/me only to be answered 401 (which browsers log as a console error).
+// The session cookie lasts an hour; a second HttpOnly cookie, sent only to /api/auth/, holds
+// a refresh token for 30 days: a call answered 401 asks POST /api/auth/refresh for a new
+// session once, then tries again, so a customer stays signed in for days.
+// A sign-up that answers 202 (or a sign-in refused with confirmation_needed) waits for the
+// code the studio emailed: the form asks for it, and keeps the password in memory (never in
+// storage) only to sign in once the code is accepted.
 
 const API_ROOT = "/api/"; // same origin; the CDN routes /api/* to the API wherever the site is
 const SIGNED_IN_HINT = "nailfolio:signed-in";
@@ -20,9 +26,27 @@ export class ApiError extends Error {
   }
 }
 
-/** Call the API: JSON in, JSON out (null for 204); throws ApiError. */
+/** Call the API: JSON in, JSON out (null for 204); throws ApiError. An expired session is
+ * renewed from the refresh cookie once, and the call made again. */
 export async function api(path, { method = "GET", body } = {}) {
   if (navigator.onLine === false) throw new ApiError(0, "offline", OFFLINE_MESSAGE);
+  let { response, data } = await send(path, method, body);
+  if (response.status === 401 && !path.startsWith("auth/") && maybeSignedIn()) {
+    if (await renewSession()) ({ response, data } = await send(path, method, body));
+  }
+  if (response.status === 401) rememberSignedIn(false);
+  if (response.ok) return data;
+  const error = (data && data.error) || {};
+  throw new ApiError(
+    response.status,
+    error.code || `http_${response.status}`,
+    sentence(error.message) || fallbackMessage(response.status),
+    retryAfter(response.headers.get("Retry-After")),
+    error.field || null,
+  );
+}
+
+async function send(path, method, body) {
   const init = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
   if (body !== undefined || method === "POST") {
     init.headers["Content-Type"] = "application/json";
@@ -42,16 +66,19 @@ export async function api(path, { method = "GET", body } = {}) {
       data = null;
     }
   }
-  if (response.status === 401) rememberSignedIn(false);
-  if (response.ok) return data;
-  const error = (data && data.error) || {};
-  throw new ApiError(
-    response.status,
-    error.code || `http_${response.status}`,
-    sentence(error.message) || fallbackMessage(response.status),
-    retryAfter(response.headers.get("Retry-After")),
-    error.field || null,
-  );
+  return { response, data };
+}
+
+let renewing = null; // one refresh at a time, however many calls found the session expired
+
+/** Whether POST /api/auth/refresh gave this browser a new session cookie. */
+function renewSession() {
+  renewing ??= send("auth/refresh", "POST", {})
+    .then(({ response }) => response.ok, () => false)
+    .finally(() => {
+      renewing = null;
+    });
+  return renewing;
 }
 
 /** The URL of an API path, for links (the CSV download). */
@@ -137,6 +164,8 @@ const FIELD_OF_CODE = {
   account_exists: "email",
   weak_password: "password",
   invalid_credentials: "password",
+  invalid_code: "code",
+  expired_code: "code",
 };
 
 function fieldFor(form, error) {
@@ -162,7 +191,11 @@ function passwordProblem(password) {
 }
 
 function required(form, names) {
-  const labels = { email: "your email address", password: "your password" };
+  const labels = {
+    email: "your email address",
+    password: "your password",
+    code: "the code from the email",
+  };
   for (const name of names) {
     const field = form.elements[name];
     if (!field.value.trim()) {
@@ -173,30 +206,42 @@ function required(form, names) {
   return true;
 }
 
-async function submitAccount(form, path, body, onUser) {
+const NOT_CONFIRMED =
+  "Your account is not confirmed yet. Enter the code we emailed you, or ask for a new one.";
+
+async function submitAccount(form, path, body, onUser, askCode) {
   setBusy(form, true);
   try {
     const data = await api(path, { method: "POST", body });
-    rememberSignedIn(true);
     form.reset();
     clearError(form);
+    if (data && data.confirm) return askCode(data.email, body.password, "");
+    // (a page without the confirm step never gets a 202: only sign-up answers one)
+    rememberSignedIn(true);
     onUser(data.user);
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
+    if (error.code === "confirmation_needed" && askCode) {
+      form.reset();
+      clearError(form);
+      return askCode(body.email, body.password, NOT_CONFIRMED);
+    }
     showError(form, error.message, fieldFor(form, error));
   } finally {
     setBusy(form, false);
   }
 }
 
-/** Bind the sign-in and sign-up forms and the tabs inside `root`; onUser(user) on success. */
+/** Bind the sign-in and sign-up forms, the tabs and the confirm step inside `root`;
+ * onUser(user) on success. */
 export function bindAccountForms(root, onUser) {
+  const askCode = bindConfirm(root, onUser);
   for (const form of root.querySelectorAll("form[data-sign-in]")) {
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       if (form.getAttribute("aria-busy") === "true" || !required(form, ["email", "password"])) return;
       const body = { email: form.elements.email.value.trim(), password: form.elements.password.value };
-      submitAccount(form, "auth/signin", body, onUser);
+      submitAccount(form, "auth/signin", body, onUser, askCode);
     });
   }
   for (const form of root.querySelectorAll("form[data-sign-up]")) {
@@ -208,10 +253,102 @@ export function bindAccountForms(root, onUser) {
       if (weak) return showError(form, weak, form.elements.password);
       const name = form.elements.name.value.trim();
       if (name) body.name = name;
-      submitAccount(form, "auth/signup", body, onUser);
+      submitAccount(form, "auth/signup", body, onUser, askCode);
     });
   }
   for (const tablist of root.querySelectorAll("[data-tabs]")) bindTabs(tablist);
+}
+
+/** Show the confirm step instead of the tabs (or the tabs again, `on` false). */
+function showConfirm(root, on) {
+  for (const box of root.querySelectorAll("[data-confirm]")) box.hidden = !on;
+  for (const choice of root.querySelectorAll("[data-account-choice]")) choice.hidden = on;
+}
+
+/** Bind the confirm step; returns askCode(email, password, note), which shows it (null on a
+ * page without one: a sign-in waiting for its code then just shows the API's message). */
+function bindConfirm(root, onUser) {
+  const box = root.querySelector("[data-confirm]");
+  if (!box) return null;
+  const form = box.querySelector("form[data-confirm-form]");
+  const status = box.querySelector("[data-confirm-status]");
+  const resend = box.querySelector("[data-resend]");
+  let pending = null; // { email, password }: in memory only, until the code is accepted
+
+  const back = () => {
+    pending = null;
+    form.reset();
+    clearError(form);
+    status.textContent = "";
+    showConfirm(root, false);
+  };
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (!pending || form.getAttribute("aria-busy") === "true" || !required(form, ["code"])) return;
+    status.textContent = "";
+    setBusy(form, true);
+    try {
+      const body = { ...pending, code: form.elements.code.value.trim() };
+      const data = await api("auth/confirm", { method: "POST", body });
+      back();
+      rememberSignedIn(true);
+      onUser(data.user);
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      if (error.code === "invalid_credentials") return signInAgain(root, back);
+      showError(form, error.message, fieldFor(form, error));
+    } finally {
+      setBusy(form, false);
+    }
+  });
+
+  resend.addEventListener("click", async () => {
+    if (!pending || resend.disabled) return;
+    clearError(form);
+    status.textContent = "";
+    resend.disabled = true;
+    try {
+      await api("auth/resend", { method: "POST", body: { email: pending.email } });
+      status.textContent = `We sent a new code to ${pending.email}.`;
+      form.elements.code.value = "";
+      form.elements.code.focus();
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      showError(form, error.message);
+    } finally {
+      resend.disabled = false;
+    }
+  });
+
+  box.querySelector("[data-confirm-back]").addEventListener("click", () => {
+    back();
+    showSignInTab(root).focus();
+  });
+
+  return (email, password, note) => {
+    pending = { email, password };
+    for (const slot of box.querySelectorAll("[data-confirm-email]")) slot.textContent = email;
+    form.reset();
+    clearError(form);
+    status.textContent = note;
+    showConfirm(root, true);
+    form.elements.code.focus();
+  };
+}
+
+/** The code was right but the password was not: the account is confirmed, so sign in. */
+function signInAgain(root, back) {
+  back();
+  showSignInTab(root);
+  const signIn = root.querySelector("form[data-sign-in]");
+  if (signIn) {
+    showError(
+      signIn,
+      "Your email is confirmed, but that password did not match. Sign in with your password.",
+      signIn.elements.password,
+    );
+  }
 }
 
 /** The tabs pattern: click or arrow keys select; only the selected tab is in the tab order. */
@@ -241,6 +378,7 @@ function bindTabs(tablist) {
 
 /** The first tab of the account tabs, selected (after a sign-out or an expired session). */
 export function showSignInTab(root) {
+  showConfirm(root, false);
   const tab = root.querySelector("[data-tabs] [role=tab]");
   if (tab && tab.getAttribute("aria-selected") !== "true") tab.click();
   return tab;
