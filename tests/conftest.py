@@ -166,6 +166,17 @@ class ApiProject:
     root: Path
     settings: Settings
 
+    @property
+    def accepted(self) -> int:
+        """What POST /api/auth/signup answers when it goes through: 201 with a session
+        locally; 202 on Cognito, which emails a code to confirm first."""
+        return 202 if self.settings.backend == "aws" else 201
+
+    @property
+    def signed_up(self) -> int:
+        """What ApiClient.sign_up's answer (the one that opened the session) says."""
+        return 200 if self.settings.backend == "aws" else 201
+
     def configure(self, limits: ApiLimits | None = None) -> None:
         from nailfolio.web import api
 
@@ -189,8 +200,50 @@ def signing_key_pem(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     return path.read_bytes()
 
 
+# The API suites that also run on the aws backend, over moto's server (see moto_server.py);
+# a test there marked local_only (it opens a local file, say) runs on the local one alone.
+AWS_API_SUITES = frozenset({"test_api", "test_api_auth", "test_openapi"})
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "api_backend" not in metafunc.fixturenames:
+        return
+    local_only = metafunc.definition.get_closest_marker("local_only") is not None
+    both = metafunc.module.__name__ in AWS_API_SUITES and not local_only
+    metafunc.parametrize("api_backend", ["local", "aws"] if both else ["local"], indirect=True)
+
+
 @pytest.fixture
-def api_project(project: Project, signing_key_pem: bytes) -> Iterator[ApiProject]:
+def api_backend(request: pytest.FixtureRequest) -> str:
+    """The backend api_project serves from: local, or aws on moto's server."""
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def moto() -> Iterator[Any]:
+    """One moto server per test process, started by the first aws test."""
+    from moto_server import moto_server
+
+    with moto_server() as server:
+        yield server
+
+
+def _backend_settings(request: pytest.FixtureRequest, backend: str, local: Settings) -> Settings:
+    """`local`, or the same project on the aws backend with fresh resources on moto."""
+    if backend == "local":
+        return local
+    from moto_server import aws_resources
+
+    server = request.getfixturevalue("moto")
+    server.reset()
+    aws = load_settings(env=aws_resources(server), root=local.root).aws
+    return replace(local, backend="aws", aws=aws)
+
+
+@pytest.fixture
+def api_project(
+    project: Project, signing_key_pem: bytes, api_backend: str, request: pytest.FixtureRequest
+) -> Iterator[ApiProject]:
     from nailfolio.config import open_catalog
     from nailfolio.gallery.models import Decision, Status
     from nailfolio.web import api
@@ -199,12 +252,13 @@ def api_project(project: Project, signing_key_pem: bytes) -> Iterator[ApiProject
     key.parent.mkdir(mode=0o700, parents=True)
     key.write_bytes(signing_key_pem)
     key.chmod(0o600)
-    with open_catalog(project.settings) as catalog:
+    settings = _backend_settings(request, api_backend, project.settings)
+    with open_catalog(settings) as catalog:
         catalog.record_decision(Decision(PUBLISHED, "hash-red", Status.APPROVED, "test"))
         catalog.record_decision(Decision(UNPUBLISHED, "hash-blue", Status.NEEDS_REVIEW, "test"))
-    (project.settings.output_dir).mkdir(parents=True, exist_ok=True)
-    (project.settings.output_dir / "index.html").write_text("<h1>Gallery</h1>")
-    served = ApiProject(project.root, project.settings)
+    (settings.output_dir).mkdir(parents=True, exist_ok=True)
+    (settings.output_dir / "index.html").write_text("<h1>Gallery</h1>")
+    served = ApiProject(project.root, settings)
     served.configure()
     yield served
     api.reset()
@@ -222,10 +276,11 @@ class ApiClient:
     """chalice.test.Client with JSON helpers and a cookie jar of the session cookie and the
     refresh cookie (sent, like a browser, only to /api/auth/)."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, confirms: bool = False) -> None:
         self.http = client.http
         self.cookie: str | None = None
         self.refresh_cookie: str | None = None
+        self.confirms = confirms  # sign_up enters the emailed code itself (on moto's Cognito)
 
     def request(
         self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
@@ -247,8 +302,15 @@ class ApiClient:
         return response
 
     def sign_up(self, email: str, name: str = "") -> Any:
+        """Sign up and, where a code is emailed (Cognito, 202) and this client `confirms`,
+        enter it as the form does (moto takes any code): the answer that opened the
+        session, or the refusal."""
         body = {"email": email, "password": PASSWORD} | ({"name": name} if name else {})
-        return self.request("POST", "/api/auth/signup", body)
+        answer = self.request("POST", "/api/auth/signup", body)
+        if answer.status_code != 202 or not self.confirms:
+            return answer
+        confirm = {"email": email, "code": "123456", "password": PASSWORD}
+        return self.request("POST", "/api/auth/confirm", confirm)
 
     def sign_in(self, email: str) -> Any:
         return self.request("POST", "/api/auth/signin", {"email": email, "password": PASSWORD})
@@ -257,6 +319,7 @@ class ApiClient:
         """Another client on the same app, signed in as `email` (an existing account)."""
         other = ApiClient.__new__(ApiClient)
         other.http, other.cookie, other.refresh_cookie = self.http, None, None
+        other.confirms = self.confirms
         assert other.sign_in(email).status_code == 200
         return other
 
@@ -268,7 +331,7 @@ def api_client(api_project: ApiProject) -> Iterator[ApiClient]:
     from chalice_app.app import app
 
     with Client(app) as client:
-        yield ApiClient(client)
+        yield ApiClient(client, confirms=api_project.settings.backend == "aws")
 
 
 @pytest.fixture

@@ -42,7 +42,7 @@ def fetch_with_requests(url: str) -> Mapping[str, Any]:
     return answer.json()
 
 
-def make_pool(idp: Any, dynamodb: Any) -> Pool:
+def make_pool(idp: Any, dynamodb: Any, revocations: str = REVOCATIONS) -> Pool:
     pool_id = idp.create_user_pool(
         PoolName="nailfolio",
         UsernameAttributes=["email"],
@@ -52,12 +52,13 @@ def make_pool(idp: Any, dynamodb: Any) -> Pool:
         UserPoolId=pool_id,
         ClientName="nailfolio-web",
         GenerateSecret=False,
+        ReadAttributes=["email", "name"],  # so ID tokens carry the display name
         ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
     )["UserPoolClient"]["ClientId"]
     for role in ROLES:
         idp.create_group(UserPoolId=pool_id, GroupName=role)
-    dynamodb.create_table(**revocation_table(REVOCATIONS))
-    dynamodb.update_time_to_live(**revocation_time_to_live(REVOCATIONS))
+    dynamodb.create_table(**revocation_table(revocations))
+    dynamodb.update_time_to_live(**revocation_time_to_live(revocations))
     return Pool(pool_id, client_id)
 
 

@@ -211,6 +211,7 @@ def _sign_in_from(client: ApiClient, address: str, email: str, password: str = P
     return client.request("POST", "/api/auth/signin", body, {"X-Forwarded-For": address})
 
 
+@pytest.mark.local_only  # the local throttle's own rule; Cognito locks out by itself
 def test_a_sign_in_spray_from_a_network_does_not_lock_out_the_admin_on_it(
     api_project: ApiProject, api_client: ApiClient
 ) -> None:
@@ -235,6 +236,7 @@ def test_a_sign_in_spray_from_a_network_does_not_lock_out_the_admin_on_it(
     assert json.loads(admin.body)["user"]["role"] == "admins"
 
 
+@pytest.mark.local_only  # the local signing key
 @pytest.mark.parametrize(
     ("how", "logged"),
     [
@@ -314,6 +316,7 @@ def _code(response: Any) -> str:
     return _json(response)["error"]["code"]
 
 
+@pytest.mark.local_only  # codes from a local identity that emails them (moto takes any code)
 def test_sign_up_waits_for_the_emailed_code_then_confirm_signs_in(confirming: Confirming) -> None:
     client, email = confirming.client, "nia@example.com"
     response = client.sign_up(" Nia@Example.com ", "Nia")
@@ -344,6 +347,7 @@ def test_sign_up_waits_for_the_emailed_code_then_confirm_signs_in(confirming: Co
     assert again.status_code == 200  # confirmed already: simply signed in
 
 
+@pytest.mark.local_only  # codes from a local identity that emails them (moto takes any code)
 def test_confirm_with_a_wrong_password_confirms_but_does_not_sign_in(
     confirming: Confirming,
 ) -> None:
@@ -355,6 +359,7 @@ def test_confirm_with_a_wrong_password_confirms_but_does_not_sign_in(
     assert client.sign_in("ola@example.com").status_code == 200
 
 
+@pytest.mark.local_only  # codes from a local identity that emails them (moto takes any code)
 @pytest.mark.parametrize(
     "body",
     [
@@ -370,6 +375,7 @@ def test_confirm_refuses_a_malformed_body(confirming: Confirming, body: dict[str
     assert (response.status_code, _code(response)) == (400, "invalid_field")
 
 
+@pytest.mark.local_only  # codes from a local identity that emails them (moto takes any code)
 def test_resend_sends_a_new_code_and_never_says_whether_the_email_exists(
     confirming: Confirming,
 ) -> None:
@@ -391,6 +397,7 @@ def test_resend_sends_a_new_code_and_never_says_whether_the_email_exists(
     assert (malformed.status_code, _code(malformed)) == (400, "invalid_email")
 
 
+@pytest.mark.local_only  # codes from a local identity that emails them (moto takes any code)
 @pytest.mark.parametrize(
     ("path", "body", "status"),
     [
@@ -413,8 +420,10 @@ def test_resend_and_confirm_are_rate_limited_per_network(
     assert client.sign_up("r@example.com").status_code == 202  # sign-ups count apart
 
 
-def test_refresh_renews_the_session_until_sign_out(api_client: ApiClient) -> None:
-    assert api_client.sign_up("sam@example.com").status_code == 201
+def test_refresh_renews_the_session_until_sign_out(
+    api_project: ApiProject, api_client: ApiClient
+) -> None:
+    assert api_client.sign_up("sam@example.com").status_code == api_project.signed_up
     first, refresh_token = api_client.cookie, api_client.refresh_cookie
     assert first and refresh_token
     renewed = api_client.request("POST", "/api/auth/refresh", {})
@@ -432,9 +441,9 @@ def test_refresh_renews_the_session_until_sign_out(api_client: ApiClient) -> Non
 
 
 def test_sign_out_after_the_session_expired_still_ends_the_refresh_token(
-    api_client: ApiClient,
+    api_project: ApiProject, api_client: ApiClient
 ) -> None:
-    assert api_client.sign_up("tia@example.com").status_code == 201
+    assert api_client.sign_up("tia@example.com").status_code == api_project.signed_up
     refresh_token = api_client.refresh_cookie
     api_client.cookie = None  # the hour is up: the browser dropped the session cookie
     assert api_client.request("POST", "/api/auth/signout", {}).status_code == 204

@@ -58,8 +58,7 @@ class AdminSession:
     def _new_admin(self) -> str:
         email = f"admin-{next(self._count)}-{uuid.uuid4().hex[:6]}@example.com"
         with open_identity(api.services().settings) as identity:
-            identity.sign_up(email, PASSWORD, "Admin")
-            identity.set_role(email, "admins")
+            identity.create_user(email, PASSWORD, "Admin", "admins")  # confirmed, on both
             return identity.sign_in(email, PASSWORD, "192.0.2.1").id_token
 
 

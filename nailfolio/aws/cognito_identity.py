@@ -153,16 +153,19 @@ class CognitoIdentity:
     def confirm_sign_up(self, email: str, code: str) -> None:
         """Raises InvalidCode (also for no such account), ExpiredCode, AlreadyConfirmed or
         TooManyAttempts."""
+        code, username = clean_code(code), fold_email(email)
+        if not username:  # no account has no email: the code cannot be right (as locally)
+            raise InvalidCode()
         self._call(
-            "ConfirmSignUp",
-            ClientId=self._client_id,
-            Username=fold_email(email),
-            ConfirmationCode=clean_code(code),
+            "ConfirmSignUp", ClientId=self._client_id, Username=username, ConfirmationCode=code
         )
 
     def resend_code(self, email: str) -> None:
         """Raises UserNotFound or AlreadyConfirmed."""
-        self._call("ResendConfirmationCode", ClientId=self._client_id, Username=fold_email(email))
+        username = fold_email(email)
+        if not username:
+            raise UserNotFound("no user without an email")
+        self._call("ResendConfirmationCode", ClientId=self._client_id, Username=username)
 
     def create_user(
         self, email: str, password: str, name: str = "", role: str = DEFAULT_ROLE

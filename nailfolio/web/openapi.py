@@ -61,8 +61,24 @@ def _error(description: str, *codes: str) -> Schema:
         }
     )
     retry = {"Retry-After": _header("Seconds to wait before trying again.", "integer")}
-    limited = {"rate_limited", "too_many_attempts"} & set(codes)
+    limited = {"rate_limited", "too_many_attempts", *_UNAVAILABLE} & set(codes)
     return _json(schema, description, retry if limited else None)
+
+
+_UNAVAILABLE = ("store_unavailable", "service_unavailable")
+
+
+def _with_unavailable(paths: Schema) -> Schema:
+    """Every operation may answer 503: a damaged local store, or an AWS service throttling
+    or down (the health check documents its own)."""
+    unavailable = _error(
+        "A store or AWS service this route needs is unavailable: retry after Retry-After.",
+        *_UNAVAILABLE,
+    )
+    for item in paths.values():
+        for operation in item.values():
+            operation["responses"].setdefault("503", unavailable)
+    return paths
 
 
 def _header(description: str, kind: str = "string") -> Schema:
@@ -505,7 +521,7 @@ def openapi() -> Schema:
             ),
         },
         "servers": [{"url": "/"}],
-        "paths": _paths(),
+        "paths": _with_unavailable(_paths()),
         "components": {
             "schemas": _schemas(),
             "securitySchemes": {
