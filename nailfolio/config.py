@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from nailfolio.gallery.catalog import Catalog
     from nailfolio.gallery.moderation import Moderator
     from nailfolio.gallery.notify import Notifier
+    from nailfolio.gallery.publish import SiteTarget
     from nailfolio.identity.provider import IdentityProvider
     from nailfolio.ratelimit import RateLimiter
 
@@ -307,3 +308,12 @@ def build_sentiment_analyzer(settings: Settings) -> SentimentAnalyzer:
     from nailfolio.local.vader_sentiment import VaderAnalyzer
 
     return VaderAnalyzer()
+
+
+def open_site_target(settings: Settings) -> SiteTarget:
+    _require_local(settings, "site target")
+    from nailfolio.local.folder_site_target import FolderSiteTarget
+
+    return FolderSiteTarget(
+        settings.output_dir, settings.var_dir / "output.json", settings.renditions_dir
+    )

@@ -26,6 +26,7 @@ from nailfolio.gallery.catalog import Catalog
 from nailfolio.gallery.content import date_from_camera_name, scan_designs, title_untitled
 from nailfolio.gallery.models import (
     Decision,
+    Designer,
     DesignSource,
     Label,
     PublishedDesign,
@@ -258,9 +259,7 @@ def build_gallery(
 
     published = _published(sources, renditions, tally.statuses)
     statuses = list(tally.statuses.values())
-    from nailfolio.gallery.site import render_site  # Pelican: ~20 MB the pool's workers never need
-
-    render_site(settings, published, scan.designers)
+    _render_and_publish(settings, published, scan.designers)
     return BuildReport(
         designs=len(scan.designs) + len(skipped),  # a link, a sub-folder...: not usable
         processed=tally.processed,
@@ -402,6 +401,19 @@ def _record(
         renditions[outcome.key] = outcome.rendition
 
 
+def _render_and_publish(
+    settings: Settings, published: Sequence[PublishedDesign], designers: Sequence[Designer]
+) -> None:
+    """The render stage (what changed, into staging), then the publish stage (what differs,
+    to the site target). Imported here: the pool's workers never need them."""
+    from nailfolio.gallery.publish import publish_site
+    from nailfolio.gallery.render import render_staging, site_lock
+
+    with site_lock(settings):
+        staged = render_staging(settings, published, designers)
+        publish_site(staged, config.open_site_target(settings))
+
+
 def _notify_admins(notifier: Notifier, decision: Decision) -> None:
     """Tell the admins a design is held back. A notifier that fails (SNS throttled, a damaged
     outbox) is logged and the build goes on: the decision is recorded and the design stays
@@ -460,13 +472,14 @@ def build_configured(
 
 
 def _tidy_scratch(settings: Settings) -> None:
-    """Remove what interrupted builds left: staging folders beside output/ and temporary
+    """Remove what interrupted builds left: scratch folders beside output/ and temporary
     files in var/ (a build running meanwhile holds its own, which are left alone)."""
     output = settings.output_dir
     scratch.remove_abandoned(
         [
             *output.parent.glob(f".{output.name}-new-*"),
             *output.parent.glob(f".{output.name}-old-*"),
+            *output.parent.glob(f".{output.name}-publish-*"),
             *settings.renditions_dir.glob(".*.tmp"),
             *settings.signing_key_path.parent.glob(".*.tmp"),
         ]
