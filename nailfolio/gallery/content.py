@@ -37,8 +37,11 @@ optional content/designs/<designer folder>/designer.md. Rules the scan follows:
 from __future__ import annotations
 
 import html
+import json
+import os
 import re
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -62,6 +65,7 @@ DESIGNER_FILE = "designer.md"
 SIDECAR_SUFFIX = ".md"
 IGNORED_NAMES = frozenset({"thumbs.db", "desktop.ini", "icon\r", "__macosx"})  # casefolded
 MAX_SIDECAR_BYTES = 256 * 1024
+RACY_MTIME_NS = 2_000_000_000  # sidecars changed this recently are not cached yet
 SAFE_URL_SCHEMES = frozenset({"http", "https", "mailto"})
 DATE_HINT = "use YYYY-MM-DD, or YYYY-MM-DD HH:MM"
 
@@ -105,17 +109,21 @@ class Scan:
     problems: tuple[ContentProblem, ...]
 
 
-def scan_designs(content_dir: Path, display_root: Path | None = None) -> Scan:
+def scan_designs(
+    content_dir: Path, display_root: Path | None = None, sidecar_cache: Path | None = None
+) -> Scan:
     """Find every designer and design under content_dir/designs/ (no image is decoded).
 
     Problem paths are POSIX paths relative to display_root: by default content_dir, like
     DesignSource.rel_path ("designs/ana/red.md"); pass the project folder to get
-    "content/designs/ana/red.md".
+    "content/designs/ana/red.md". `sidecar_cache` is a file keeping parsed sidecars between
+    scans (SidecarCache).
     """
     content_dir = content_dir.resolve()
     if not content_dir.is_dir():
         raise ContentError(f"{content_dir}: content folder not found; create it or fix the root")
-    scanner = _Scanner(content_dir, (display_root or content_dir).resolve())
+    cache = SidecarCache(sidecar_cache)
+    scanner = _Scanner(content_dir, (display_root or content_dir).resolve(), cache)
     designs_dir = content_dir / DESIGNS_DIR
     if not designs_dir.is_dir():
         return Scan((), (), ())
@@ -132,6 +140,7 @@ def scan_designs(content_dir: Path, display_root: Path | None = None) -> Scan:
             )
     slugs = unique_slugs({entry.name: entry.name for entry in folders}, fallback="designer")
     designers = [scanner.scan_folder(Path(entry.path), slugs[entry.name]) for entry in folders]
+    cache.save()
     return Scan(
         designs=tuple(sorted(scanner.designs, key=lambda design: design.key)),
         designers=tuple(sorted(designers, key=lambda designer: designer.slug)),
@@ -263,9 +272,10 @@ def display_path(path: Path, root: Path) -> str:
 class _Scanner:
     """Collects designs and problems while walking designer folders."""
 
-    def __init__(self, content_dir: Path, display_root: Path) -> None:
+    def __init__(self, content_dir: Path, display_root: Path, cache: SidecarCache) -> None:
         self.content_dir = content_dir
         self.display_root = display_root
+        self.cache = cache
         self.designs: list[DesignSource] = []
         self.problems: list[ContentProblem] = []
 
@@ -345,7 +355,7 @@ class _Scanner:
         mtime: float,
     ) -> DesignSource:
         path = Path(entry.path)
-        meta, body = self._read_markdown(sidecar) if sidecar else ({}, "")
+        meta, description = self._read_sidecar(sidecar) if sidecar else ({}, "")
         untitled = not meta.get("title") and is_camera_name(path.stem)
         if untitled:  # a stand-in: title_untitled adds the design's date when publishing
             title, alt = f"Design by {designer.name}", f"Nail design by {designer.name}"
@@ -369,11 +379,27 @@ class _Scanner:
             colours=split_list(meta.get("colours") or meta.get("colors", "")),
             technique=meta.get("technique", ""),
             date=date,
-            description=render_markdown(body),
+            description=description,
             alt=meta.get("alt") or alt,
             mtime=mtime,
             untitled=untitled,
         )
+
+    def _read_sidecar(self, path: Path) -> tuple[dict[str, str], str]:
+        """A sidecar's metadata and its body as HTML, from the cache while it is unchanged."""
+        try:
+            st = path.stat()
+        except OSError:
+            st = None
+        cached = self.cache.get(path, st) if st else None
+        if cached is not None:
+            return cached
+        problems = len(self.problems)
+        meta, body = self._read_markdown(path)
+        parsed = meta, render_markdown(body)
+        if st and len(self.problems) == problems:  # trouble is reported by every scan
+            self.cache.put(path, st, *parsed)
+        return parsed
 
     def _read_markdown(self, path: Path) -> tuple[dict[str, str], str]:
         """Metadata and body of a sidecar or designer.md; a problem and nothing if unreadable."""
@@ -393,6 +419,53 @@ class _Scanner:
             self.problem(path, "not UTF-8 text; save it as UTF-8", warning=True)
             return {}, ""
         return parse_metadata(text)
+
+
+class SidecarCache:
+    """Parsed sidecars kept in a JSON file between scans, by path, size and mtime: an
+    unchanged sidecar is neither read, nor parsed, nor rendered from Markdown again.
+
+    Only sidecars read without trouble are kept, and only those the last scan met. With no
+    file (None) it caches nothing.
+    """
+
+    VERSION = 1
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._entries: dict[str, list] = {}
+        self._seen: dict[str, list] = {}
+        if path is None:
+            return
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return
+        if isinstance(data, dict) and data.get("version") == self.VERSION:
+            self._entries = data.get("sidecars", {})
+
+    def get(self, path: Path, st: os.stat_result) -> tuple[dict[str, str], str] | None:
+        entry = self._entries.get(str(path))
+        if entry is None or entry[:2] != [st.st_size, st.st_mtime_ns]:
+            return None
+        self._seen[str(path)] = entry
+        return dict(entry[2]), entry[3]
+
+    def put(self, path: Path, st: os.stat_result, meta: dict[str, str], html: str) -> None:
+        # A file changed within the clock's granularity of its mtime could change again
+        # under the same mtime and size: such a file is kept only once it has settled.
+        if time.time_ns() - st.st_mtime_ns > RACY_MTIME_NS:
+            self._seen[str(path)] = [st.st_size, st.st_mtime_ns, meta, html]
+
+    def save(self) -> None:
+        """Write the sidecars this scan met, when they differ from the file's."""
+        if self.path is None or self._seen == self._entries:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        data = {"version": self.VERSION, "sidecars": self._seen}
+        tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, self.path)
 
 
 def _is_markdown(name: str) -> bool:

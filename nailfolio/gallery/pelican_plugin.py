@@ -114,6 +114,8 @@ class GalleryGenerator(Generator):
         self.context["NAILFOLIO_ASSET_VERSION"] = _asset_version(Path(self.theme, "static"))
         self.siteurl = self.settings.get("SITEURL", "")
         self.cache: PageCache | None = self.settings.get("NAILFOLIO_PAGE_CACHE")
+        if self.cache is not None:
+            self.cache.add_views(self.gallery.designs)
         self.html_pages: set[str] = set()  # for the sitemap: every HTML page of the site
         # Pelican's own pages are written before ours (its generators run first).
         signals.content_written.connect(self._note_written)
@@ -168,24 +170,33 @@ class GalleryGenerator(Generator):
             csp=ADMIN_CSP,
         )
 
-    def _write(self, writer, path: str, template: str, **kwargs) -> None:
-        """Render one template to <path> (a directory URL gets index.html)."""
-        save_as = path + "index.html" if path == "" or path.endswith("/") else path
+    def _write(self, writer, path: str, template: str, fingerprint: str = "", **kwargs) -> None:
+        """Render one template to <path> (a directory URL gets index.html), unless the render
+        stage's cache holds it already: by its variables, or by `fingerprint` when given."""
+        save_as = _save_as(path)
         kwargs.setdefault("ROOT", "../" * path.count("/") or "./")
         kwargs.setdefault("canonical", _absolute(self.siteurl, path))
         kwargs.setdefault("description", self.settings.get("SITESUBTITLE", ""))
         self.html_pages.add(save_as)
-        if self.cache is None:
-            writer.write_file(
-                save_as, self.get_template(template), self.context, url=path, **kwargs
-            )
-            return
-        fingerprint = self.cache.fingerprint(template, save_as, {"url": path, **kwargs})
-        if not self.cache.keep(save_as, fingerprint):
-            writer.write_file(
-                save_as, self.get_template(template), self.context, url=path, **kwargs
-            )
+        if self.cache is not None and not fingerprint:
+            fingerprint = self.cache.fingerprint(template, save_as, {"url": path, **kwargs})
+            if self.cache.keep(save_as, fingerprint):
+                return
+        writer.write_file(save_as, self.get_template(template), self.context, url=path, **kwargs)
+        if self.cache is not None:
             self.cache.wrote(save_as, fingerprint)
+
+    def _kept(self, path: str, template: str, inputs: tuple) -> str | None:
+        """For a page whose variables are made from `inputs` alone (and the settings): None
+        when the render stage's cache holds it already (it is kept), else its fingerprint."""
+        if self.cache is None:
+            return ""
+        save_as = _save_as(path)
+        fingerprint = self.cache.fingerprint(template, save_as, {"inputs": inputs})
+        if not self.cache.keep(save_as, fingerprint):
+            return fingerprint
+        self.html_pages.add(save_as)
+        return None
 
     def _write_listing(self, writer, url: str, template: str, designs, group=None) -> None:
         """Write a grid of designs, paginated as <url>, <url>page/2/, ..."""
@@ -232,6 +243,10 @@ class GalleryGenerator(Generator):
         )
 
     def _write_design(self, writer, view: DesignView, newer, older) -> None:
+        # A design page is made of the three views alone: checked before the work below.
+        fingerprint = self._kept(view.url, "design", (view, newer, older))
+        if fingerprint is None:
+            return
         source = view.design.source
         by = view.designer.name
         description = _plain(source.description) or f"{view.title}: nail art by {by}."
@@ -263,6 +278,7 @@ class GalleryGenerator(Generator):
             writer,
             view.url,
             "design",
+            fingerprint,
             design=view,
             newer=newer,
             older=older,
@@ -343,6 +359,11 @@ class GalleryGenerator(Generator):
 
     def _write_text(self, name: str, text: str) -> None:
         Path(self.output_path, name).write_text(text, encoding="utf-8")
+
+
+def _save_as(path: str) -> str:
+    """The file of a page's URL path: a directory URL gets index.html."""
+    return path + "index.html" if path == "" or path.endswith("/") else path
 
 
 def _attr(text: str) -> str:

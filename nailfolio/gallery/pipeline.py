@@ -230,7 +230,7 @@ def build_gallery(
     """Bring output/ up to date with content/: the one entry point for every build."""
     started = time.perf_counter()
     _tidy_scratch(settings)
-    scan = scan_designs(settings.content_dir)
+    scan = scan_designs(settings.content_dir, sidecar_cache=settings.var_dir / "sidecars.json")
     skipped = [Problem(f"content/{p.path}", p.reason) for p in scan.problems if not p.warning]
     warnings = [Problem(f"content/{p.path}", p.reason) for p in scan.problems if p.warning]
     tally = _Tally(problems=list(skipped))

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from urllib.parse import quote
 
 from markupsafe import Markup
@@ -189,11 +190,23 @@ def _links(kind: str, names: Sequence[str]) -> tuple[Link, ...]:
     """Links to the listing pages of these names, one per slug, in their given order."""
     links = {}
     for name in (n.strip() for n in names):
-        slug = slugify(name, fallback=kind.removesuffix("s"))
-        if name and slug not in links:
-            swatch = css_colour(name) if kind == "colours" else ""
-            links[slug] = Link(name, f"{kind}/{slug}/", swatch)
+        link = _link(kind, name) if name else None
+        if link and link.slug not in links:
+            links[link.slug] = link.link
     return tuple(links.values())
+
+
+@dataclass(frozen=True)
+class _SluggedLink:
+    slug: str
+    link: Link
+
+
+@lru_cache(maxsize=4096)  # a gallery repeats a few dozen names over thousands of designs
+def _link(kind: str, name: str) -> _SluggedLink:
+    slug = slugify(name, fallback=kind.removesuffix("s"))
+    swatch = css_colour(name) if kind == "colours" else ""
+    return _SluggedLink(slug, Link(name, f"{kind}/{slug}/", swatch))
 
 
 def css_colour(name: str) -> str:

@@ -12,9 +12,9 @@ is not there:
   output/'s place in one atomic exchange (Linux renameat2 RENAME_EXCHANGE; elsewhere two
   renames a few microseconds apart).
 The record is rewritten before an update starts, with every file the plan touches marked
-unknown, so an update killed mid-way is finished by the next publish. Images are hard-linked
-from the rendition store (its files are never rewritten); staged files are copied, since the
-next render rewrites them in place.
+unknown, so an update killed mid-way is finished by the next publish. Files are hard-linked
+from the rendition store and from staging, whose files are never rewritten in place (a
+change is always a new file), so a publish copies no bytes.
 """
 
 from __future__ import annotations
@@ -96,18 +96,18 @@ class FolderSiteTarget:
         self._write_record(plan.files)
 
     def _place(self, upload: Upload, destination: Path) -> None:
+        """Hard-link the file in (a copy across filesystems): neither renditions nor staged
+        files are ever rewritten in place, each change is a new file."""
         if upload.rendition:
             source = self.renditions_dir / upload.rendition
-            try:
-                os.link(source, destination)
-                return
-            except OSError:  # another filesystem, or links not supported: copy the bytes
-                pass
         else:
             assert upload.source is not None, f"{upload.path}: an upload without a source"
             source = upload.source
-        shutil.copyfile(source, destination)
-        os.chmod(destination, 0o644)
+        try:
+            os.link(source, destination)
+        except OSError:  # another filesystem, or links not supported: copy the bytes
+            shutil.copyfile(source, destination)
+            os.chmod(destination, 0o644)
 
     def _identity(self) -> list[int] | None:
         try:
