@@ -188,25 +188,19 @@ def _design_view(design: PublishedDesign, designer: Designer) -> DesignView:
 
 def _links(kind: str, names: Sequence[str]) -> tuple[Link, ...]:
     """Links to the listing pages of these names, one per slug, in their given order."""
-    links = {}
+    links: dict[str, Link] = {}
     for name in (n.strip() for n in names):
-        link = _link(kind, name) if name else None
-        if link and link.slug not in links:
-            links[link.slug] = link.link
+        if name:
+            slug, link = _link(kind, name)
+            links.setdefault(slug, link)
     return tuple(links.values())
 
 
-@dataclass(frozen=True)
-class _SluggedLink:
-    slug: str
-    link: Link
-
-
 @lru_cache(maxsize=4096)  # a gallery repeats a few dozen names over thousands of designs
-def _link(kind: str, name: str) -> _SluggedLink:
+def _link(kind: str, name: str) -> tuple[str, Link]:
     slug = slugify(name, fallback=kind.removesuffix("s"))
     swatch = css_colour(name) if kind == "colours" else ""
-    return _SluggedLink(slug, Link(name, f"{kind}/{slug}/", swatch))
+    return slug, Link(name, f"{kind}/{slug}/", swatch)
 
 
 def css_colour(name: str) -> str:

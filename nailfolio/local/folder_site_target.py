@@ -11,8 +11,9 @@ is not there:
   the new site is assembled in a fresh sibling folder (`.output-new-*`) that then takes
   output/'s place in one atomic exchange (Linux renameat2 RENAME_EXCHANGE; elsewhere two
   renames a few microseconds apart).
-The record is rewritten before an update starts, with every file the plan touches marked
-unknown, so an update killed mid-way is finished by the next publish. Files are hard-linked
+Before an update starts, the files it will write are noted (var/output.pending.json): an
+update killed mid-way leaves them of unknown digest, so the next publish writes them again
+(or deletes them, if no longer wanted). Files are hard-linked
 from the rendition store and from staging, whose files are never rewritten in place (a
 change is always a new file), so a publish copies no bytes.
 """
@@ -46,18 +47,21 @@ class FolderSiteTarget:
         self.folder = folder.absolute()
         self.record = record
         self.renditions_dir = renditions_dir
+        self._pending = record.with_name(f"{record.stem}.pending{record.suffix}")
 
     def published(self) -> Mapping[str, str]:
         record = self._read_record()
-        return record["files"] if record and record["folder"] == self._identity() else {}
+        if record is None or record["folder"] != self._identity():
+            return {}
+        # Files an interrupted update may or may not have written: there, digest unknown.
+        return record["files"] | dict.fromkeys(self._read_pending(), "")
 
     def apply(self, plan: PublishPlan) -> None:
         record = self._read_record()
         if record is None or record["folder"] != self._identity():
             self._replace_whole(plan)
             return
-        pending = dict(record["files"]) | {upload.path: "" for upload in plan.uploads}
-        self._write_record(pending)
+        self._write_json(self._pending, {"paths": [upload.path for upload in plan.uploads]})
         self.folder.parent.mkdir(parents=True, exist_ok=True)
         work = Path(
             tempfile.mkdtemp(prefix=f".{self.folder.name}-publish-", dir=self.folder.parent)
@@ -117,20 +121,32 @@ class FolderSiteTarget:
         return [st.st_dev, st.st_ino]
 
     def _read_record(self) -> dict | None:
-        try:
-            record = json.loads(self.record.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        if not isinstance(record, dict) or record.get("version") != RECORD_VERSION:
-            return None
-        return record
+        record = _read_json(self.record)
+        return record if record and isinstance(record.get("files"), dict) else None
+
+    def _read_pending(self) -> list[str]:
+        pending = _read_json(self._pending)
+        return pending["paths"] if pending else []
 
     def _write_record(self, files: Mapping[str, str]) -> None:
-        record = {"version": RECORD_VERSION, "folder": self._identity(), "files": dict(files)}
-        self.record.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.record.with_name(f".{self.record.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(record, sort_keys=True), encoding="utf-8")
-        os.replace(tmp, self.record)
+        self._write_json(self.record, {"folder": self._identity(), "files": dict(files)})
+        self._pending.unlink(missing_ok=True)
+
+    def _write_json(self, path: Path, data: dict) -> None:
+        """Write beside, then rename: a reader finds the old file or the new one."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"version": RECORD_VERSION, **data}), encoding="utf-8")
+        os.replace(tmp, path)
+
+
+def _read_json(path: Path) -> dict | None:
+    """A record of ours; None when missing, damaged or of another version."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and data.get("version") == RECORD_VERSION else None
 
 
 def _scratch_folder(folder: Path, kind: str) -> Path:
