@@ -182,3 +182,13 @@ def test_a_damaged_manifest_means_a_full_render(started):
     assert report.rendered == report.pages - pelican_pages(settings)
     assert "designs/ana/gone/index.html" not in after["staging"]
     assert after == from_scratch(settings, designs)
+
+
+def test_a_staged_file_deleted_by_hand_is_rendered_again(started):
+    settings, designs = started
+    staging, _ = staging_paths(settings)
+    (staging / "designs" / "ana" / "design-0" / "index.html").unlink()
+    (staging / "sitemap.xml").unlink()
+    report, after = incremental(settings, designs)
+    assert report.rendered == 1
+    assert after == from_scratch(settings, designs)

@@ -31,7 +31,8 @@ def designs(tmp_path: Path) -> Path:
 
 
 def scanned(root: Path, cache: Path | None) -> dict:
-    return {d.key: (d.title, d.tags, d.description) for d in scan_designs(root, None, cache).designs}
+    scan = scan_designs(root, None, cache)
+    return {d.key: (d.title, d.tags, d.description) for d in scan.designs}
 
 
 def count_renders(monkeypatch) -> list[str]:

@@ -141,7 +141,7 @@ def render_staging(
     digests = {id(design): _sha(repr(design)) for design in publishable}
     inputs = _sha(f"{site}\0{''.join(digests.values())}{tuple(designers)!r}")
     manifest = _read_manifest(manifest_path)
-    if manifest and manifest["inputs"] == inputs and folder.is_dir():
+    if manifest and manifest["inputs"] == inputs and _whole(folder, manifest):
         return _staged(folder, manifest, tuple(skipped), 0, 0.0, started)
     manifest_path.unlink(missing_ok=True)  # staging is not whole until it is written back
     if manifest is None:
@@ -287,6 +287,16 @@ def _staged(
     seconds = time.perf_counter() - started
     logger.info("rendered %d of %d files in %.2f s", rendered, len(files), seconds)
     return StagedSite(folder, files, images, skipped, rendered, pelican_seconds, seconds)
+
+
+def _whole(folder: Path, manifest: Mapping[str, Any]) -> bool:
+    """Every file the manifest lists is still in staging (someone may have deleted some)."""
+    root = str(folder)
+    return all(
+        os.path.isfile(os.path.join(root, rel))
+        for files in (manifest["pages"], manifest["other"])
+        for rel in files
+    )
 
 
 def _read_manifest(path: Path) -> dict[str, Any] | None:
