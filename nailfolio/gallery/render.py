@@ -314,7 +314,7 @@ def _read_manifest(path: Path) -> dict[str, Any] | None:
 def _write_json(path: Path, data: Mapping[str, Any]) -> None:
     """Write beside, then rename: a reader finds the old file or the new one."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, sort_keys=True), encoding="utf-8")
+    tmp.write_text(json.dumps(data), encoding="utf-8")
     os.replace(tmp, path)
 
 
