@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from nailfolio.gallery.content_store import ContentStore
     from nailfolio.gallery.moderation import Moderator
     from nailfolio.gallery.notify import Notifier
+    from nailfolio.gallery.publish import SiteTarget
     from nailfolio.gallery.rendition_store import RenditionStore
     from nailfolio.identity.provider import IdentityProvider
     from nailfolio.local.outbox_notifier import OutboxNotifier
@@ -489,3 +490,11 @@ def build_sentiment_analyzer(settings: Settings) -> SentimentAnalyzer:
     from nailfolio.local.vader_sentiment import VaderAnalyzer
 
     return VaderAnalyzer()
+
+
+def open_site_target(settings: Settings) -> SiteTarget:
+    """Where publish puts the site: output/ (the S3 site bucket comes with deployment)."""
+    from nailfolio.local.folder_site_target import FolderSiteTarget
+
+    record = settings.var_dir / "output.json"
+    return FolderSiteTarget(settings.output_dir, record, open_rendition_store(settings))

@@ -92,6 +92,9 @@ def test_the_next_build_removes_what_a_killed_build_left(
     (staging / "img").mkdir(parents=True)
     old_site = project.root / ".output-old-k1ll3d"
     old_site.mkdir()
+    publishing = project.root / ".output-publish-k1ll3d"  # an update of output/ in place
+    (publishing / "7").parent.mkdir()
+    (publishing / "7").write_text("<html>")
     renditions = project.settings.renditions_dir
     renditions.mkdir(parents=True)
     half_written = renditions / ".abc.webp.x1y2.tmp"
@@ -99,6 +102,7 @@ def test_the_next_build_removes_what_a_killed_build_left(
     report = build_configured(project.settings)
     assert report.published == 1
     assert not staging.exists() and not old_site.exists() and not half_written.exists()
+    assert not publishing.exists()
     leftovers = [p.name for p in project.root.iterdir() if p.name.startswith(".output")]
     assert leftovers == []
     assert not list(renditions.glob(".*.tmp"))

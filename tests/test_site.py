@@ -520,9 +520,10 @@ def test_rebuild_happens_beside_the_live_site_until_it_is_complete(tmp_path):
     finally:
         signals.finalized.disconnect(while_finishing)
     [(staging, live_page_still_there)] = seen
-    assert staging.parent == tmp_path and staging != settings.output_dir
-    assert live_page_still_there  # the old site served on until the swap
-    assert not staging.exists()
+    # Pelican renders into staging (kept between builds), never into the live site.
+    assert staging == settings.var_dir / "site" and staging != settings.output_dir
+    assert live_page_still_there  # the old site served on until the publish
+    assert not (staging / "designs" / "bo").exists()
     assert not (settings.output_dir / "designs" / "bo").exists()
 
 

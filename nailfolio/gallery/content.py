@@ -39,8 +39,11 @@ bucket on AWS. The scan works from a content store's listing and reads
 from __future__ import annotations
 
 import html
+import json
+import os
 import re
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -66,6 +69,7 @@ IGNORED_NAMES = frozenset({"thumbs.db", "desktop.ini", "icon\r", "__macosx"})  #
 MAX_SIDECAR_BYTES = 256 * 1024
 SAFE_URL_SCHEMES = frozenset({"http", "https", "mailto"})
 DATE_HINT = "use YYYY-MM-DD, or YYYY-MM-DD HH:MM"
+RACY_SECONDS = 2.0  # sidecars changed this recently are not cached yet
 
 _META_LINE = re.compile(r"^([A-Za-z][A-Za-z0-9_-]*):[ \t]*(.*)$")
 _URL_SCHEME = re.compile(r"^([a-z][a-z0-9+.\-]*):")
@@ -107,20 +111,24 @@ class Scan:
     problems: tuple[ContentProblem, ...]
 
 
-def scan_designs(content: ContentStore, display_prefix: str = "") -> Scan:
+def scan_designs(
+    content: ContentStore, display_prefix: str = "", sidecar_cache: Path | None = None
+) -> Scan:
     """Find every designer and design under designs/ in a content store (no image is decoded).
 
     Problem paths are POSIX paths relative to the store's root, like DesignSource.rel_path
     ("designs/ana/red.md"), after `display_prefix` ("content/" gives
-    "content/designs/ana/red.md").
+    "content/designs/ana/red.md"). `sidecar_cache` is a file keeping parsed sidecars between
+    scans (SidecarCache).
     """
-    prefix = display_prefix
-    scanner = _Scanner(content, prefix)
+    cache = SidecarCache(sidecar_cache)
+    scanner = _Scanner(content, display_prefix, cache)
     folders, inside, slugs = _designer_folders(content, scanner)
     designers = [
         scanner.scan_folder(entry, inside.get(entry.key, []), slugs[entry.name])
         for entry in folders
     ]
+    cache.save()
     return Scan(
         designs=tuple(sorted(scanner.designs, key=lambda design: design.key)),
         designers=tuple(sorted(designers, key=lambda designer: designer.slug)),
@@ -131,7 +139,7 @@ def scan_designs(content: ContentStore, display_prefix: str = "") -> Scan:
 def find_design(content: ContentStore, key: str) -> DesignSource | None:
     """The design scan_designs would find at a content key, with the same slugs, reading only
     its sidecar and its designer's designer.md (one upload's ingest); None if there is none."""
-    scanner = _Scanner(content, "")
+    scanner = _Scanner(content, "", SidecarCache(None))
     folders, inside, slugs = _designer_folders(content, scanner)
     for folder in folders:
         if key.startswith(f"{folder.key}/"):
@@ -302,9 +310,10 @@ def parse_date(value: str) -> datetime:
 class _Scanner:
     """Collects designs and problems while walking designer folders."""
 
-    def __init__(self, store: ContentStore, prefix: str) -> None:
+    def __init__(self, store: ContentStore, prefix: str, cache: SidecarCache) -> None:
         self.store = store
         self.prefix = prefix  # the content root as problems show it: "" or "content/"
+        self.cache = cache
         self.designs: list[DesignSource] = []
         self.problems: list[ContentProblem] = []
 
@@ -321,7 +330,7 @@ class _Scanner:
         """Scan one designer folder; returns its Designer and records its designs (or, given
         `only`, the design at that key alone, leaving the other sidecars unread)."""
         designer_file: str | None = None
-        sidecars: dict[str, str] = {}  # stem -> key
+        sidecars: dict[str, ContentEntry] = {}  # by stem
         images: dict[str, ContentEntry] = {}
         for entry in entries:
             if entry.kind is EntryKind.LINK:  # a linked sidecar only costs its design the metadata
@@ -338,26 +347,26 @@ class _Scanner:
             elif entry.name.lower() == DESIGNER_FILE:
                 designer_file = entry.key
             elif _is_markdown(entry.name):
-                sidecars[PurePosixPath(entry.name).stem] = entry.key
+                sidecars[PurePosixPath(entry.name).stem] = entry
             else:
                 images[entry.name] = entry
         designer = self._designer(folder, designer_slug, designer_file)
         stems = {name: PurePosixPath(name).stem for name in images}
         slugs = unique_slugs(stems)
         # A sidecar named exactly after an image belongs to it alone; the others may match by case.
-        loose = {stem: key for stem, key in sidecars.items() if stem not in stems.values()}
+        loose = {stem: found for stem, found in sidecars.items() if stem not in stems.values()}
         used: set[str] = set()
         for name, entry in images.items():
             if only is not None and entry.key != only:
                 continue
             sidecar = _find_sidecar(stems[name], sidecars, loose)
             if sidecar is not None:
-                used.add(sidecar)
+                used.add(sidecar.key)
             self.designs.append(self._design(entry, designer, slugs[name], sidecar))
-        for stem, key in sidecars.items():
-            if key not in used and only is None:
+        for stem, found in sidecars.items():
+            if found.key not in used and only is None:
                 reason = f"no image named {stem}.* beside this sidecar; rename one to match"
-                self.problem(key, reason, warning=True)
+                self.problem(found.key, reason, warning=True)
         return designer
 
     def _designer(self, folder: ContentEntry, slug: str, designer_file: str | None) -> Designer:
@@ -371,10 +380,10 @@ class _Scanner:
         entry: ContentEntry,
         designer: Designer,
         slug: str,
-        sidecar: str | None,
+        sidecar: ContentEntry | None,
     ) -> DesignSource:
         stem = PurePosixPath(entry.name).stem
-        meta, body = self._read_markdown(sidecar) if sidecar else ({}, "")
+        meta, description = self._read_sidecar(sidecar) if sidecar else ({}, "")
         untitled = not meta.get("title") and is_camera_name(stem)
         if untitled:  # a stand-in: title_untitled adds the design's date when publishing
             title, alt = f"Design by {designer.name}", f"Nail design by {designer.name}"
@@ -386,7 +395,7 @@ class _Scanner:
             try:
                 date = parse_date(meta["date"])
             except ValueError as error:
-                self.problem(sidecar or entry.key, str(error), warning=True)
+                self.problem(sidecar.key if sidecar else entry.key, str(error), warning=True)
         return DesignSource(
             key=f"{designer.slug}/{slug}",
             path=entry.path or Path(entry.key),
@@ -398,13 +407,25 @@ class _Scanner:
             colours=split_list(meta.get("colours") or meta.get("colors", "")),
             technique=meta.get("technique", ""),
             date=date,
-            description=render_markdown(body),
+            description=description,
             alt=meta.get("alt") or alt,
             mtime=entry.modified,
             untitled=untitled,
             size=entry.size,
             version=entry.version,
         )
+
+    def _read_sidecar(self, entry: ContentEntry) -> tuple[dict[str, str], str]:
+        """A sidecar's metadata and its body as HTML, from the cache while it is unchanged."""
+        cached = self.cache.get(entry)
+        if cached is not None:
+            return cached
+        problems = len(self.problems)
+        meta, body = self._read_markdown(entry.key)
+        parsed = meta, render_markdown(body)
+        if len(self.problems) == problems:  # trouble is reported by every scan
+            self.cache.put(entry, *parsed)
+        return parsed
 
     def _read_markdown(self, key: str) -> tuple[dict[str, str], str]:
         """Metadata and body of a sidecar or designer.md; a problem and nothing if unreadable."""
@@ -425,6 +446,54 @@ class _Scanner:
         return parse_metadata(text)
 
 
+class SidecarCache:
+    """Parsed sidecars kept in a JSON file between scans, by key, size and version (mtime
+    locally, ETag on S3): an unchanged sidecar is neither read, nor parsed, nor rendered from
+    Markdown again.
+
+    Only sidecars read without trouble are kept, and only those the last scan met. With no
+    file (None) it caches nothing.
+    """
+
+    VERSION = 2
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._entries: dict[str, list] = {}
+        self._seen: dict[str, list] = {}
+        if path is None:
+            return
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return
+        if isinstance(data, dict) and data.get("version") == self.VERSION:
+            self._entries = data.get("sidecars", {})
+
+    def get(self, entry: ContentEntry) -> tuple[dict[str, str], str] | None:
+        found = self._entries.get(entry.key)
+        if found is None or found[:2] != [entry.size, entry.version]:
+            return None
+        self._seen[entry.key] = found
+        return dict(found[2]), found[3]
+
+    def put(self, entry: ContentEntry, meta: dict[str, str], html: str) -> None:
+        # A file changed within the clock's granularity of its mtime could change again
+        # under the same mtime and size: such a file is kept only once it has settled.
+        if self.path is not None and time.time() - entry.modified > RACY_SECONDS:
+            self._seen[entry.key] = [entry.size, entry.version, meta, html]
+
+    def save(self) -> None:
+        """Write the sidecars this scan met, when they differ from the file's."""
+        if self.path is None or self._seen == self._entries:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        data = {"version": self.VERSION, "sidecars": self._seen}
+        tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, self.path)
+
+
 def _is_markdown(name: str) -> bool:
     return name.lower().endswith(SIDECAR_SUFFIX)
 
@@ -435,7 +504,9 @@ def _link_reason(entry: ContentEntry) -> str:
     return f"is a symbolic link; copy the {kind} in instead"
 
 
-def _find_sidecar(stem: str, sidecars: dict[str, str], loose: dict[str, str]) -> str | None:
+def _find_sidecar(
+    stem: str, sidecars: dict[str, ContentEntry], loose: dict[str, ContentEntry]
+) -> ContentEntry | None:
     """The sidecar named like the image's stem, else the one unclaimed sidecar matching by case."""
     if stem in sidecars:
         return sidecars[stem]

@@ -8,6 +8,9 @@ Settings it reads (all optional: with no designs it renders an empty gallery):
   NAILFOLIO_PER_PAGE        designs per listing page (default 24)
   NAILFOLIO_EAGER_IMAGES    thumbnails loaded eagerly at the top of a listing page (default 4)
   NAILFOLIO_FEED_SIZE       designs in the Atom feed (default 20)
+  NAILFOLIO_PAGE_CACHE      a nailfolio.gallery.render.PageCache (the render stage's): pages
+                            it holds as fresh are not rendered again, and images are not
+                            published into img/ (the publish stage does that)
   SITEURL, SITENAME, SITESUBTITLE, DEFAULT_LANG
 It adds NAILFOLIO_ASSET_VERSION to every template's context: a hash of the theme's CSS and
 scripts, appended to their URLs so they can be cached for long.
@@ -42,6 +45,7 @@ from pelican import signals
 from pelican.generators import Generator
 
 from nailfolio.errors import ConfigError
+from nailfolio.gallery.render import PageCache
 from nailfolio.gallery.views import TERM_KINDS, DesignView, Group, as_utc, gallery_views
 from nailfolio.web.csp import ADMIN_CSP, DESIGN_CSP
 
@@ -109,6 +113,18 @@ class GalleryGenerator(Generator):
         )
         self.context["NAILFOLIO_ASSET_VERSION"] = _asset_version(Path(self.theme, "static"))
         self.siteurl = self.settings.get("SITEURL", "")
+        self.cache: PageCache | None = self.settings.get("NAILFOLIO_PAGE_CACHE")
+        if self.cache is not None:
+            self.cache.add_views(self.gallery.designs)
+        self.html_pages: set[str] = set()  # for the sitemap: every HTML page of the site
+        # Pelican's own pages are written before ours (its generators run first).
+        signals.content_written.connect(self._note_written)
+
+    def _note_written(self, path: str, context=None) -> None:
+        del context
+        rel = Path(path).relative_to(self.output_path).as_posix()
+        if rel.endswith(".html"):
+            self.html_pages.add(rel)
 
     def generate_output(self, writer) -> None:
         gallery = self.gallery
@@ -128,7 +144,8 @@ class GalleryGenerator(Generator):
         self._write_unlisted(writer)
         self._write_feed(gallery.designs[: self.settings.get("NAILFOLIO_FEED_SIZE", FEED_SIZE)])
         self._write_text("robots.txt", _robots(self.siteurl))
-        self._write_text("sitemap.xml", _sitemap(self.siteurl, Path(self.output_path)))
+        signals.content_written.disconnect(self._note_written)
+        self._write_text("sitemap.xml", _sitemap(self.siteurl, self.html_pages))
 
     def _write_unlisted(self, writer) -> None:
         """The pages left out of the sitemap (UNLISTED): the 404 page and /admin/."""
@@ -153,13 +170,33 @@ class GalleryGenerator(Generator):
             csp=ADMIN_CSP,
         )
 
-    def _write(self, writer, path: str, template: str, **kwargs) -> None:
-        """Render one template to <path> (a directory URL gets index.html)."""
-        save_as = path + "index.html" if path == "" or path.endswith("/") else path
+    def _write(self, writer, path: str, template: str, fingerprint: str = "", **kwargs) -> None:
+        """Render one template to <path> (a directory URL gets index.html), unless the render
+        stage's cache holds it already: by its variables, or by `fingerprint` when given."""
+        save_as = _save_as(path)
         kwargs.setdefault("ROOT", "../" * path.count("/") or "./")
         kwargs.setdefault("canonical", _absolute(self.siteurl, path))
         kwargs.setdefault("description", self.settings.get("SITESUBTITLE", ""))
+        self.html_pages.add(save_as)
+        if self.cache is not None and not fingerprint:
+            fingerprint = self.cache.fingerprint(template, save_as, {"url": path, **kwargs})
+            if self.cache.keep(save_as, fingerprint):
+                return
         writer.write_file(save_as, self.get_template(template), self.context, url=path, **kwargs)
+        if self.cache is not None:
+            self.cache.wrote(save_as, fingerprint)
+
+    def _kept(self, path: str, template: str, inputs: tuple) -> str | None:
+        """For a page whose variables are made from `inputs` alone (and the settings): None
+        when the render stage's cache holds it already (it is kept), else its fingerprint."""
+        if self.cache is None:
+            return ""
+        save_as = _save_as(path)
+        fingerprint = self.cache.fingerprint(template, save_as, {"inputs": inputs})
+        if not self.cache.keep(save_as, fingerprint):
+            return fingerprint
+        self.html_pages.add(save_as)
+        return None
 
     def _write_listing(self, writer, url: str, template: str, designs, group=None) -> None:
         """Write a grid of designs, paginated as <url>, <url>page/2/, ..."""
@@ -206,6 +243,10 @@ class GalleryGenerator(Generator):
         )
 
     def _write_design(self, writer, view: DesignView, newer, older) -> None:
+        # A design page is made of the three views alone: checked before the work below.
+        fingerprint = self._kept(view.url, "design", (view, newer, older))
+        if fingerprint is None:
+            return
         source = view.design.source
         by = view.designer.name
         description = _plain(source.description) or f"{view.title}: nail art by {by}."
@@ -237,6 +278,7 @@ class GalleryGenerator(Generator):
             writer,
             view.url,
             "design",
+            fingerprint,
             design=view,
             newer=newer,
             older=older,
@@ -263,12 +305,15 @@ class GalleryGenerator(Generator):
         """Hard-link (or copy across filesystems) every variant into img/; never re-encode."""
         if not views:
             return
+        names = {v.name for view in views for v in view.design.rendition.variants}
+        if self.cache is not None:  # the publish stage copies them from the rendition store
+            self.cache.images.update(names)
+            return
         folder = self.settings.get("NAILFOLIO_RENDITIONS_DIR")
         if not folder:
             raise ConfigError("NAILFOLIO_RENDITIONS_DIR is not set: cannot publish images")
         img_dir = Path(self.output_path, "img")
         img_dir.mkdir(parents=True, exist_ok=True)
-        names = {v.name for view in views for v in view.design.rendition.variants}
         for name in sorted(names):
             src, dst = Path(folder, name), img_dir / name
             if dst.exists():
@@ -316,6 +361,11 @@ class GalleryGenerator(Generator):
         Path(self.output_path, name).write_text(text, encoding="utf-8")
 
 
+def _save_as(path: str) -> str:
+    """The file of a page's URL path: a directory URL gets index.html."""
+    return path + "index.html" if path == "" or path.endswith("/") else path
+
+
 def _attr(text: str) -> str:
     """Text escaped for a double-quoted HTML attribute."""
     return escape(text, {'"': "&quot;"})
@@ -339,11 +389,10 @@ def _robots(siteurl: str) -> str:
     )
 
 
-def _sitemap(siteurl: str, output: Path) -> str:
-    """Every HTML page written so far (Pelican's pages included), except the UNLISTED ones."""
+def _sitemap(siteurl: str, pages: set[str]) -> str:
+    """Every HTML page (Pelican's included), except the UNLISTED ones, in path order."""
     urls = []
-    for path in sorted(output.rglob("*.html")):
-        rel = path.relative_to(output).as_posix()
+    for rel in sorted(pages, key=lambda page: page.split("/")):
         if rel in UNLISTED:
             continue
         rel = rel.removesuffix("index.html")

@@ -27,7 +27,7 @@ from nailfolio.gallery.catalog import Catalog
 from nailfolio.gallery.content import date_from_camera_name, scan_designs, title_untitled
 from nailfolio.gallery.content_store import ContentStore, version_stamp
 from nailfolio.gallery.ingest import CacheKeys, Job, Outcome, Problem
-from nailfolio.gallery.models import DesignSource, PublishedDesign, Rendition, Status
+from nailfolio.gallery.models import Designer, DesignSource, PublishedDesign, Rendition, Status
 from nailfolio.gallery.moderation import Moderator
 from nailfolio.gallery.notify import Notifier
 from nailfolio.gallery.rendition_store import RenditionStore
@@ -191,7 +191,7 @@ def build_gallery(
     content = content_store or config.open_content_store(settings)
     rendition_store = rendition_store or config.open_rendition_store(settings)
     _tidy_scratch(settings)
-    scan = scan_designs(content)
+    scan = scan_designs(content, sidecar_cache=settings.var_dir / "sidecars.json")
     skipped = [Problem(f"content/{p.path}", p.reason) for p in scan.problems if not p.warning]
     warnings = [Problem(f"content/{p.path}", p.reason) for p in scan.problems if p.warning]
     tally = _Tally(problems=list(skipped))
@@ -227,9 +227,7 @@ def build_gallery(
 
     published = _published(sources, renditions, tally.statuses)
     statuses = list(tally.statuses.values())
-    from nailfolio.gallery.site import render_site  # Pelican: ~20 MB the pool's workers never need
-
-    render_site(settings, published, scan.designers)
+    _render_and_publish(settings, published, scan.designers)
     return BuildReport(
         designs=len(scan.designs) + len(skipped),  # a link, a sub-folder...: not usable
         processed=tally.processed,
@@ -328,6 +326,19 @@ def _record(
         renditions[outcome.key] = outcome.rendition
 
 
+def _render_and_publish(
+    settings: Settings, published: Sequence[PublishedDesign], designers: Sequence[Designer]
+) -> None:
+    """The render stage (what changed, into staging), then the publish stage (what differs,
+    to the site target). Imported here: the pool's workers never need them."""
+    from nailfolio.gallery.publish import publish_site
+    from nailfolio.gallery.render import render_staging, site_lock
+
+    with site_lock(settings):
+        staged = render_staging(settings, published, designers)
+        publish_site(staged, config.open_site_target(settings))
+
+
 def _published(
     sources: Sequence[DesignSource],
     renditions: dict[str, Rendition],
@@ -377,13 +388,14 @@ def build_configured(
 
 
 def _tidy_scratch(settings: Settings) -> None:
-    """Remove what interrupted builds left: staging folders beside output/ and temporary
+    """Remove what interrupted builds left: scratch folders beside output/ and temporary
     files in var/ (a build running meanwhile holds its own, which are left alone)."""
     output = settings.output_dir
     scratch.remove_abandoned(
         [
             *output.parent.glob(f".{output.name}-new-*"),
             *output.parent.glob(f".{output.name}-old-*"),
+            *output.parent.glob(f".{output.name}-publish-*"),
             *settings.renditions_dir.glob(".*.tmp"),
             *settings.signing_key_path.parent.glob(".*.tmp"),
         ]

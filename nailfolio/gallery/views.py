@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from urllib.parse import quote
 
 from markupsafe import Markup
@@ -187,13 +188,19 @@ def _design_view(design: PublishedDesign, designer: Designer) -> DesignView:
 
 def _links(kind: str, names: Sequence[str]) -> tuple[Link, ...]:
     """Links to the listing pages of these names, one per slug, in their given order."""
-    links = {}
+    links: dict[str, Link] = {}
     for name in (n.strip() for n in names):
-        slug = slugify(name, fallback=kind.removesuffix("s"))
-        if name and slug not in links:
-            swatch = css_colour(name) if kind == "colours" else ""
-            links[slug] = Link(name, f"{kind}/{slug}/", swatch)
+        if name:
+            slug, link = _link(kind, name)
+            links.setdefault(slug, link)
     return tuple(links.values())
+
+
+@lru_cache(maxsize=4096)  # a gallery repeats a few dozen names over thousands of designs
+def _link(kind: str, name: str) -> tuple[str, Link]:
+    slug = slugify(name, fallback=kind.removesuffix("s"))
+    swatch = css_colour(name) if kind == "colours" else ""
+    return slug, Link(name, f"{kind}/{slug}/", swatch)
 
 
 def css_colour(name: str) -> str:
