@@ -19,7 +19,7 @@ from nailfolio import timestamps
 from nailfolio.aws.dynamodb import catalog_table
 from nailfolio.aws.dynamodb_catalog import DynamoCatalog
 from nailfolio.errors import ConfigError
-from nailfolio.gallery.catalog import Catalog
+from nailfolio.gallery.catalog import Catalog, Preloaded
 from nailfolio.gallery.models import Decision, Label, Rendition, Status, Variant
 from nailfolio.local import sqlite
 from nailfolio.local.outbox_notifier import OutboxNotifier
@@ -98,6 +98,69 @@ def test_empty_catalog_knows_nothing(catalog: Catalog) -> None:
     assert catalog.get_rendition("h1", "fp") is None
     assert catalog.get_file_hash("designs/ana/red.jpg", 10, 20) is None
     assert catalog.get_refusal("h1", "caps") is None
+
+
+def _fill(catalog: Catalog) -> None:
+    """Two designs (one overridden), renditions and refusals under two settings, file hashes."""
+    catalog.record_decision(_decision("ana/red-tips", "h1", Status.NEEDS_REVIEW))
+    catalog.record_decision(_decision("ana/red-tips", "h1", Status.APPROVED, model="admin"))
+    catalog.record_decision(_decision("bea/blue", "h2", Status.REJECTED))
+    catalog.put_rendition("fp", _rendition("h1", taken_at=WHEN))
+    catalog.put_rendition("other-fp", _rendition("h2"))
+    catalog.put_refusal("h3", "caps", "not an image")
+    catalog.put_refusal("h4", "other-caps", "too big")
+    catalog.put_file_hash("designs/ana/nail#1.jpg", 10, 20, "h1")
+    catalog.put_file_hash("designs/bea/blue.png", 30, 40, "h2")
+
+
+def test_a_snapshot_holds_what_planning_reads_of_every_design(catalog: Catalog) -> None:
+    _fill(catalog)
+    found = catalog.snapshot("fp", "caps")
+    assert found.latest == {
+        "ana/red-tips": catalog.latest_decision("ana/red-tips"),
+        "bea/blue": catalog.latest_decision("bea/blue"),
+    }
+    assert found.latest["ana/red-tips"].model == "admin"  # the newest, not the first
+    assert found.renditions == {"h1": _rendition("h1", taken_at=WHEN)}  # this fingerprint only
+    assert found.refusals == {"h3": "not an image"}  # these caps only
+    assert found.file_hashes == {
+        "designs/ana/nail#1.jpg": (10, 20, "h1"),
+        "designs/bea/blue.png": (30, 40, "h2"),
+    }
+
+
+def test_a_preloaded_catalog_answers_as_the_catalog_does_before_and_after_writes(
+    catalog: Catalog,
+) -> None:
+    _fill(catalog)
+    preloaded = Preloaded(catalog, "fp", "caps")
+
+    def reads(of: Any) -> tuple[Any, ...]:
+        return (
+            of.latest_decision("ana/red-tips"),
+            of.latest_decision("bea/blue"),
+            of.latest_decision("cleo/new"),
+            of.get_decision("ana/red-tips", "h1"),
+            of.get_decision("bea/blue", "h1"),
+            of.get_rendition("h1", "fp"),
+            of.get_rendition("h2", "other-fp"),
+            of.get_rendition("h2", "fp"),
+            of.get_refusal("h3", "caps"),
+            of.get_refusal("h4", "other-caps"),
+            of.get_file_hash("designs/ana/nail#1.jpg", 10, 20),
+            of.get_file_hash("designs/ana/nail#1.jpg", 10, 21),
+            of.get_file_hash("designs/cleo/new.jpg", 1, 2),
+        )
+
+    assert reads(preloaded) == reads(catalog)
+    preloaded.record_decision(_decision("cleo/new", "h9", Status.APPROVED))
+    preloaded.record_decision(_decision("ana/red-tips", "h5", Status.REJECTED))
+    preloaded.put_rendition("fp", _rendition("h2"))
+    preloaded.put_refusal("h1", "caps", "now refused")
+    preloaded.put_file_hash("designs/ana/nail#1.jpg", 10, 21, "h5")
+    preloaded.put_file_hash("designs/cleo/new.jpg", 1, 2, "h9")
+    assert reads(preloaded) == reads(catalog)
+    assert preloaded.decision_history("ana/red-tips") == catalog.decision_history("ana/red-tips")
 
 
 def test_decision_round_trips_as_equal_dataclass(catalog: Catalog) -> None:

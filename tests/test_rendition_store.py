@@ -75,6 +75,14 @@ def test_a_put_variant_exists_and_reads_back(store: RenditionStore) -> None:
     assert store.get(NAME) == b"RIFF webp bytes"
 
 
+def test_names_lists_every_variant_held_in_one_go(store: RenditionStore) -> None:
+    assert store.names() == frozenset()
+    others = ("ab12-480w.webp", "ab12-1200w.jpg")
+    for name in (NAME, *others):
+        store.put(name, b"bytes")
+    assert store.names() == {NAME, *others}
+
+
 def test_putting_a_name_again_replaces_it(store: RenditionStore) -> None:
     store.put(NAME, b"first")
     store.put(NAME, b"second")

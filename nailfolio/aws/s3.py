@@ -46,6 +46,18 @@ def _translate(
     return NoSuchKey(params.get("Key", "")) if code in _MISSING_KEY else None
 
 
+def list_objects(client: BaseClient, bucket: str, prefix: str) -> list[dict[str, Any]]:
+    """Every object under prefix, following ListObjectsV2's continuation tokens."""
+    objects: list[dict[str, Any]] = []
+    params: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
+    while True:
+        page = request(client, "ListObjectsV2", **params)
+        objects.extend(page.get("Contents", []))
+        if not page.get("IsTruncated"):
+            return objects
+        params["ContinuationToken"] = page["NextContinuationToken"]
+
+
 def read_body(response: dict[str, Any], where: str, limit: int | None = None) -> bytes:
     """A GetObject response's bytes (at most limit + 1 of them); the stream is closed after,
     so the rest of a too-big object is never downloaded. A broken stream is ServiceUnavailable."""

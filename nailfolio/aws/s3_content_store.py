@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from nailfolio.aws.clients import SharedClient
-from nailfolio.aws.s3 import NoSuchKey, read_body, request
+from nailfolio.aws.s3 import NoSuchKey, list_objects, read_body, request
 from nailfolio.errors import ContentNotFound
 from nailfolio.gallery.content_store import (
     DESIGNS_PREFIX,
@@ -36,7 +36,7 @@ class S3ContentStore(SharedClient):
     def list_designs(self) -> tuple[ContentEntry, ...]:
         entries: list[ContentEntry] = []
         folders: set[str] = set()
-        for item in self._objects(f"{DESIGNS_PREFIX}/"):
+        for item in list_objects(self._client, self._bucket, f"{DESIGNS_PREFIX}/"):
             parts = item["Key"].split("/")
             marker = parts[-1] == ""  # "designs/ana/": a folder made in the console
             if marker:
@@ -59,17 +59,6 @@ class S3ContentStore(SharedClient):
         except NoSuchKey:
             raise ContentNotFound(key, "no such object; it was removed or renamed") from None
         return read_body(response, f"s3://{self._bucket}/{key}", limit)
-
-    def _objects(self, prefix: str) -> list[dict[str, Any]]:
-        """Every object under prefix, following ListObjectsV2's continuation tokens."""
-        objects: list[dict[str, Any]] = []
-        params: dict[str, Any] = {"Bucket": self._bucket, "Prefix": prefix}
-        while True:
-            page = request(self._client, "ListObjectsV2", **params)
-            objects.extend(page.get("Contents", []))
-            if not page.get("IsTruncated"):
-                return objects
-            params["ContinuationToken"] = page["NextContinuationToken"]
 
 
 def _file(item: dict[str, Any]) -> ContentEntry:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from nailfolio.aws.clients import SharedClient
-from nailfolio.aws.s3 import NoSuchKey, read_body, request
+from nailfolio.aws.s3 import NoSuchKey, list_objects, read_body, request
 from nailfolio.errors import RenditionNotFound
 from nailfolio.gallery.rendition_store import (
     CACHE_CONTROL,
@@ -60,6 +60,10 @@ class S3RenditionStore(SharedClient):
         except NoSuchKey:
             return False
         return True
+
+    def names(self) -> frozenset[str]:
+        objects = list_objects(self._client, self._bucket, self._prefix)
+        return frozenset(item["Key"][len(self._prefix) :] for item in objects)
 
     def locate(self, name: str) -> RenditionObject:
         return RenditionObject(self._bucket, self._key(name))

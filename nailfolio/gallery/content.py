@@ -49,7 +49,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cache, lru_cache
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from xml.etree.ElementTree import Element
 
 import markdown
@@ -347,11 +347,11 @@ class _Scanner:
             elif entry.name.lower() == DESIGNER_FILE:
                 designer_file = entry.key
             elif _is_markdown(entry.name):
-                sidecars[PurePosixPath(entry.name).stem] = entry
+                sidecars[entry.stem] = entry
             else:
                 images[entry.name] = entry
         designer = self._designer(folder, designer_slug, designer_file)
-        stems = {name: PurePosixPath(name).stem for name in images}
+        stems = {name: entry.stem for name, entry in images.items()}
         slugs = unique_slugs(stems)
         # A sidecar named exactly after an image belongs to it alone; the others may match by case.
         loose = {stem: found for stem, found in sidecars.items() if stem not in stems.values()}
@@ -382,7 +382,7 @@ class _Scanner:
         slug: str,
         sidecar: ContentEntry | None,
     ) -> DesignSource:
-        stem = PurePosixPath(entry.name).stem
+        stem = entry.stem
         meta, description = self._read_sidecar(sidecar) if sidecar else ({}, "")
         untitled = not meta.get("title") and is_camera_name(stem)
         if untitled:  # a stand-in: title_untitled adds the design's date when publishing

@@ -134,15 +134,17 @@ def plan(
     notifier: Notifier,
     settings: ImageSettings,
     policy: ModerationSettings,
-    renditions: RenditionStore,
+    has_variant: Callable[[str], bool],
     keys: CacheKeys,
 ) -> Plan:
-    """What is left to do for this version of a design (see Plan)."""
+    """What is left to do for this version of a design (see Plan). `has_variant` says
+    whether the rendition store holds a variant file: a whole build asks its one listing
+    (RenditionStore.names), one upload asks the store (exists)."""
     refused = catalog.get_refusal(content_hash, keys.caps)
     if refused is not None:
         return Plan(refused=refused)
     decision = current_decision(catalog, notifier, policy, source.key, content_hash)
-    cached = cached_rendition(catalog.get_rendition(content_hash, keys.fingerprint), renditions)
+    cached = cached_rendition(catalog.get_rendition(content_hash, keys.fingerprint), has_variant)
     status = decision.status if decision else None
     moderate = decision is None
     render = cached is None and status in (None, Status.APPROVED)
@@ -150,11 +152,13 @@ def plan(
     return Plan(status=status, rendition=cached, job=job)
 
 
-def cached_rendition(rendition: Rendition | None, store: RenditionStore) -> Rendition | None:
+def cached_rendition(
+    rendition: Rendition | None, has_variant: Callable[[str], bool]
+) -> Rendition | None:
     """A cached rendition counts only while all of its files are still in the store."""
     if rendition is None:
         return None
-    return rendition if all(store.exists(v.name) for v in rendition.variants) else None
+    return rendition if all(has_variant(v.name) for v in rendition.variants) else None
 
 
 def analyse(
@@ -249,7 +253,7 @@ def ingest(
         catalog.put_file_hash(key, source.size, version_stamp(source.version), content_hash)
     keys = CacheKeys.of(images_settings)
     planned = plan(
-        source, content_hash, catalog, notifier, images_settings, policy, renditions, keys
+        source, content_hash, catalog, notifier, images_settings, policy, renditions.exists, keys
     )
     if planned.refused is not None:
         return IngestResult(source, content_hash, problem=Problem(display(source), planned.refused))
@@ -279,11 +283,14 @@ def current_decision(
     An automatic decision is re-taken from its stored labels when the thresholds changed:
     no model runs, and an admin's override is never touched.
     """
-    decision = catalog.get_decision(key, content_hash)
+    latest = catalog.latest_decision(key)
+    if latest is not None and latest.content_hash == content_hash:
+        decision: Decision | None = latest  # the usual case: one read, not two
+    else:
+        decision = catalog.get_decision(key, content_hash)
     if decision is None:
         return None
     reasons = []
-    latest = catalog.latest_decision(key)
     if latest is not None and latest.content_hash != content_hash:
         reasons.append("image reverted to this version")
     status = decide(decision.labels, policy) if decision.decided_by == "auto" else decision.status

@@ -23,7 +23,7 @@ from nailfolio import config
 from nailfolio.config import Settings
 from nailfolio.errors import ContentUnreadable
 from nailfolio.gallery import ingest, scratch
-from nailfolio.gallery.catalog import Catalog
+from nailfolio.gallery.catalog import Catalog, Preloaded
 from nailfolio.gallery.content import date_from_camera_name, scan_designs, title_untitled
 from nailfolio.gallery.content_store import ContentStore, version_stamp
 from nailfolio.gallery.ingest import CacheKeys, Job, Outcome, Problem
@@ -191,6 +191,8 @@ def build_gallery(
     content = content_store or config.open_content_store(settings)
     rendition_store = rendition_store or config.open_rendition_store(settings)
     _tidy_scratch(settings)
+    keys = CacheKeys.of(settings.images)
+    catalog = Preloaded(catalog, keys.fingerprint, keys.caps)  # one read, not four per design
     scan = scan_designs(content, sidecar_cache=settings.var_dir / "sidecars.json")
     skipped = [Problem(f"content/{p.path}", p.reason) for p in scan.problems if not p.warning]
     warnings = [Problem(f"content/{p.path}", p.reason) for p in scan.problems if p.warning]
@@ -256,6 +258,7 @@ def _plan(
     keys = CacheKeys.of(settings.images)
     jobs: list[Job] = []
     renditions: dict[str, Rendition] = {}
+    held = store.names() if sources else frozenset()  # one listing, not a check per variant
     for source in sources:
         planned = ingest.plan(
             source,
@@ -264,7 +267,7 @@ def _plan(
             notifier,
             settings.images,
             settings.moderation,
-            store,
+            held.__contains__,
             keys,
         )
         if planned.refused is not None:

@@ -51,6 +51,11 @@ class RenditionStore(Protocol):
 
     def exists(self, name: str) -> bool: ...
 
+    def names(self) -> frozenset[str]:
+        """Every variant name the store holds, in one listing (a build's planning asks this
+        once rather than checking each variant)."""
+        ...
+
     def locate(self, name: str) -> RenditionLocation: ...
 
 

@@ -78,7 +78,7 @@ class FolderContentStore:
         except (FileNotFoundError, NotADirectoryError):
             return  # removed while we were looking, or no designs/ at all
         except PermissionError:
-            yield ContentEntry(folder_key, EntryKind.UNREADABLE, path=folder)
+            yield ContentEntry(folder_key, EntryKind.UNREADABLE, local=str(folder))
             return
         for dir_entry in found:
             entry = _entry(f"{folder_key}/{dir_entry.name}", dir_entry)
@@ -97,19 +97,19 @@ def _open_folder(name: str, parent: int) -> int:
 
 def _entry(key: str, dir_entry: os.DirEntry[str]) -> ContentEntry | None:
     """What the listing says of one directory entry; None if it vanished meanwhile."""
-    path = Path(dir_entry.path)
+    path = dir_entry.path
     if dir_entry.is_symlink():
-        return ContentEntry(key, EntryKind.LINK, to_folder=dir_entry.is_dir(), path=path)
+        return ContentEntry(key, EntryKind.LINK, to_folder=dir_entry.is_dir(), local=path)
     if dir_entry.is_dir():
-        return ContentEntry(key, EntryKind.FOLDER, path=path)
+        return ContentEntry(key, EntryKind.FOLDER, local=path)
     if not dir_entry.is_file():
-        return ContentEntry(key, EntryKind.SPECIAL, path=path)
+        return ContentEntry(key, EntryKind.SPECIAL, local=path)
     try:
         st = dir_entry.stat()
     except FileNotFoundError:
         return None
     version = str(st.st_mtime_ns)
-    return ContentEntry(key, EntryKind.FILE, st.st_size, version, st.st_mtime, path=path)
+    return ContentEntry(key, EntryKind.FILE, st.st_size, version, st.st_mtime, local=path)
 
 
 def _unreadable(key: str, error: OSError) -> ContentUnreadable:

@@ -49,5 +49,14 @@ class FolderRenditionStore:
     def exists(self, name: str) -> bool:
         return (self.folder / check_name(name)).is_file()
 
+    def names(self) -> frozenset[str]:
+        try:
+            with os.scandir(self.folder) as entries:
+                return frozenset(
+                    e.name for e in entries if not e.name.startswith(".") and e.is_file()
+                )
+        except FileNotFoundError:  # nothing rendered yet
+            return frozenset()
+
     def locate(self, name: str) -> RenditionFile:
         return RenditionFile(self.folder / check_name(name))

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from nailfolio import timestamps
+from nailfolio.gallery.catalog import CatalogSnapshot
 from nailfolio.gallery.models import Decision, Label, Rendition, Status, Variant
 from nailfolio.local import sqlite
 
@@ -148,18 +149,7 @@ class SqliteCatalog(sqlite.SqliteStore):
             )
             .fetchone()
         )
-        if row is None:
-            return None
-        content_hash, width, height, variants, placeholder, colour, taken_at = row
-        return Rendition(
-            content_hash=content_hash,
-            width=width,
-            height=height,
-            variants=tuple(Variant(**fields) for fields in json.loads(variants)),
-            placeholder=placeholder,
-            dominant_colour=colour,
-            taken_at=timestamps.parse_datetime(taken_at),
-        )
+        return _rendition(row) if row else None
 
     def put_rendition(self, fingerprint: str, rendition: Rendition) -> None:
         """Store (or replace) what the pipeline rendered from one source with these settings."""
@@ -217,6 +207,40 @@ class SqliteCatalog(sqlite.SqliteStore):
             " VALUES (?, ?, ?)",
             (content_hash, input_fingerprint, reason),
         )
+
+    def snapshot(self, fingerprint: str, caps: str) -> CatalogSnapshot:
+        """Four queries, whatever the number of designs."""
+        db = self._conn()
+        hashes = db.execute("SELECT rel_path, size, mtime_ns, content_hash FROM file_hashes")
+        renditions = db.execute(
+            "SELECT content_hash, width, height, variants, placeholder, dominant_colour,"
+            " taken_at FROM renditions WHERE fingerprint = ?",
+            (fingerprint,),
+        )
+        refusals = db.execute(
+            "SELECT content_hash, reason FROM refusals WHERE input_fingerprint = ?", (caps,)
+        )
+        return CatalogSnapshot(
+            fingerprint,
+            caps,
+            file_hashes={path: (size, mtime, digest) for path, size, mtime, digest in hashes},
+            latest={decision.key: decision for decision in self.latest_decisions()},
+            renditions={row[0]: _rendition(row) for row in renditions},
+            refusals=dict(refusals.fetchall()),
+        )
+
+
+def _rendition(row: tuple[Any, ...]) -> Rendition:
+    content_hash, width, height, variants, placeholder, colour, taken_at = row
+    return Rendition(
+        content_hash=content_hash,
+        width=width,
+        height=height,
+        variants=tuple(Variant(**fields) for fields in json.loads(variants)),
+        placeholder=placeholder,
+        dominant_colour=colour,
+        taken_at=timestamps.parse_datetime(taken_at),
+    )
 
 
 def _decision(row: sqlite3.Row | tuple[Any, ...]) -> Decision:
