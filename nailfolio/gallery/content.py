@@ -354,7 +354,8 @@ class _Scanner:
         stems = {name: entry.stem for name, entry in images.items()}
         slugs = unique_slugs(stems)
         # A sidecar named exactly after an image belongs to it alone; the others may match by case.
-        loose = {stem: found for stem, found in sidecars.items() if stem not in stems.values()}
+        image_stems = set(stems.values())  # a set: a folder of 1,000 designs is 1,000 lookups
+        loose = {stem: found for stem, found in sidecars.items() if stem not in image_stems}
         used: set[str] = set()
         for name, entry in images.items():
             if only is not None and entry.key != only:
