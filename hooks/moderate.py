@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""Moderation hook: fired when an image lands in the content store.
+"""Moderation hook: fired when images land in the content store (an S3 event on aws).
 
-Moderation is part of the incremental build (only new or changed images are decoded), so
-this hook runs one build and reports the decisions for the images named in the event.
+Each content key named ("designs/ana/red.jpg") goes through the ingest stage alone: decoded,
+moderated, its variants rendered, its decision recorded (the same bytes twice do no work).
+When any was approved the rebuild hook republishes the site; locally it is called here, on
+aws the approval goes through a queue to it.
 """
 
 from __future__ import annotations
@@ -10,21 +12,27 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from hooks import rebuild
 from nailfolio import config
 from nailfolio.errors import NailfolioError
-from nailfolio.gallery.pipeline import build_configured
+from nailfolio.gallery.pipeline import ingest_configured
 
 
 def handle(event: dict[str, Any]) -> dict[str, Any]:
-    """event: {"keys": ["designer/slug", ...]}; returns each key's current decision."""
-    settings = config.load_settings()
-    report = build_configured(settings)
-    with config.open_catalog(settings) as catalog:
-        decisions = {key: catalog.latest_decision(key) for key in event.get("keys", [])}
-    return {
-        "problems": [str(p) for p in report.problems],
-        "decisions": {k: d.status.value if d else "unknown" for k, d in decisions.items()},
+    """event: {"keys": ["designs/ana/red.jpg", ...]}; returns each key's decision ("unknown":
+    not a design) and the problems met; rebuilds the site when anything was approved."""
+    keys = list(event.get("keys", []))
+    results = ingest_configured(config.load_settings(), keys)
+    decisions = {
+        key: (found.status.value if found.status else "not usable")
+        if (found := results.get(key))
+        else "unknown"
+        for key in keys
     }
+    if "approved" in decisions.values():
+        rebuild.handle({"source": "moderation"})
+    problems = [str(found.problem) for found in results.values() if found.problem]
+    return {"problems": problems, "decisions": decisions}
 
 
 if __name__ == "__main__":

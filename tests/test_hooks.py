@@ -16,16 +16,30 @@ def configured(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NAILFOLIO_WORKERS", "1")
 
 
-def test_moderate_hook_reports_the_decision_of_each_landed_image(project: Project) -> None:
+def test_moderate_hook_ingests_each_landed_image_and_publishes_the_approved(
+    project: Project,
+) -> None:
     project.add_image("ana/fine.jpg")
     project.add_image("ana/bad.jpg", marker=255)
-    result = moderate.handle({"keys": ["ana/fine", "ana/bad", "ana/missing"]})
+    keys = ["designs/ana/fine.jpg", "designs/ana/bad.jpg", "designs/ana/missing.jpg"]
+    result = moderate.handle({"keys": keys})
     assert result["decisions"] == {
-        "ana/fine": "approved",
-        "ana/bad": "rejected",
-        "ana/missing": "unknown",
+        "designs/ana/fine.jpg": "approved",
+        "designs/ana/bad.jpg": "rejected",
+        "designs/ana/missing.jpg": "unknown",
     }
     assert result["problems"] == []
+    assert (project.root / "output/designs/ana/fine/index.html").is_file()  # rebuilt
+    assert not (project.root / "output/designs/ana/bad").exists()
+
+
+def test_moderate_hook_does_no_work_twice_for_the_same_bytes(project: Project) -> None:
+    project.add_image("ana/fine.jpg")
+    moderate.handle({"keys": ["designs/ana/fine.jpg"]})
+    calls = MarkerModerator.calls
+    again = moderate.handle({"keys": ["designs/ana/fine.jpg"]})
+    assert again["decisions"] == {"designs/ana/fine.jpg": "approved"}
+    assert MarkerModerator.calls == calls
 
 
 def test_rebuild_hook_publishes_what_was_approved(project: Project) -> None:

@@ -390,6 +390,32 @@ def build_configured(
         )
 
 
+def ingest_configured(settings: Settings, keys: Sequence[str]) -> dict[str, ingest.IngestResult]:
+    """The ingest stage for each content key ("designs/ana/red.jpg", as an upload event names
+    it) with the adapters the settings choose: what the moderate hook runs. A key that is no
+    design (a sidecar, removed since) has no result."""
+    from nailfolio.errors import ContentNotFound
+
+    results: dict[str, ingest.IngestResult] = {}
+    with config.open_catalog(settings) as catalog, config.open_notifier(settings) as notifier:
+        moderator = config.moderator_factory(settings)()
+        for key in keys:
+            try:
+                results[key] = ingest.ingest(
+                    key,
+                    content=config.open_content_store(settings),
+                    renditions=config.open_rendition_store(settings),
+                    catalog=catalog,
+                    notifier=notifier,
+                    moderator=moderator,
+                    images_settings=settings.images,
+                    policy=settings.moderation,
+                )
+            except ContentNotFound as exc:
+                logger.info("%s: not ingested: %s", key, exc)
+    return results
+
+
 def _tidy_scratch(settings: Settings) -> None:
     """Remove what interrupted builds left: scratch folders beside output/ and temporary
     files in var/ (a build running meanwhile holds its own, which are left alone)."""
