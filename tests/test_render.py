@@ -16,7 +16,7 @@ from nailfolio.gallery.models import PublishedDesign
 from nailfolio.gallery.render import staging_paths
 from nailfolio.gallery.site import SiteReport, render_site
 
-COUNT = 30  # more than one listing page
+COUNT = 60  # a front page and one page behind it (see Pager)
 
 
 def make_project(root: Path) -> Settings:

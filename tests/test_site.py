@@ -35,7 +35,7 @@ DESIGNERS = (
     Designer("bo", "Bo Chen"),
 )
 PLACEHOLDER = "data:image/webp;base64,UklGRhYAAABXRUJQVlA4"
-DESIGN_COUNT = 30  # more than one page of 24
+DESIGN_COUNT = 30  # one front page (24 to 47 designs)
 
 
 class Doc(HTMLParser):
@@ -188,7 +188,8 @@ def test_index_lists_newest_first_with_sized_lazy_thumbnails(out):
     doc = Doc(out / "index.html")
     cards = [a["href"] for a in doc.find_all("a", class_="card__link")]
     assert cards[:3] == [f"./designs/{DESIGNERS[i % 2].slug}/design-{i}/" for i in (29, 28, 27)]
-    assert len(cards) == 24
+    assert len(cards) == 30  # the newest 24 to 47: pages behind it hold 24 each, for good
+    assert not (out / "page").exists()
     thumbs = doc.find_all("img", class_="card__img")
     for n, img in enumerate(thumbs):
         assert img["width"] == "400" and img["height"] == "500"
@@ -200,16 +201,42 @@ def test_index_lists_newest_first_with_sized_lazy_thumbnails(out):
     assert sum("fetchpriority" in img for img in thumbs) == 1
 
 
-def test_index_paginates_with_rel_prev_next(out):
-    first, second = Doc(out / "index.html"), Doc(out / "page" / "2" / "index.html")
-    assert first.find("link", rel="next")["href"] == "./page/2/"
-    assert first.find("a", rel="next")["href"] == "./page/2/"
+def test_index_paginates_with_rel_prev_next(tmp_path):
+    settings = make_project(tmp_path)
+    render_site(settings, make_designs(settings, 50), DESIGNERS)  # front 26, page/1/ 24
+    out = settings.output_dir
+    first, second = Doc(out / "index.html"), Doc(out / "page" / "1" / "index.html")
+    assert first.find("link", rel="next")["href"] == "./page/1/"
+    assert first.find("a", rel="next")["href"] == "./page/1/"
     assert not first.find_all("link", rel="prev")
     assert second.find("link", rel="prev")["href"] == "../../"
     assert not second.find_all("link", rel="next")
-    assert len(second.find_all("a", class_="card__link")) == DESIGN_COUNT - 24
-    assert second.find("link", rel="canonical")["href"] == f"{SITE_URL}/page/2/"
-    assert not (out / "page" / "3").exists()
+    cards = [a["href"] for a in second.find_all("a", class_="card__link")]
+    assert cards == [
+        f"../../designs/{DESIGNERS[i % 2].slug}/design-{i}/" for i in range(23, -1, -1)
+    ]
+    assert second.find("link", rel="canonical")["href"] == f"{SITE_URL}/page/1/"
+    assert len(first.find_all("a", class_="card__link")) == 26
+    assert '<span class="pagination__status">Page 1</span>' in second.html
+    assert '<span class="pagination__status">Newest designs</span>' in first.html
+    assert not (out / "page" / "2").exists()
+
+
+def test_pages_behind_the_front_one_keep_their_designs_as_designs_are_added(tmp_path):
+    """Pages count from the oldest: a new design changes the front page only, so a render
+    (and the CDN) leaves the others be; a new page/<k>/ appears every 24 designs."""
+    settings = make_project(tmp_path)
+    designs = make_designs(settings, 72)  # front 24..47, page/1/ and page/2/
+    render_site(settings, designs, DESIGNERS)
+    out = settings.output_dir
+    before = {k: (out / f"page/{k}/index.html").read_bytes() for k in (1, 2)}
+    render_site(settings, make_designs(settings, 73), DESIGNERS)
+    assert {k: (out / f"page/{k}/index.html").read_bytes() for k in (1, 2)} == before
+    assert len(Doc(out / "index.html").find_all("a", class_="card__link")) == 25
+    render_site(settings, make_designs(settings, 96), DESIGNERS)  # the front is full: a page
+    assert (out / "page/1/index.html").read_bytes() == before[1]
+    assert len(Doc(out / "page/3/index.html").find_all("a", class_="card__link")) == 24
+    assert len(Doc(out / "index.html").find_all("a", class_="card__link")) == 24
 
 
 def test_design_page_has_responsive_picture_and_fallback(out):

@@ -34,7 +34,7 @@ import hashlib
 import os
 import shutil
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 from xml.sax.saxutils import escape
@@ -58,10 +58,18 @@ UNLISTED = ("404.html", "admin/index.html")  # written, but not in the sitemap
 
 @dataclass(frozen=True)
 class Pager:
-    number: int
-    count: int
-    prev_url: str | None
-    next_url: str | None
+    """Where a listing page sits. Pages are counted from the oldest designs: page/<k>/ holds
+    the same PER_PAGE designs for good, and the front page the newest PER_PAGE to
+    2 x PER_PAGE - 1. Adding a design changes the front page only (a new page/<k>/ appears
+    once every PER_PAGE additions), so neither the render nor the CDN redoes the others."""
+
+    number: int  # k of page/<k>/; 0 for the front page
+    prev_url: str | None  # newer designs
+    next_url: str | None  # older designs
+
+    @property
+    def front(self) -> bool:
+        return self.number == 0
 
 
 def _absolute(siteurl: str, path: str) -> str:
@@ -199,30 +207,40 @@ class GalleryGenerator(Generator):
         return None
 
     def _write_listing(self, writer, url: str, template: str, designs, group=None) -> None:
-        """Write a grid of designs, paginated as <url>, <url>page/2/, ..."""
+        """Write a grid of designs (newest first): the front page at <url>, then the older
+        ones at <url>page/<k>/, k counted from the oldest (see Pager)."""
         per_page = self.settings.get("NAILFOLIO_PER_PAGE", PER_PAGE)
-        count = max(1, -(-len(designs) // per_page))
-        urls = [url] + [f"{url}page/{n}/" for n in range(2, count + 1)]
+        fixed = max(0, len(designs) // per_page - 1)  # full pages behind the front one
+        urls = [url] + [f"{url}page/{k}/" for k in range(1, fixed + 1)]
         common = {
-            "group": group,
             "section": group.kind if group else "gallery",
             "eager": self.settings.get("NAILFOLIO_EAGER_IMAGES", EAGER_IMAGES),
-            "og_image": _share_image(self.siteurl, designs[0] if designs else None),
         }
         if group:
             common["description"] = _listing_description(group)
-        for n, page_url in enumerate(urls, start=1):
+        # The pages behind the front one get the group without its designs: they show only
+        # their own, so a design added to the group leaves their inputs, and them, unchanged.
+        behind = replace(group, designs=()) if group else None
+        n = len(designs)
+        for k, page_url in enumerate(urls):
             title = group.name if group else ""
-            if n > 1:
-                title = f"{title} · page {n}" if title else f"Page {n}"
-            pager = Pager(n, count, urls[n - 2] if n > 1 else None, urls[n] if n < count else None)
+            if k:  # page k holds the designs ranked (k-1)P to kP - 1 from the oldest
+                title = f"{title} · page {k}" if title else f"Page {k}"
+                shown = designs[n - k * per_page : n - (k - 1) * per_page]
+                newer = urls[k + 1] if k < fixed else url
+                pager = Pager(k, newer, urls[k - 1] if k > 1 else None)
+            else:
+                shown = designs[: n - fixed * per_page]
+                pager = Pager(0, None, urls[fixed] if fixed else None)
             self._write(
                 writer,
                 page_url,
                 template,
-                designs=designs[(n - 1) * per_page : n * per_page],
+                designs=shown,
+                group=behind if k else group,
                 pager=pager,
                 page_title=title,
+                og_image=_share_image(self.siteurl, shown[0] if shown else None),
                 jsonld=self._collection_jsonld(page_url, title, home=page_url == ""),
                 **common,
             )
