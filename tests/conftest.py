@@ -264,6 +264,26 @@ def api_project(
     api.reset()
 
 
+@pytest.fixture
+def emailed_codes(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
+    """The local identity made to email confirmation codes, as Cognito does: sign-ups wait
+    for one. Returns every code sent, by address (configure the API after asking for it)."""
+    from nailfolio import config
+    from nailfolio.local.sqlite_identity import LocalIdentity
+
+    sent: dict[str, list[str]] = {}
+
+    def send_code(email: str, code: str) -> None:
+        sent.setdefault(email, []).append(code)
+
+    def open_identity(settings: Settings) -> LocalIdentity:
+        path, key = settings.identity_path, settings.signing_key_path
+        return LocalIdentity(path, key, send_code=send_code)
+
+    monkeypatch.setattr(config, "open_identity", open_identity)
+    return sent
+
+
 def set_cookies(response: Any) -> dict[str, str]:
     """The Set-Cookie headers of a chalice.test answer by cookie name (one is a str, several
     a list)."""

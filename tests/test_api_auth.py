@@ -289,23 +289,12 @@ class Confirming:
 
 
 @pytest.fixture
-def confirming(api_project: ApiProject, monkeypatch: pytest.MonkeyPatch) -> Iterator[Confirming]:
-    from nailfolio import config
-    from nailfolio.local.sqlite_identity import LocalIdentity
-
-    sent: dict[str, list[str]] = {}
-
-    def send_code(email: str, code: str) -> None:
-        sent.setdefault(email, []).append(code)
-
-    def open_identity(settings: Settings) -> LocalIdentity:
-        path, key = settings.identity_path, settings.signing_key_path
-        return LocalIdentity(path, key, send_code=send_code)
-
-    monkeypatch.setattr(config, "open_identity", open_identity)
+def confirming(
+    api_project: ApiProject, emailed_codes: dict[str, list[str]]
+) -> Iterator[Confirming]:
     api_project.configure()
     with Client(app) as chalice_client:
-        yield Confirming(ApiClient(chalice_client), sent, api_project)
+        yield Confirming(ApiClient(chalice_client), emailed_codes, api_project)
 
 
 def _json(response: Any) -> Any:

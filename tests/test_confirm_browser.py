@@ -15,8 +15,7 @@ from conftest import ApiProject
 from playwright.sync_api import Page, expect
 from test_comment_form_browser import first_design, open_design, sign_in, unhandled
 
-from nailfolio.config import Settings, load_settings
-from nailfolio.local.sqlite_identity import LocalIdentity
+from nailfolio.config import load_settings
 
 pytestmark = pytest.mark.browser
 
@@ -36,25 +35,14 @@ class Mailbox:
 
 
 @pytest.fixture
-def mailbox(sample_gallery, monkeypatch: pytest.MonkeyPatch) -> Iterator[Mailbox]:
+def mailbox(sample_gallery, emailed_codes: dict[str, list[str]]) -> Iterator[Mailbox]:
     """sample_gallery's API, its sign-ups waiting for an emailed code."""
-    from nailfolio import config
     from nailfolio.web import api
 
-    sent: dict[str, list[str]] = {}
-
-    def send_code(email: str, code: str) -> None:
-        sent.setdefault(email, []).append(code)
-
-    def open_identity(settings: Settings) -> LocalIdentity:
-        path, key = settings.identity_path, settings.signing_key_path
-        return LocalIdentity(path, key, send_code=send_code)
-
-    monkeypatch.setattr(config, "open_identity", open_identity)
     env = {"NAILFOLIO_SITE_URL": sample_gallery.url}
     settings = load_settings(env=env, root=sample_gallery.root)
     ApiProject(sample_gallery.root, settings).configure()
-    yield Mailbox(sent)
+    yield Mailbox(emailed_codes)
     api.reset()
 
 

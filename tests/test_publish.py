@@ -272,7 +272,7 @@ def killed_build(settings, target: str, after: int) -> None:
         ("(render.PageCache, 'wrote')", 5),  # mid-render: staging half rewritten
         ("(folder_site_target.FolderSiteTarget, '_place')", 4),  # images going in
         ("(folder_site_target.FolderSiteTarget, '_place')", 30),  # pages going in
-        ("(folder_site_target, '_delete')", 1),  # all in, nothing deleted yet
+        ("(folder_site_target.FolderSiteTarget, '_delete')", 1),  # all in, none deleted yet
     ],
 )
 def test_a_build_killed_mid_way_leaves_the_site_whole_and_the_next_finishes_it(

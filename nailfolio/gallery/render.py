@@ -147,13 +147,15 @@ def render_staging(
     if manifest is None:
         shutil.rmtree(folder, ignore_errors=True)
     else:
-        _remove(folder, manifest["other"])  # rewritten by the run when still wanted
+        scratch.remove_files(folder, manifest["other"])  # rewritten by the run when still wanted
     folder.mkdir(parents=True, exist_ok=True)
     cache = PageCache(site, folder, manifest["pages"] if manifest else {}, digests)
     pelican_started = time.perf_counter()
     _run_pelican(settings, conf, folder, publishable, designers, cache)
     pelican_seconds = time.perf_counter() - pelican_started
-    _remove(folder, [p for p in (manifest["pages"] if manifest else ()) if p not in cache.pages])
+    scratch.remove_files(
+        folder, [p for p in (manifest["pages"] if manifest else ()) if p not in cache.pages]
+    )
     other = {
         p: _file_sha(folder / p) for p in _walk(folder, GALLERY_FOLDERS) if p not in cache.pages
     }
@@ -316,18 +318,6 @@ def _write_json(path: Path, data: Mapping[str, Any]) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(data), encoding="utf-8")
     os.replace(tmp, path)
-
-
-def _remove(folder: Path, paths: Sequence[str] | Mapping[str, str]) -> None:
-    """Delete these files from folder, then the folders they leave empty."""
-    parents = set()
-    for rel in paths:
-        (folder / rel).unlink(missing_ok=True)
-        parents.add((folder / rel).parent)
-    for parent in sorted(parents, key=lambda p: len(p.parts), reverse=True):
-        while parent != folder and parent.is_dir() and not any(parent.iterdir()):
-            parent.rmdir()
-            parent = parent.parent
 
 
 def _walk(folder: Path, skip: frozenset[str] = frozenset()) -> list[str]:

@@ -70,6 +70,19 @@ def remove_abandoned(paths: Iterable[Path]) -> int:
     return removed
 
 
+def remove_files(folder: Path, paths: Iterable[str]) -> None:
+    """Delete these files (relative to folder; missing ones are fine), then the folders they
+    leave empty, deepest first, up to but not including `folder`."""
+    parents = set()
+    for rel in paths:
+        (folder / rel).unlink(missing_ok=True)
+        parents.add((folder / rel).parent)
+    for parent in sorted(parents, key=lambda p: len(p.parts), reverse=True):
+        while parent != folder and parent.is_dir() and not any(parent.iterdir()):
+            parent.rmdir()
+            parent = parent.parent
+
+
 def _lock(path: Path, *, blocking: bool) -> int | None:
     """An fd of `path` holding its lock, or None (no flock here, path gone, or — when not
     blocking — locked by someone else)."""

@@ -75,7 +75,7 @@ class FolderSiteTarget:
                     destination = self.folder / upload.path
                     destination.parent.mkdir(parents=True, exist_ok=True)
                     os.replace(scratch_file, destination)
-                _delete(self.folder, plan.deletions)
+                self._delete(plan.deletions)
         finally:
             shutil.rmtree(work, ignore_errors=True)
         self._write_record(plan.files)
@@ -119,6 +119,10 @@ class FolderSiteTarget:
             shutil.copyfile(source, destination)
             os.chmod(destination, 0o644)
 
+    def _delete(self, paths: Iterable[str]) -> None:
+        """The plan's deletions, last: files, then the folders they leave empty."""
+        scratch.remove_files(self.folder, paths)
+
     def _identity(self) -> list[int] | None:
         try:
             st = os.stat(self.folder)
@@ -158,18 +162,6 @@ def _read_json(path: Path) -> dict | None:
 def _scratch_folder(folder: Path, kind: str) -> Path:
     """A fresh folder beside `folder`, on its filesystem (renames from it are atomic)."""
     return Path(tempfile.mkdtemp(prefix=f".{folder.name}-{kind}-", dir=folder.parent))
-
-
-def _delete(folder: Path, paths: Iterable[str]) -> None:
-    """Delete these files, then the folders they leave empty (deepest first)."""
-    parents = set()
-    for rel in paths:
-        (folder / rel).unlink(missing_ok=True)
-        parents.add((folder / rel).parent)
-    for parent in sorted(parents, key=lambda p: len(p.parts), reverse=True):
-        while parent != folder and parent.is_dir() and not any(parent.iterdir()):
-            parent.rmdir()
-            parent = parent.parent
 
 
 def _swap_in(new: Path, output: Path) -> None:
