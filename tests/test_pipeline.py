@@ -321,3 +321,33 @@ def test_a_file_removed_after_the_scan_is_a_problem_and_the_rest_still_build(
     monkeypatch.undo()
     gone.write_bytes(saved)  # not remembered as a refusal: the file put back is published
     assert run(project).published == 2
+
+
+def test_a_build_on_renditions_in_a_bucket_publishes_their_images(project: Project) -> None:
+    """The render checks variants against the rendition store it is given (not var/), and
+    publish takes the images from it: here the private assets bucket, on moto."""
+    from moto import mock_aws
+    from moto_dynamodb import REGION
+
+    from nailfolio.aws.clients import client
+    from nailfolio.aws.s3_rendition_store import S3RenditionStore
+
+    project.add_image("ana/red.jpg")
+    with mock_aws():
+        s3 = client("s3", REGION)
+        s3.create_bucket(Bucket="assets", CreateBucketConfiguration={"LocationConstraint": REGION})
+        bucket = S3RenditionStore(s3, "assets")
+        with (
+            config.open_catalog(project.settings) as catalog,
+            config.open_notifier(project.settings) as notifier,
+        ):
+            report = build_gallery(
+                project.settings, catalog, notifier, MarkerModerator, rendition_store=bucket
+            )
+        assert (report.published, report.problems) == (1, ())
+        assert page(project, "ana/red").is_file()
+        names = bucket.names()
+        assert published_images(project) == names and len(names) == 5  # a small image
+        one = sorted(names)[0]
+        assert (project.root / "output" / "img" / one).read_bytes() == bucket.get(one)
+    assert not (project.settings.renditions_dir).exists()  # nothing went through var/

@@ -229,7 +229,7 @@ def build_gallery(
 
     published = _published(sources, renditions, tally.statuses)
     statuses = list(tally.statuses.values())
-    _render_and_publish(settings, published, scan.designers)
+    _render_and_publish(settings, published, scan.designers, rendition_store)
     return BuildReport(
         designs=len(scan.designs) + len(skipped),  # a link, a sub-folder...: not usable
         processed=tally.processed,
@@ -330,7 +330,10 @@ def _record(
 
 
 def _render_and_publish(
-    settings: Settings, published: Sequence[PublishedDesign], designers: Sequence[Designer]
+    settings: Settings,
+    published: Sequence[PublishedDesign],
+    designers: Sequence[Designer],
+    renditions: RenditionStore,
 ) -> None:
     """The render stage (what changed, into staging), then the publish stage (what differs,
     to the site target). Imported here: the pool's workers never need them."""
@@ -338,8 +341,8 @@ def _render_and_publish(
     from nailfolio.gallery.render import render_staging, site_lock
 
     with site_lock(settings):
-        staged = render_staging(settings, published, designers)
-        publish_site(staged, config.open_site_target(settings))
+        staged = render_staging(settings, published, designers, held=renditions.names())
+        publish_site(staged, config.open_site_target(settings, renditions))
 
 
 def _published(

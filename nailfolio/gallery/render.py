@@ -28,11 +28,13 @@ import os
 import shutil
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, fields
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from nailfolio import config
 from nailfolio.config import Settings
 from nailfolio.errors import ConfigError
 from nailfolio.gallery import scratch
@@ -121,12 +123,14 @@ def render_staging(
     designs: Sequence[PublishedDesign],
     designers: Sequence[Designer],
     conf: Path | None = None,
+    held: AbstractSet[str] | None = None,
 ) -> StagedSite:
     """Bring staging up to date with these designs; returns what it holds.
 
     `conf` is the Pelican settings file (default: pelicanconf.py in the project root).
-    Designs whose variant files are missing from the renditions folder are logged, left out
-    and listed in `skipped`.
+    `held` is every variant name the rendition store holds (default: its listing, asked
+    now); designs with a variant missing from it are logged, left out and listed in
+    `skipped`.
     """
     started = time.perf_counter()
     conf = conf or settings.root / "pelicanconf.py"
@@ -134,7 +138,9 @@ def render_staging(
         raise ConfigError(f"{conf}: Pelican settings file not found")
     if not settings.content_dir.is_dir():
         raise ConfigError(f"{settings.content_dir}: content folder not found")
-    publishable, skipped = split_publishable(designs, settings.renditions_dir)
+    if held is None:
+        held = config.open_rendition_store(settings).names()
+    publishable, skipped = split_publishable(designs, held)
     folder, manifest_path = staging_paths(settings)
     site = site_fingerprint(settings, conf)
     # A design's digest stands for its view on every page: views are made from it alone.
@@ -202,17 +208,13 @@ def site_fingerprint(settings: Settings, conf: Path) -> str:
 
 
 def split_publishable(
-    designs: Sequence[PublishedDesign], renditions_dir: Path
+    designs: Sequence[PublishedDesign], held: AbstractSet[str]
 ) -> tuple[list[PublishedDesign], list[str]]:
-    """Keep designs whose every variant file is in renditions_dir; log and list the others."""
+    """Keep designs whose every variant the rendition store holds (`held`: its names, one
+    listing rather than a check per variant); log and list the others."""
     kept, skipped = [], []
-    try:  # one listing rather than a stat per variant (25,000 of them at 5,000 designs)
-        with os.scandir(renditions_dir) as entries:
-            present = {entry.name for entry in entries if entry.is_file()}
-    except FileNotFoundError:
-        present = set()
     for design in designs:
-        problem = _variant_problem(design, renditions_dir, present)
+        problem = _variant_problem(design, held)
         if problem:
             logger.warning("%s: left out of the site: %s", design.source.key, problem)
             skipped.append(design.source.key)
@@ -221,7 +223,7 @@ def split_publishable(
     return kept, skipped
 
 
-def _variant_problem(design: PublishedDesign, renditions_dir: Path, present: set[str]) -> str:
+def _variant_problem(design: PublishedDesign, held: AbstractSet[str]) -> str:
     variants = design.rendition.variants
     if not variants:
         return "its rendition has no variants"
@@ -229,8 +231,8 @@ def _variant_problem(design: PublishedDesign, renditions_dir: Path, present: set
         name = variant.name
         if not name or name in (".", "..") or "/" in name or "\\" in name:
             return f"variant name {name!r} is not a plain file name"
-        if name not in present:
-            return f"{renditions_dir / name} is missing"
+        if name not in held:
+            return f"variant {name} is not in the rendition store; build again to render it"
     return ""
 
 
