@@ -492,9 +492,7 @@ def build_sentiment_analyzer(settings: Settings) -> SentimentAnalyzer:
     return VaderAnalyzer()
 
 
-def open_site_target(
-    settings: Settings, renditions: RenditionStore | None = None
-) -> SiteTarget:
+def open_site_target(settings: Settings, renditions: RenditionStore | None = None) -> SiteTarget:
     """Where publish puts the site: output/ (the S3 site bucket comes with deployment),
     its images from `renditions` (default: the settings' rendition store)."""
     from nailfolio.local.folder_site_target import FolderSiteTarget
