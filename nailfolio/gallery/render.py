@@ -236,6 +236,17 @@ def _variant_problem(design: PublishedDesign, held: AbstractSet[str]) -> str:
     return ""
 
 
+def _forget_compiled_settings(conf: Path) -> None:
+    """Python trusts a module's cached bytecode while the source's mtime (to the second) and
+    size are unchanged, so a settings edit that keeps the size ("24" -> "12") within the
+    second would be read stale, though the fingerprint saw it: drop the bytecode of the
+    settings files beside `conf` (those the fingerprint covers) before Pelican reads them."""
+    folder = conf.resolve().parent
+    for compiled in (folder / "__pycache__").glob("*.pyc"):
+        if (folder / f"{compiled.name.partition('.')[0]}.py").is_file():
+            compiled.unlink(missing_ok=True)
+
+
 def _run_pelican(
     settings: Settings,
     conf: Path,
@@ -250,6 +261,7 @@ def _run_pelican(
     from pelican.log import console as pelican_console
     from pelican.settings import read_settings
 
+    _forget_compiled_settings(conf)
     pelican_settings = read_settings(
         str(conf),
         override={
