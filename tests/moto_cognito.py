@@ -11,9 +11,9 @@ import boto3
 import requests
 from moto import mock_aws
 
+from nailfolio.aws import cognito_pool
 from nailfolio.aws.cognito_identity import CognitoIdentity, cognito_verifier
 from nailfolio.aws.dynamodb import revocation_table, revocation_time_to_live
-from nailfolio.identity.provider import ROLES
 
 REGION = "eu-west-1"
 REVOCATIONS = "nailfolio-revoked-tokens"
@@ -43,20 +43,11 @@ def fetch_with_requests(url: str) -> Mapping[str, Any]:
 
 
 def make_pool(idp: Any, dynamodb: Any, revocations: str = REVOCATIONS) -> Pool:
-    pool_id = idp.create_user_pool(
-        PoolName="nailfolio",
-        UsernameAttributes=["email"],
-        AutoVerifiedAttributes=["email"],
-    )["UserPool"]["Id"]
-    client_id = idp.create_user_pool_client(
-        UserPoolId=pool_id,
-        ClientName="nailfolio-web",
-        GenerateSecret=False,
-        ReadAttributes=["email", "name"],  # so ID tokens carry the display name
-        ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
-    )["UserPoolClient"]["ClientId"]
-    for role in ROLES:
-        idp.create_group(UserPoolId=pool_id, GroupName=role)
+    pool_id = idp.create_user_pool(**cognito_pool.user_pool("nailfolio"))["UserPool"]["Id"]
+    client = idp.create_user_pool_client(**cognito_pool.app_client(pool_id))
+    for group in cognito_pool.groups(pool_id):
+        idp.create_group(**group)
+    client_id = client["UserPoolClient"]["ClientId"]
     dynamodb.create_table(**revocation_table(revocations))
     dynamodb.update_time_to_live(**revocation_time_to_live(revocations))
     return Pool(pool_id, client_id)
