@@ -293,3 +293,20 @@ def test_the_aws_adapters_work_over_http_on_motos_server(tmp_path: Path) -> None
         gone = pytest.raises(ServiceUnavailable, match="create the table")
         with config.open_catalog(settings) as catalog, gone:
             catalog.latest_decision("ana/red")
+
+
+def test_missing_credentials_say_what_to_set_not_to_wait(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # no instance role to fall back on
+    clients.forget_clients()
+    try:
+        with (
+            config.open_catalog(_aws(tmp_path, AWS_REGION=REGION)) as catalog,
+            pytest.raises(ConfigError, match="no AWS credentials found; set AWS_PROFILE"),
+        ):
+            catalog.latest_decision("ana/red")
+    finally:
+        clients.forget_clients()  # the next tests' clients get the fake credentials again

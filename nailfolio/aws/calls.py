@@ -3,7 +3,8 @@
 `call` makes one low-level client call. A ClientError goes to the adapter's `translate`,
 which returns the library error its code means (or None); anything it leaves, and every
 BotoCoreError (no connection, timeouts, retries exhausted), becomes `ServiceUnavailable`
-naming the service and the operation, so no botocore exception reaches a caller.
+naming the service and the operation, so no botocore exception reaches a caller; missing
+credentials are a ConfigError saying what to set, since trying again will not help.
 
 botocore is imported inside the function, never at module top: only the aws backend
 imports this module, and the API's import stays free of boto3.
@@ -15,7 +16,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from nailfolio.errors import ServiceUnavailable
+from nailfolio.errors import ConfigError, ServiceUnavailable
 
 if TYPE_CHECKING:
     from botocore.client import BaseClient
@@ -38,7 +39,7 @@ def call(
     """Call `operation` ("UpdateItem", "InitiateAuth", ...) with `params`; raise only library
     errors. `where` (" on table 'x'") goes into a ServiceUnavailable's message, and the hint
     `hints` gives for its code (else "try again later")."""
-    from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
     method = getattr(client, snake_case(operation))
     try:
@@ -52,6 +53,11 @@ def call(
         hint = {**HINTS, **(hints or {})}.get(code, "try again later")
         raise ServiceUnavailable(
             f"{service} {operation}{where} failed ({code}: {message}); {hint}"
+        ) from exc
+    except NoCredentialsError as exc:  # waiting will not help: say what to set
+        raise ConfigError(
+            f"{service} {operation}{where}: no AWS credentials found; set AWS_PROFILE (or "
+            "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), or run `aws configure`"
         ) from exc
     except BotoCoreError as exc:
         raise ServiceUnavailable(
