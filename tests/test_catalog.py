@@ -140,6 +140,7 @@ def test_a_preloaded_catalog_answers_as_the_catalog_does_before_and_after_writes
             of.latest_decision("ana/red-tips"),
             of.latest_decision("bea/blue"),
             of.latest_decision("cleo/new"),
+            of.latest_decision("dia/unstamped"),
             of.get_decision("ana/red-tips", "h1"),
             of.get_decision("bea/blue", "h1"),
             of.get_rendition("h1", "fp"),
@@ -154,6 +155,7 @@ def test_a_preloaded_catalog_answers_as_the_catalog_does_before_and_after_writes
 
     assert reads(preloaded) == reads(catalog)
     preloaded.record_decision(_decision("cleo/new", "h9", Status.APPROVED))
+    preloaded.record_decision(_decision("dia/unstamped", "h8", decided_at=None))  # stamped
     preloaded.record_decision(_decision("ana/red-tips", "h5", Status.REJECTED))
     preloaded.put_rendition("fp", _rendition("h2"))
     preloaded.put_refusal("h1", "caps", "now refused")

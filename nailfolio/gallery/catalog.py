@@ -115,7 +115,10 @@ class Preloaded:
 
     def record_decision(self, decision: Decision) -> None:
         self._catalog.record_decision(decision)
-        self._latest[decision.key] = self._catalog.latest_decision(decision.key) or decision
+        if decision.decided_at is None:  # the catalog stamps the time: read back what it kept
+            self._latest[decision.key] = self._catalog.latest_decision(decision.key) or decision
+        else:
+            self._latest[decision.key] = decision
 
     def get_rendition(self, content_hash: str, fingerprint: str) -> Rendition | None:
         if fingerprint != self._fingerprint:

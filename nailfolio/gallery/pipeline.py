@@ -15,6 +15,7 @@ import functools
 import logging
 import time
 from collections.abc import Callable, Sequence
+from collections.abc import Set as AbstractSet
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -210,9 +211,9 @@ def build_gallery(
         limit = settings.images.max_file_bytes
         hashes = _hash_sources(sources, catalog, content, limit, lazy_pool, tally)
         sources = [source for source in sources if source.key in hashes]
-        jobs, renditions = _plan(
-            sources, hashes, catalog, notifier, settings, rendition_store, tally
-        )
+        # One listing of the rendition store serves both the plan and the render.
+        held = set(rendition_store.names()) if sources else set()
+        jobs, renditions = _plan(sources, hashes, catalog, notifier, settings, keys, held, tally)
         if on_start:
             on_start(len(jobs))
         pool = lazy_pool.get() if len(jobs) > 1 else None
@@ -223,13 +224,14 @@ def build_gallery(
         lazy_pool.close()
 
     job_of = {job.source.key: job for job in jobs}
-    keys = CacheKeys.of(settings.images)
     for outcome in outcomes:
         _record(outcome, job_of[outcome.key], catalog, notifier, keys, renditions, tally)
+        if outcome.rendition:  # just put into the store
+            held.update(variant.name for variant in outcome.rendition.variants)
 
     published = _published(sources, renditions, tally.statuses)
     statuses = list(tally.statuses.values())
-    _render_and_publish(settings, published, scan.designers, rendition_store)
+    _render_and_publish(settings, published, scan.designers, rendition_store, held)
     return BuildReport(
         designs=len(scan.designs) + len(skipped),  # a link, a sub-folder...: not usable
         processed=tally.processed,
@@ -249,16 +251,16 @@ def _plan(
     catalog: Catalog,
     notifier: Notifier,
     settings: Settings,
-    store: RenditionStore,
+    keys: CacheKeys,
+    held: AbstractSet[str],
     tally: _Tally,
 ) -> tuple[list[Job], dict[str, Rendition]]:
-    """Decide per design what work is left; return the jobs and the renditions already cached.
-    The decisions found are noted in the tally, so nothing asks the catalog for them again;
-    so are the refusals remembered, which need no work at all."""
-    keys = CacheKeys.of(settings.images)
+    """Decide per design what work is left; return the jobs and the renditions already cached
+    (`held`: the variant names the rendition store holds). The decisions found are noted in
+    the tally, so nothing asks the catalog for them again; so are the refusals remembered,
+    which need no work at all."""
     jobs: list[Job] = []
     renditions: dict[str, Rendition] = {}
-    held = store.names() if sources else frozenset()  # one listing, not a check per variant
     for source in sources:
         planned = ingest.plan(
             source,
@@ -334,6 +336,7 @@ def _render_and_publish(
     published: Sequence[PublishedDesign],
     designers: Sequence[Designer],
     renditions: RenditionStore,
+    held: AbstractSet[str],
 ) -> None:
     """The render stage (what changed, into staging), then the publish stage (what differs,
     to the site target). Imported here: the pool's workers never need them."""
@@ -341,7 +344,7 @@ def _render_and_publish(
     from nailfolio.gallery.render import render_staging, site_lock
 
     with site_lock(settings):
-        staged = render_staging(settings, published, designers, held=renditions.names())
+        staged = render_staging(settings, published, designers, held=held)
         publish_site(staged, config.open_site_target(settings, renditions))
 
 
@@ -388,8 +391,6 @@ def build_configured(
             factory,
             on_progress,
             on_start,
-            content_store=config.open_content_store(settings),
-            rendition_store=config.open_rendition_store(settings),
         )
 
 
@@ -400,14 +401,15 @@ def ingest_configured(settings: Settings, keys: Sequence[str]) -> dict[str, inge
     from nailfolio.errors import ContentNotFound
 
     results: dict[str, ingest.IngestResult] = {}
+    content, renditions = config.open_content_store(settings), config.open_rendition_store(settings)
     with config.open_catalog(settings) as catalog, config.open_notifier(settings) as notifier:
         moderator = config.moderator_factory(settings)()
         for key in keys:
             try:
                 results[key] = ingest.ingest(
                     key,
-                    content=config.open_content_store(settings),
-                    renditions=config.open_rendition_store(settings),
+                    content=content,
+                    renditions=renditions,
                     catalog=catalog,
                     notifier=notifier,
                     moderator=moderator,
