@@ -28,7 +28,7 @@ from nailfolio.gallery.catalog import Catalog, Preloaded
 from nailfolio.gallery.content import date_from_camera_name, scan_designs, title_untitled
 from nailfolio.gallery.content_store import ContentStore, version_stamp
 from nailfolio.gallery.ingest import CacheKeys, Job, Outcome, Problem
-from nailfolio.gallery.models import Designer, DesignSource, PublishedDesign, Rendition, Status
+from nailfolio.gallery.models import DesignSource, PublishedDesign, Rendition, Status
 from nailfolio.gallery.moderation import Moderator
 from nailfolio.gallery.notify import Notifier
 from nailfolio.gallery.rendition_store import RenditionStore
@@ -231,7 +231,10 @@ def build_gallery(
 
     published = _published(sources, renditions, tally.statuses)
     statuses = list(tally.statuses.values())
-    _render_and_publish(settings, published, scan.designers, rendition_store, held)
+    from nailfolio.gallery.site import render_site  # Pelican: ~20 MB the workers never need
+
+    target = config.open_site_target(settings, rendition_store)
+    render_site(settings, published, scan.designers, target=target, held=held)
     return BuildReport(
         designs=len(scan.designs) + len(skipped),  # a link, a sub-folder...: not usable
         processed=tally.processed,
@@ -329,23 +332,6 @@ def _record(
         tally.statuses[outcome.key] = decision.status
     if outcome.rendition:
         renditions[outcome.key] = outcome.rendition
-
-
-def _render_and_publish(
-    settings: Settings,
-    published: Sequence[PublishedDesign],
-    designers: Sequence[Designer],
-    renditions: RenditionStore,
-    held: AbstractSet[str],
-) -> None:
-    """The render stage (what changed, into staging), then the publish stage (what differs,
-    to the site target). Imported here: the pool's workers never need them."""
-    from nailfolio.gallery.publish import publish_site
-    from nailfolio.gallery.render import render_staging, site_lock
-
-    with site_lock(settings):
-        staged = render_staging(settings, published, designers, held=held)
-        publish_site(staged, config.open_site_target(settings, renditions))
 
 
 def _published(

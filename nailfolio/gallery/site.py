@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,17 +45,18 @@ def render_site(
     designers: Sequence[Designer],
     conf: Path | None = None,
     target: SiteTarget | None = None,
+    held: AbstractSet[str] | None = None,
 ) -> SiteReport:
     """Render what changed into staging, then publish what differs to the site target.
 
     `conf` is the Pelican settings file (default: pelicanconf.py in the project root; pass
     publishconf.py for production); `target` defaults to the one the settings choose
-    (output/ locally). Designs whose variant files are missing from the renditions folder
-    are logged, left out and listed in the report.
+    (output/ locally). Designs with a variant the rendition store does not hold (`held`:
+    its names; default, its listing now) are logged, left out and listed in the report.
     """
     started = time.perf_counter()
     with site_lock(settings):
-        staged = render_staging(settings, designs, designers, conf)
+        staged = render_staging(settings, designs, designers, conf, held)
         published = publish_site(staged, target or config.open_site_target(settings))
     return site_report(staged, published, time.perf_counter() - started)
 
