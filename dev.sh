@@ -66,8 +66,8 @@ need_python_packages() {
 
 need_chromium() {
   # Playwright's own driver (node, inside its wheel) needs libatomic, which chromium does not
-  # pull in: a fresh Debian lacks it.
-  if command -v chromium >/dev/null 2>&1 && ldconfig -p | grep -q 'libatomic\.so\.1'; then
+  # pull in: a fresh Debian lacks it. ldconfig lives in /sbin, which a plain PATH lacks.
+  if command -v chromium >/dev/null 2>&1 && PATH="$PATH:/sbin:/usr/sbin" ldconfig -p | grep -q 'libatomic\.so\.1'; then
     return 0
   fi
   echo "Installing Debian's chromium (and libatomic1) for the browser tests..."
