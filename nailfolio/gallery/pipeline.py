@@ -23,7 +23,7 @@ from datetime import datetime
 from nailfolio import config
 from nailfolio.config import Settings
 from nailfolio.errors import ContentUnreadable
-from nailfolio.gallery import ingest, scratch
+from nailfolio.gallery import ingest, scaling, scratch
 from nailfolio.gallery.catalog import Catalog, Preloaded
 from nailfolio.gallery.content import date_from_camera_name, scan_designs, title_untitled
 from nailfolio.gallery.content_store import ContentStore, version_stamp
@@ -85,6 +85,7 @@ _worker_factory: ModeratorFactory | None = None
 def _init_worker(factory: ModeratorFactory) -> None:
     global _worker_factory, _worker_moderator
     scratch.end_with_parent()  # a killed build leaves no worker behind
+    scaling.one_thread()  # the pool already has a worker per core
     _worker_factory, _worker_moderator = factory, None
 
 
