@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from nailfolio.errors import ConfigError
-from nailfolio.gallery.page_weight import PHONE_CSS_PX, PHONE_DPR, PageWeights
+from nailfolio.gallery.page_weight import PHONE_CSS_PX, PHONE_DPR, Fetches, PageWeights
 
 PRICES_FILE = Path(__file__).resolve().parent.parent / "deploy" / "prices.json"
 GB = 2**30  # AWS bills data and storage in binary gigabytes
@@ -63,6 +63,8 @@ class Assumptions:
 
     views_per_visit: float = 3  # the shared assets load once a visit
     design_page_share: float = 0.6  # the other views are listing pages (index, designer, colour)
+    listing_cards: float = 24  # card images a listing view loads: a page's worth (lazy loading;
+    # the front page holds 24 to 47, NAILFOLIO_PER_PAGE to twice that less one)
     cache_hit_ratio: float = 0.9  # CloudFront answers 90% of requests from its caches
     signed_in_share: float = 0.02  # views by a signed-in visitor call GET /api/me once
     api_calls_per_comment: float = 3  # sign in, GET /api/me, POST the comment
@@ -222,41 +224,108 @@ def _price(prices: PriceTable, key: str) -> Price:
         raise ConfigError(f"the price table has no {key!r}; add it to deploy/prices.json") from None
 
 
-def _usage(w: Workload, pw: PageWeights, a: Assumptions) -> list[tuple[str, str, float]]:
-    """(price key, what is counted, quantity in the price's unit) for each billed quantity."""
-    traffic = _traffic(w, pw, a)
-    s3 = _s3(w, pw, a)
-    api_calls = w.comments * a.api_calls_per_comment + w.views * a.signed_in_share
-    api_calls += a.admin_api_calls
-    lambdas = _lambdas(w, a, api_calls)
-    invocations = sum(count for count, _, _ in lambdas.values())
-    gb_seconds = sum(count * mb / 1024 * seconds for count, mb, seconds in lambdas.values())
-    rebuilds = _rebuilds(w, a)
-    stored_designs = w.designs * a.months_stored
-    table_gb = (stored_designs * 2_000 + w.comments * a.months_stored * 1_500) / GB
-    mau = math.ceil(w.comments / a.comments_per_commenter + a.designers_and_admins)
-    units = max(3, math.ceil(a.comment_chars / 100))
-    polls = a.sqs_pollers * SECONDS_A_MONTH / 20
-    held = math.ceil(w.designs * a.held_back_share)
-    lambda_list = ", ".join(f"{name} {count:,.0f}" for name, (count, _, _) in lambdas.items())
+Usage = tuple[str, str, float]  # (price key, what is counted, quantity in the price's unit)
+
+
+def _usage(w: Workload, pw: PageWeights, a: Assumptions) -> list[Usage]:
+    """Every billed quantity of the month, by service."""
+    views = _per_view(pw, a)
+    requests = w.views * views.requests
+    api_calls = (
+        w.comments * a.api_calls_per_comment + w.views * a.signed_in_share + a.admin_api_calls
+    )
     return [
-        ("cloudfront_transfer", traffic["bytes_text"], traffic["bytes"] / GB),
-        ("cloudfront_requests", traffic["requests_text"], traffic["requests"]),
+        *_cloudfront(w, views, a),
+        *_s3(w, pw, a, requests),
+        *_compute(w, a, api_calls),
+        *_data(w, a, api_calls),
+    ]
+
+
+def _per_view(pw: PageWeights, a: Assumptions) -> Fetches:
+    """What one page view fetches from CloudFront, on average."""
+    share, visit = a.design_page_share, a.views_per_visit
+    listing_bytes = pw.listing_html.bytes + a.listing_cards * pw.card_image.bytes
+    listing_requests = pw.listing_html.requests + a.listing_cards * pw.card_image.requests
+    return Fetches(
+        share * pw.design_page.bytes + (1 - share) * listing_bytes + pw.assets.bytes / visit,
+        share * pw.design_page.requests
+        + (1 - share) * listing_requests
+        + pw.assets.requests / visit,
+    )
+
+
+def _cloudfront(w: Workload, views: Fetches, a: Assumptions) -> list[Usage]:
+    rebuilds = _rebuilds(w, a)
+    requests = w.views * views.requests
+    return [
         (
-            "cloudfront_functions",
-            "viewer-request function on every static request",
-            traffic["requests"],
+            "cloudfront_transfer",
+            f"{w.views:,} views × {views.bytes / 1000:,.1f} KB ({a.design_page_share:.0%} "
+            f"design pages, the rest listings loading {a.listing_cards:g} cards; assets once "
+            f"a visit of {a.views_per_visit:g} views)",
+            w.views * views.bytes / GB,
         ),
+        ("cloudfront_requests", f"{w.views:,} views × {views.requests:,.2f} requests", requests),
+        ("cloudfront_functions", "viewer-request function on every static request", requests),
         (
             "cloudfront_invalidations",
             f"{rebuilds:,.0f} rebuilds × {a.pages_per_rebuild:g} changed HTML paths",
             rebuilds * a.pages_per_rebuild,
         ),
-        ("s3_storage", s3["storage_text"], s3["storage_gb"]),
-        ("s3_put", s3["put_text"], s3["puts"]),
-        ("s3_get", s3["get_text"], s3["gets"] + traffic["requests"] * (1 - a.cache_hit_ratio)),
-        ("lambda_requests", lambda_list, invocations),
-        ("lambda_compute", _lambda_text(lambdas), gb_seconds),
+    ]
+
+
+def _s3(w: Workload, pw: PageWeights, a: Assumptions, requests: float) -> list[Usage]:
+    """The three buckets: content (originals), assets (variants), site (pages, copies)."""
+    stored = w.designs * a.months_stored
+    rebuilds = _rebuilds(w, a)
+    listings = rebuilds * 2 * math.ceil(stored * pw.variants / 1000 + 1)  # site and assets
+    puts = 2 * w.designs + 2 * w.designs * pw.variants + rebuilds * a.pages_per_rebuild
+    return [
+        (
+            "s3_storage",
+            f"{stored:,.0f} designs ({a.months_stored:g} months): originals "
+            f"{a.original_bytes / 1e6:g} MB, variants {pw.variant_bytes / 1000:,.0f} KB twice",
+            stored * (a.original_bytes + 2 * pw.variant_bytes) / GB,
+        ),
+        (
+            "s3_put",
+            "uploads (image, sidecar), variants written and copied, changed pages, listings "
+            "by each publish",
+            puts + listings,
+        ),
+        (
+            "s3_get",
+            f"CloudFront misses ({1 - a.cache_hit_ratio:.0%} of requests), originals and "
+            "sidecars read by moderation",
+            requests * (1 - a.cache_hit_ratio) + 2 * w.designs,
+        ),
+    ]
+
+
+def _compute(w: Workload, a: Assumptions, api_calls: float) -> list[Usage]:
+    """Lambda, API Gateway, SQS, EventBridge and the Lambdas' logs."""
+    lambdas = {
+        "api": (api_calls, *a.api_lambda),
+        "moderate": (w.designs, *a.moderate_lambda),
+        "sidecar events": (w.designs, *a.sidecar_lambda),
+        "rebuild": (_rebuilds(w, a), *a.rebuild_lambda),
+        "backfill": (a.backfill_runs, *a.backfill_lambda),
+    }
+    invocations = sum(count for count, _, _ in lambdas.values())
+    gb_seconds = sum(count * mb / 1024 * seconds for count, mb, seconds in lambdas.values())
+    each = ", ".join(
+        f"{name} {count:,.0f} × {seconds:g} s × {mb:,} MB"
+        for name, (count, mb, seconds) in lambdas.items()
+    )
+    return [
+        (
+            "lambda_requests",
+            ", ".join(f"{n} {c:,.0f}" for n, (c, _, _) in lambdas.items()),
+            invocations,
+        ),
+        ("lambda_compute", each, gb_seconds),
         (
             "apigateway_rest",
             f"{w.comments:,} comments × {a.api_calls_per_comment:g} calls, "
@@ -264,24 +333,52 @@ def _usage(w: Workload, pw: PageWeights, a: Assumptions) -> list[tuple[str, str,
             api_calls,
         ),
         (
+            "sqs_requests",
+            f"send, receive, delete per approval; {a.sqs_pollers:g} idle long polls of 20 s "
+            "by Lambda",
+            3 * w.designs + a.sqs_pollers * SECONDS_A_MONTH / 20,
+        ),
+        (
+            "eventbridge_aws_events",
+            "S3 Object Created/Deleted events, the backfill schedule",
+            2 * w.designs + a.backfill_runs,
+        ),
+        (
+            "cloudwatch_logs",
+            f"{a.log_bytes_per_invocation:,.0f} bytes a Lambda invocation",
+            invocations * a.log_bytes_per_invocation / GB,
+        ),
+        ("cloudwatch_alarms", "dead-letter queue depth, Lambda errors", a.alarms),
+    ]
+
+
+def _data(w: Workload, a: Assumptions, api_calls: float) -> list[Usage]:
+    """DynamoDB, Cognito, Rekognition, Comprehend and SNS."""
+    stored = w.designs * a.months_stored
+    table_gb = (stored * 2_000 + w.comments * a.months_stored * 1_500) / GB
+    catalog_reads = _rebuilds(w, a) * stored * 2_000 / 4_096 / 2  # eventually consistent
+    units = max(3, math.ceil(a.comment_chars / 100))
+    held = math.ceil(w.designs * a.held_back_share)
+    return [
+        (
             "dynamodb_write",
-            "5 a comment (item, 2 rate counters, sentiment), 4 a design, "
-            "1 an API call (rate counter)",
+            "5 a comment (item, 2 rate counters, sentiment), 4 a design, 1 an API call "
+            "(rate counter)",
             5 * w.comments + 4 * w.designs + api_calls,
         ),
         (
             "dynamodb_read",
-            "1 an API call (revocation check), the catalog read by each "
-            "rebuild (2 KB an item, eventually consistent)",
-            api_calls + rebuilds * stored_designs * 2_000 / 4_096 / 2,
+            "1 an API call (revocation check), the catalog read by each rebuild (2 KB an "
+            "item, eventually consistent)",
+            api_calls + catalog_reads,
         ),
-        ("dynamodb_storage", f"{stored_designs:,.0f} designs and a year of comments", table_gb),
+        ("dynamodb_storage", f"{stored:,.0f} designs and a year of comments", table_gb),
         ("dynamodb_pitr", "the same, backed up continuously", table_gb),
         (
             f"cognito_mau_{a.cognito_plan}",
-            f"one commenter every {a.comments_per_commenter:g} "
-            f"comments, plus {a.designers_and_admins:g} designers and admins",
-            mau,
+            f"one commenter every {a.comments_per_commenter:g} comments, plus "
+            f"{a.designers_and_admins:g} designers and admins",
+            math.ceil(w.comments / a.comments_per_commenter + a.designers_and_admins),
         ),
         ("rekognition_moderation", "one DetectModerationLabels per uploaded image", w.designs),
         (
@@ -291,88 +388,8 @@ def _usage(w: Workload, pw: PageWeights, a: Assumptions) -> list[tuple[str, str,
         ),
         ("sns_publish", f"{a.held_back_share:.0%} of uploads held back or rejected", held),
         ("sns_email", "one email to the admin each", held),
-        (
-            "sqs_requests",
-            f"send, receive, delete per approval; {a.sqs_pollers:g} idle long "
-            "polls of 20 s by Lambda",
-            3 * w.designs + polls,
-        ),
-        ("cloudwatch_alarms", "dead-letter queue depth, Lambda errors", a.alarms),
-        (
-            "cloudwatch_logs",
-            f"{a.log_bytes_per_invocation:,.0f} bytes a Lambda invocation",
-            invocations * a.log_bytes_per_invocation / GB,
-        ),
-        (
-            "eventbridge_aws_events",
-            "S3 Object Created/Deleted events, the backfill schedule",
-            2 * w.designs + a.backfill_runs,
-        ),
     ]
-
-
-def _traffic(w: Workload, pw: PageWeights, a: Assumptions) -> dict[str, Any]:
-    """Bytes and requests CloudFront serves to viewers a month."""
-    share = a.design_page_share
-    per_view_bytes = (
-        share * pw.design_page.bytes
-        + (1 - share) * pw.listing_page.bytes
-        + pw.assets.bytes / a.views_per_visit
-    )
-    per_view_requests = (
-        share * pw.design_page.requests
-        + (1 - share) * pw.listing_page.requests
-        + pw.assets.requests / a.views_per_visit
-    )
-    return {
-        "bytes": w.views * per_view_bytes,
-        "requests": w.views * per_view_requests,
-        "bytes_text": f"{w.views:,} views × {per_view_bytes / 1000:,.1f} KB "
-        f"({share:.0%} design pages {pw.design_page.bytes / 1000:,.1f} KB, listings "
-        f"{pw.listing_page.bytes / 1000:,.1f} KB, assets {pw.assets.bytes / 1000:,.1f} KB "
-        f"once per {a.views_per_visit:g} views)",
-        "requests_text": f"{w.views:,} views × {per_view_requests:,.2f} requests",
-    }
-
-
-def _s3(w: Workload, pw: PageWeights, a: Assumptions) -> dict[str, Any]:
-    """Storage and requests of the three buckets (content, assets, site)."""
-    stored = w.designs * a.months_stored
-    storage = stored * (a.original_bytes + 2 * pw.variant_bytes) / GB  # assets + site copies
-    variant_writes = w.designs * pw.variants * 2  # PUT into assets, COPY into site
-    rebuilds = _rebuilds(w, a)
-    listings = rebuilds * 2 * math.ceil(stored * pw.variants / 1000 + 1)  # site, assets
-    puts = 2 * w.designs + variant_writes + rebuilds * a.pages_per_rebuild + listings
-    return {
-        "storage_gb": storage,
-        "storage_text": f"{stored:,.0f} designs ({a.months_stored:g} months): originals "
-        f"{a.original_bytes / 1e6:g} MB, variants {pw.variant_bytes / 1000:,.0f} KB twice",
-        "puts": puts,
-        "put_text": "uploads (image, sidecar), variants written and copied, changed pages, "
-        "listings by each publish",
-        "gets": w.designs * 2,  # the moderate Lambda reads the original and its sidecar
-        "get_text": f"CloudFront misses ({1 - a.cache_hit_ratio:.0%} of requests), "
-        "originals read by moderation",
-    }
 
 
 def _rebuilds(w: Workload, a: Assumptions) -> float:
     return math.ceil(w.designs / a.approvals_per_rebuild)
-
-
-def _lambdas(w: Workload, a: Assumptions, api_calls: float) -> dict[str, tuple[float, int, float]]:
-    """Invocations, memory (MB) and seconds each, by function."""
-    return {
-        "api": (api_calls, *a.api_lambda),
-        "moderate": (w.designs, *a.moderate_lambda),
-        "sidecar events": (w.designs, *a.sidecar_lambda),
-        "rebuild": (_rebuilds(w, a), *a.rebuild_lambda),
-        "backfill": (a.backfill_runs, *a.backfill_lambda),
-    }
-
-
-def _lambda_text(lambdas: Mapping[str, tuple[float, int, float]]) -> str:
-    return ", ".join(
-        f"{name} {count:,.0f} × {seconds:g} s × {mb:,} MB"
-        for name, (count, mb, seconds) in lambdas.items()
-    )

@@ -5,8 +5,10 @@ Read from the real files, the way a phone loads them:
   would be smaller still), images as they are;
 - a page's images: for a <picture>, its first WebP <source> (every current phone takes
   WebP) at the candidate a phone PHONE_CSS_PX wide at PHONE_DPR picks from its srcset and
-  sizes; else the <img>'s own srcset or src; lazy images too (a visitor who scrolls to the
-  end); averaged over every design page, and index.html for the listing pages;
+  sizes; else the <img>'s own srcset or src;
+- a design page: its HTML and images, averaged over every design page;
+- a listing page: index.html, and the average of its card images apart (a small sample
+  site's front page holds fewer cards than a full one: the cost model says how many load);
 - the shared assets (stylesheets, module scripts with their static imports, the icon) of
   both, counted once: they are versioned and cached for a year, so a visit loads them once.
 Nothing is decoded or executed.
@@ -42,7 +44,8 @@ class PageWeights:
     """The built site's weights (or DEFAULT_WEIGHTS when there is no built site)."""
 
     design_page: Fetches  # HTML + its image, averaged over design pages
-    listing_page: Fetches  # index.html + every image on it
+    listing_html: Fetches  # index.html alone
+    card_image: Fetches  # one of its card images, on average
     assets: Fetches  # stylesheets, scripts, icon: once a visit
     variant_bytes: float  # every variant file of one design, as stored
     variants: float  # variant files per design
@@ -50,10 +53,12 @@ class PageWeights:
 
 
 # Measured on the repository's sample gallery (12 designs) on 2026-12-02, rounded up:
-# 46 KB and 2 requests a design page, 130 KB and 13 the index, 12 KB and 5 the assets.
+# 46 KB and 2 requests a design page, 3 KB the index's HTML and 10 KB a card image,
+# 12 KB and 5 requests the assets, 175 KB in 5 files the variants of a design.
 DEFAULT_WEIGHTS = PageWeights(
     design_page=Fetches(50_000, 2),
-    listing_page=Fetches(140_000, 13),
+    listing_html=Fetches(3_500, 1),
+    card_image=Fetches(11_000, 1),
     assets=Fetches(15_000, 5),
     variant_bytes=200_000,
     variants=5,
@@ -70,14 +75,15 @@ def read_page_weights(output_dir: Path) -> PageWeights | None:
         return None
     site = _Site(output_dir)
     designs = [site.page(path) for path in design_pages]
-    listing = site.page(index)
+    html, cards = site.page(index)
     count, files, total = _variants(output_dir / "img")
     return PageWeights(
         design_page=Fetches(
-            sum(page.bytes for page in designs) / len(designs),
-            sum(page.requests for page in designs) / len(designs),
+            sum(html + sum(images) for html, images in designs) / len(designs),
+            sum(1 + len(images) for _, images in designs) / len(designs),
         ),
-        listing_page=listing,
+        listing_html=Fetches(html, 1),
+        card_image=Fetches(sum(cards) / len(cards), 1) if cards else Fetches(0, 0),
         assets=site.assets(),
         variant_bytes=total / count if count else DEFAULT_WEIGHTS.variant_bytes,
         variants=files / count if count else DEFAULT_WEIGHTS.variants,
@@ -126,16 +132,17 @@ class _Site:
         self.root = root
         self.shared: set[Path] = set()
 
-    def page(self, path: Path) -> Fetches:
+    def page(self, path: Path) -> tuple[int, list[int]]:
+        """The page's own bytes on the wire and each of its images'; its assets are noted."""
         parser = _Tags()
         parser.feed(path.read_text(encoding="utf-8"))
         files = [self._file(path, url) for url in parser.images]
-        found = [file for file in files if file is not None]
+        images = [wire_bytes(file) for file in files if file is not None]
         for url in parser.assets:
             file = self._file(path, url)
             if file is not None:
                 self.shared.update(self._with_imports(file))
-        return Fetches(wire_bytes(path) + sum(wire_bytes(f) for f in found), 1 + len(found))
+        return wire_bytes(path), images
 
     def assets(self) -> Fetches:
         return Fetches(sum(wire_bytes(f) for f in self.shared), len(self.shared))
