@@ -20,7 +20,7 @@ from nailfolio import cli
 from nailfolio.aws import clients
 from nailfolio.aws.s3_content_bucket import S3ContentBucket
 from nailfolio.config import load_settings
-from nailfolio.gallery.content_sync import plan_sync
+from nailfolio.gallery.content_sync import plan_sync, run_sync
 from nailfolio.local.folder_content_store import FolderContentStore
 
 BUCKET = "nailfolio-content"
@@ -240,3 +240,53 @@ def test_deletions_go_in_batches_of_a_thousand(synced: Synced) -> None:
     bucket.delete(keys)
     assert calls == [1000, 1]
     assert synced.stored() == []
+
+
+class _CountingReads(FolderContentStore):
+    """The content folder, counting the files read."""
+
+    reads: list[str]
+
+    def read(self, key: str, limit: int | None = None) -> bytes:
+        self.reads.append(key)
+        return super().read(key, limit)
+
+
+def test_planning_reads_only_files_whose_size_the_bucket_already_has(synced: Synced) -> None:
+    bucket = S3ContentBucket(boto3.client("s3", region_name=REGION), BUCKET)
+    local = _CountingReads(synced.project.root / "content")
+    local.reads = []
+    plan_sync(local, bucket, 2**30)
+    images = [key for key in local.reads if not key.endswith(".md")]  # the scan reads sidecars
+    assert images == []  # the bucket is empty: every image is new, none is read
+    synced.sync()
+    synced.write("ana/red.md", b"Title: A longer title\n")
+    local.reads = []
+    plan = plan_sync(local, bucket, 2**30)
+    images = sorted(key for key in local.reads if not key.endswith(".md"))
+    assert images == ["designs/ana/red.jpg", "designs/bo/blue.png"]  # same size: compared
+    assert [upload.key for upload in plan.uploads] == ["designs/ana/red.md"]
+
+
+def test_a_file_turned_into_a_link_after_planning_is_refused_and_the_rest_go_on(
+    synced: Synced,
+) -> None:
+    bucket = S3ContentBucket(boto3.client("s3", region_name=REGION), BUCKET)
+    local = FolderContentStore(synced.project.root / "content")
+    plan = plan_sync(local, bucket, 2**30)
+    red = synced.project.designs / "ana" / "red.jpg"
+    red.unlink()
+    os.symlink(synced.project.root / "pelicanconf.py", red)
+    done = run_sync(plan, local, bucket)
+    assert done.uploaded == 2
+    assert [str(refusal) for refusal in done.refused] == [
+        "content/designs/ana/red.jpg: is a symbolic link; copy the file in instead"
+    ]
+    assert synced.stored() == ["designs/ana/red.md", "designs/bo/blue.png"]
+
+
+def test_the_progress_bar_goes_to_stderr_unless_quiet(synced: Synced) -> None:
+    settings = load_settings(env=synced.env, root=synced.project.root)
+    result = CliRunner().invoke(cli.main, ["content", "sync"], obj=settings)
+    assert "Syncing content" in result.stderr
+    assert result.stdout.strip() == "3 uploaded, 0 unchanged, 0 deleted"

@@ -45,8 +45,10 @@ def sync(delete: bool, dry_run: bool, quiet: bool) -> None:
         return
     steps = len(plan.uploads) + (len(plan.only_in_bucket) if delete else 0)
     with _bar(steps, not quiet) as step:
-        uploaded, deleted = run_sync(plan, local, bucket, delete, step)
-    click.echo(_summary(plan, uploaded, deleted, delete))
+        done = run_sync(plan, local, bucket, delete, step)
+    for refusal in done.refused:
+        click.secho(f"refused {refusal}", fg="yellow", err=True)
+    click.echo(_summary(plan, done.uploaded, done.deleted, delete, late=len(done.refused)))
 
 
 def _echo_plan(plan: SyncPlan, delete: bool) -> None:
@@ -58,12 +60,14 @@ def _echo_plan(plan: SyncPlan, delete: bool) -> None:
             click.echo(f"delete  {key}")
 
 
-def _summary(plan: SyncPlan, uploaded: int, deleted: int, delete: bool, would: bool = False) -> str:
+def _summary(
+    plan: SyncPlan, uploaded: int, deleted: int, delete: bool, would: bool = False, late: int = 0
+) -> str:
     """One line: "3 uploaded, 120 unchanged, 0 deleted (2 only in the bucket: ...)"."""
     verbs = ("to upload", "to delete") if would else ("uploaded", "deleted")
     line = f"{uploaded} {verbs[0]}, {plan.unchanged} unchanged, {deleted} {verbs[1]}"
-    if plan.refused:
-        line += f", {len(plan.refused)} refused"
+    if plan.refused or late:
+        line += f", {len(plan.refused) + late} refused"
     if plan.only_in_bucket and not delete:
         line += f" ({len(plan.only_in_bucket)} only in the bucket: pass --delete to remove)"
     return line

@@ -94,23 +94,26 @@ class ContentBucket(Protocol):
 
 
 def plan_sync(local: ContentStore, bucket: ContentBucket, max_file_bytes: int) -> SyncPlan:
-    """Compare the local content store with the bucket; reads (and hashes) every local file,
-    changes nothing."""
+    """Compare the local content store with the bucket, changing nothing; a file is read
+    (and hashed) only when the bucket holds an object of its size under its key."""
     candidates, refused = _local_files(local, max_file_bytes)
     remote = {file.key: file for file in bucket.list_files()}
     uploads: list[Upload] = []
     unchanged = 0
     for entry in candidates:
+        found = remote.get(entry.key)
+        if found is None or found.size != entry.size:  # no need to read it to know
+            uploads.append(Upload(entry.key, entry.size, new=found is None))
+            continue
         try:
             data = local.read(entry.key)
         except ContentUnreadable as error:
             refused.append(Refusal(entry.key, error.reason))
             continue
-        found = remote.get(entry.key)
-        if found is not None and _same(data, found, bucket):
+        if _same(data, found, bucket):
             unchanged += 1
         else:
-            uploads.append(Upload(entry.key, len(data), new=found is None))
+            uploads.append(Upload(entry.key, len(data), new=False))
     kept = {entry.key for entry in candidates}
     held = [refusal.key for refusal in refused]
     only = sorted(key for key in remote if key not in kept and not _under(key, held))
@@ -122,25 +125,38 @@ def plan_sync(local: ContentStore, bucket: ContentBucket, max_file_bytes: int) -
     )
 
 
+@dataclass(frozen=True)
+class SyncResult:
+    uploaded: int
+    deleted: int
+    refused: tuple[Refusal, ...]  # files that could not be read when their turn came
+
+
 def run_sync(
     plan: SyncPlan,
     local: ContentStore,
     bucket: ContentBucket,
     delete: bool = False,
     on_step: Callable[[str], None] = lambda key: None,
-) -> tuple[int, int]:
-    """Carry out `plan` (deletions only with `delete`): (files uploaded, objects deleted).
-    Each file is read again, so what is uploaded is hashed as it is sent."""
+) -> SyncResult:
+    """Carry out `plan`, deletions only with `delete`. Each file is read as it is sent and
+    hashed then; one that cannot be read is refused and the others go on."""
+    uploaded, refused = 0, []
     for upload in plan.uploads:
-        data = local.read(upload.key)
-        bucket.upload(upload.key, data, hashlib.sha256(data).hexdigest())
+        try:
+            data = local.read(upload.key)
+        except ContentUnreadable as error:
+            refused.append(Refusal(upload.key, error.reason))
+        else:
+            bucket.upload(upload.key, data, hashlib.sha256(data).hexdigest())
+            uploaded += 1
         on_step(upload.key)
-    if not delete or not plan.only_in_bucket:
-        return len(plan.uploads), 0
-    bucket.delete(plan.only_in_bucket)
-    for key in plan.only_in_bucket:
-        on_step(key)
-    return len(plan.uploads), len(plan.only_in_bucket)
+    deletions = plan.only_in_bucket if delete else ()
+    if deletions:
+        bucket.delete(deletions)
+        for key in deletions:
+            on_step(key)
+    return SyncResult(uploaded, len(deletions), tuple(refused))
 
 
 def _local_files(
