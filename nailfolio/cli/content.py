@@ -20,7 +20,7 @@ from nailfolio.gallery.content_sync import SyncPlan, plan_sync, run_sync
 
 @click.group()
 def content() -> None:
-    """The designers' content folder."""
+    """The designers' content folder: sync it to the content bucket (aws)."""
 
 
 @content.command()

@@ -28,9 +28,27 @@ COLUMNS = ("with_free_tier", "always_free_only", "without_free_tier")
 
 
 @click.command()
-@click.option("--views", default=100_000, show_default=True, type=click.IntRange(min=0))
-@click.option("--designs", default=500, show_default=True, type=click.IntRange(min=0))
-@click.option("--comments", default=2_000, show_default=True, type=click.IntRange(min=0))
+@click.option(
+    "--views",
+    default=100_000,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Page views a month.",
+)
+@click.option(
+    "--designs",
+    default=500,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="New designs uploaded a month.",
+)
+@click.option(
+    "--comments",
+    default=2_000,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Comments posted a month.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @click.option("--markdown", is_flag=True, help="Print a markdown table (for the README).")
 @click.option(
@@ -43,8 +61,8 @@ COLUMNS = ("with_free_tier", "always_free_only", "without_free_tier")
 def cost(
     views: int, designs: int, comments: int, as_json: bool, markdown: bool, prices: Path
 ) -> None:
-    """The monthly cost on AWS of VIEWS page views, DESIGNS new designs and COMMENTS
-    comments, with and without the free tiers; page weights come from output/."""
+    """The monthly cost on AWS, line by line, with and without the free tiers (page
+    weights from the site built in output/, us-east-1 prices from deploy/prices.json)."""
     settings: Settings = click.get_current_context().obj
     weights = read_page_weights(settings.output_dir) or DEFAULT_WEIGHTS
     result = estimate(Workload(views, designs, comments), weights, load_prices(prices))
