@@ -235,7 +235,7 @@ def _usage(w: Workload, pw: PageWeights, a: Assumptions) -> list[Usage]:
         w.comments * a.api_calls_per_comment + w.views * a.signed_in_share + a.admin_api_calls
     )
     return [
-        *_cloudfront(w, views, a),
+        *_cloudfront(w, pw, views, a),
         *_s3(w, pw, a, requests),
         *_compute(w, a, api_calls),
         *_data(w, a, api_calls),
@@ -255,15 +255,18 @@ def _per_view(pw: PageWeights, a: Assumptions) -> Fetches:
     )
 
 
-def _cloudfront(w: Workload, views: Fetches, a: Assumptions) -> list[Usage]:
+def _cloudfront(w: Workload, pw: PageWeights, views: Fetches, a: Assumptions) -> list[Usage]:
     rebuilds = _rebuilds(w, a)
     requests = w.views * views.requests
+    listing = pw.listing_html.bytes + a.listing_cards * pw.card_image.bytes
     return [
         (
             "cloudfront_transfer",
-            f"{w.views:,} views × {views.bytes / 1000:,.1f} KB ({a.design_page_share:.0%} "
-            f"design pages, the rest listings loading {a.listing_cards:g} cards; assets once "
-            f"a visit of {a.views_per_visit:g} views)",
+            f"{w.views:,} views × {views.bytes / 1000:,.1f} KB: {a.design_page_share:.0%} "
+            f"design pages of {pw.design_page.bytes / 1000:,.0f} KB, listings of "
+            f"{listing / 1000:,.0f} KB ({a.listing_cards:g} cards), "
+            f"{pw.assets.bytes / 1000:,.0f} KB of assets once a visit of "
+            f"{a.views_per_visit:g} views",
             w.views * views.bytes / GB,
         ),
         ("cloudfront_requests", f"{w.views:,} views × {views.requests:,.2f} requests", requests),
