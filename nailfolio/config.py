@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from nailfolio.comments.service import CommentStore
     from nailfolio.gallery.catalog import Catalog
     from nailfolio.gallery.content_store import ContentStore
+    from nailfolio.gallery.content_sync import ContentBucket
     from nailfolio.gallery.moderation import Moderator
     from nailfolio.gallery.notify import Notifier
     from nailfolio.gallery.publish import SiteTarget
@@ -382,6 +383,21 @@ def open_content_store(settings: Settings) -> ContentStore:
     from nailfolio.local.folder_content_store import FolderContentStore
 
     return FolderContentStore(settings.content_dir)
+
+
+def open_content_sync(settings: Settings) -> tuple[ContentStore, ContentBucket]:
+    """What `content sync` works on: the content/ folder and the content bucket it uploads
+    to (aws only: locally content/ is the content store itself, so there is nothing to sync)."""
+    if settings.backend != "aws":
+        raise ConfigError(
+            "nothing to sync: on the local backend the content folder is the content store "
+            "itself; set NAILFOLIO_BACKEND=aws to upload it to the content bucket"
+        )
+    from nailfolio.aws.s3_content_bucket import S3ContentBucket
+    from nailfolio.local.folder_content_store import FolderContentStore
+
+    bucket = S3ContentBucket(_aws_client(settings, "s3"), settings.aws.get("content_bucket"))
+    return FolderContentStore(settings.content_dir), bucket
 
 
 def open_rendition_store(settings: Settings) -> RenditionStore:

@@ -20,6 +20,8 @@ from typing import Any
 import click
 
 from nailfolio import config
+from nailfolio.cli.content import content
+from nailfolio.cli.cost import cost
 from nailfolio.cli.stores import backup, check
 from nailfolio.cli.users import users
 from nailfolio.errors import DesignNotFound, NailfolioError
@@ -330,3 +332,5 @@ def backfill(batch: int) -> None:
 main.add_command(users)
 main.add_command(backup)
 main.add_command(check)
+main.add_command(content)
+main.add_command(cost)
