@@ -196,4 +196,4 @@ def backfill_sentiment(event: Any) -> dict[str, Any]:
     """Score the comments whose scoring never finished."""
     from nailfolio.gallery import events
 
-    return {"scored": events.backfill_sentiment(api.comments())}
+    return {"scored": events.handle_backfill()}

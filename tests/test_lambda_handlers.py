@@ -36,6 +36,7 @@ from nailfolio.cli import commands as cli
 from nailfolio.errors import ServiceUnavailable
 from nailfolio.gallery import events, site
 from nailfolio.gallery.models import Status
+from nailfolio.gallery.rebuild_queue import RebuildRequest
 from nailfolio.local.folder_site_target import FolderSiteTarget
 
 CONTENT, ASSETS, OTHER = "t-content", "t-assets", "someone-elses"
@@ -379,19 +380,16 @@ def test_a_missing_queue_is_an_error_naming_the_setting(
         queue.request("approved", ["ana/red"])
 
 
-def test_the_backfill_lambda_scores_pending_comments(project: Any) -> None:
+def test_the_backfill_lambda_scores_pending_comments(
+    project: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from test_backfill import pending, store_pending
 
-    from nailfolio.web import api
-
     store_pending(project, "Love these!", "Meh.")
-    api.configure(project.settings)
-    try:
-        client = Client(app)
-        event = client.events.generate_cw_event("aws.events", "Scheduled Event", {}, [], REGION)
-        assert client.lambda_.invoke("backfill_sentiment", event).payload == {"scored": 2}
-    finally:
-        api.reset()
+    monkeypatch.setenv("NAILFOLIO_ROOT", str(project.root))
+    client = Client(app)
+    event = client.events.generate_cw_event("aws.events", "Scheduled Event", {}, [], REGION)
+    assert client.lambda_.invoke("backfill_sentiment", event).payload == {"scored": 2}
     assert pending(project) == 0
 
 
@@ -412,3 +410,16 @@ def test_lambda_settings_name_what_the_bundle_lacks(tmp_path: Path) -> None:
     env = {"LAMBDA_TASK_ROOT": str(tmp_path / "task"), "NAILFOLIO_ROOT": str(tmp_path / "r")}
     with pytest.raises(config.ConfigError, match=r"lacks pelicanconf\.py, theme"):
         config.lambda_settings(env)
+
+
+def test_a_request_carries_at_most_50_keys_and_counts_them_all(aws: Aws) -> None:
+    keys = [f"designs/ana/red-{number}.jpg" for number in range(120)]
+    config.open_rebuild_queue(config.load_settings()).request("content sync", keys)
+    (message,) = aws.messages()
+    assert (message["keys"], message["count"]) == (keys[:50], 120)
+    assert RebuildRequest.from_json(json.dumps(message)) == RebuildRequest.of("content sync", keys)
+
+
+@pytest.mark.parametrize("body", ["", "[]", "{}", '{"reason": "x", "keys": 3}', "null"])
+def test_a_message_body_that_is_not_a_request_reads_as_an_unreadable_one(body: str) -> None:
+    assert RebuildRequest.from_json(body).reason.startswith("unreadable request")

@@ -30,7 +30,6 @@ from nailfolio.gallery.models import Status
 from nailfolio.gallery.rebuild_queue import RebuildQueue, RebuildRequest
 
 if TYPE_CHECKING:
-    from nailfolio.comments.service import CommentService
     from nailfolio.gallery.pipeline import Ingested
 
 logger = logging.getLogger(__name__)
@@ -118,10 +117,12 @@ def moderate_changes(
     cannot be named for certain; a rebuild that finds nothing changed publishes nothing)."""
     from nailfolio.gallery.pipeline import ingest_changes
 
-    created = [change.key for change in changes if not change.removed]
-    removed = [change.key for change in changes if change.removed]
+    valid = [change for change in changes if is_content_key(change.key)]
+    created = [change.key for change in valid if not change.removed]
+    removed = [change.key for change in valid if change.removed]
     found = ingest_changes(settings, created) if created else {}
-    decisions = {key: _decision_name(found.get(key)) for key in created}
+    decisions = dict.fromkeys((change.key for change in changes), "unknown")
+    decisions.update({key: _decision_name(found.get(key)) for key in created})
     decisions.update(dict.fromkeys(removed, "removed"))
     changed = [key for key in created if _alters_site(key, found.get(key))] + removed
     if changed:
@@ -167,12 +168,25 @@ def handle_rebuild_batch(bodies: Sequence[str]) -> RebuildReport:
     return rebuild_site(settings, requests, moderate_new=False, production=True)
 
 
-def backfill_sentiment(comments: CommentService, batch: int = BACKFILL_BATCH) -> int:
+def backfill_sentiment(settings: Settings, batch: int = BACKFILL_BATCH) -> int:
     """Score every pending comment; how many were scored. A failing analyzer leaves them
-    pending for the next run."""
-    scored = comments.backfill_all(batch)
+    pending for the next run. Only the comment store and the analyzer are built: the
+    backfill Lambda needs no user pool."""
+    from nailfolio.comments.service import CommentService
+
+    analyzer = config.build_sentiment_analyzer(settings)
+    with (
+        config.open_comment_store(settings) as store,
+        config.open_rate_limiter(settings) as limiter,  # unused: backfilling posts nothing
+    ):
+        scored = CommentService(store, analyzer, limiter, lambda key: True).backfill_all(batch)
     logger.info("sentiment backfill: %d comments scored", scored)
     return scored
+
+
+def handle_backfill() -> int:
+    """The scheduled backfill Lambda."""
+    return backfill_sentiment(config.load_settings())
 
 
 def _decision_name(found: Ingested | None) -> str:
