@@ -278,13 +278,33 @@ def test_the_key_is_taken_as_eventbridge_sends_it_not_url_decoded(aws: Aws) -> N
     assert aws.deliver(key)["decisions"] == {key: "approved"}
 
 
-def test_the_same_bytes_again_request_no_rebuild(aws: Aws) -> None:
+def test_a_retried_event_sends_the_request_its_first_try_could_not(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    aws.put_image("designs/ana/red.jpg")
+    monkeypatch.setenv("NAILFOLIO_REBUILD_QUEUE_URL", aws.queue_url + "-gone")
+    with pytest.raises(ServiceUnavailable):  # the Lambda fails: EventBridge tries again
+        aws.deliver("designs/ana/red.jpg")
+    assert aws.decision("ana/red") is Status.APPROVED  # recorded before the send failed
+    monkeypatch.setenv("NAILFOLIO_REBUILD_QUEUE_URL", aws.queue_url)
+    assert aws.deliver("designs/ana/red.jpg")["rebuild_for"] == ["designs/ana/red.jpg"]
+    assert len(aws.messages()) == 1
+
+
+def test_a_retried_withdrawal_still_requests_the_rebuild(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
     aws.put_image("designs/ana/red.jpg")
     aws.deliver("designs/ana/red.jpg")
-    assert len(aws.messages()) == 1
-    again = aws.deliver("designs/ana/red.jpg")  # EventBridge delivers at least once
-    assert again["decisions"] == {"designs/ana/red.jpg": "approved"}
-    assert (again["rebuild_for"], aws.messages()) == ([], [])
+    aws.rebuild(*map(json.dumps, aws.messages()))
+    aws.put_image("designs/ana/red.jpg", marker=255)
+    monkeypatch.setenv("NAILFOLIO_REBUILD_QUEUE_URL", aws.queue_url + "-gone")
+    with pytest.raises(ServiceUnavailable):
+        aws.deliver("designs/ana/red.jpg")
+    monkeypatch.setenv("NAILFOLIO_REBUILD_QUEUE_URL", aws.queue_url)
+    aws.deliver("designs/ana/red.jpg")
+    aws.rebuild(*map(json.dumps, aws.messages()))
+    assert not aws.page("ana/red").exists()
 
 
 def test_a_rejected_upload_requests_no_rebuild_and_tells_the_admins(aws: Aws) -> None:

@@ -2,8 +2,8 @@
 
 - moderate: content keys changed (an S3 "Object Created" or "Object Deleted" event, routed
   by EventBridge; locally, keys named on the command line). Each created key is ingested;
-  whenever that changes what the site shows (a design approved or withdrawn, removed, its
-  sidecar or designer.md edited) one rebuild is requested through the RebuildQueue.
+  whenever that may change what the site shows (a design approved or withdrawn, removed,
+  its sidecar or designer.md edited) one rebuild is requested through the RebuildQueue.
 - rebuild: any number of requests (an SQS batch) make one render and publish, from the
   catalog, through config.open_site_target. On aws it moderates nothing (each upload has its
   own ingest) and a failure raises, so SQS retries the batch and at last dead-letters it.
@@ -112,7 +112,7 @@ def is_content_key(key: str) -> bool:
 def moderate_changes(
     settings: Settings, changes: Sequence[ContentChange], queue: RebuildQueue
 ) -> ModerationReport:
-    """Ingest each created key; request one rebuild when any change alters the site. Every
+    """Ingest each created key; request one rebuild when any change may alter the site. Every
     removal does (slugs depend on the folder's other files, so a removed file's design
     cannot be named for certain; a rebuild that finds nothing changed publishes nothing)."""
     from nailfolio.gallery.pipeline import ingest_changes
@@ -196,12 +196,10 @@ def _decision_name(found: Ingested | None) -> str:
 
 
 def _alters_site(key: str, found: Ingested | None) -> bool:
-    """Whether ingesting `key` changes what the site shows."""
+    """Whether ingesting `key` may change what the site shows: always, but for a first
+    version that is held back. An approved design asks again though its bytes are known:
+    this may be a retry whose first try recorded the decision and then failed to send the
+    request (a rebuild that finds nothing changed publishes nothing)."""
     if found is None:  # not a design image: a sidecar or designer.md is on the pages
         return key.lower().endswith(SIDECAR_SUFFIX)
-    before, result = found.previous, found.result
-    was = before is not None and before.status is Status.APPROVED
-    if result.status is not Status.APPROVED:
-        return was  # withdrawn (a new version held back or unusable), or never shown
-    new_bytes = before is None or before.content_hash != result.content_hash
-    return not was or new_bytes or result.processed  # processed: variants rendered again
+    return found.previous is not None or found.result.status is Status.APPROVED
