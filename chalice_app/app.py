@@ -1,5 +1,6 @@
 """Nailfolio's HTTP API (Chalice): sign-up (with its emailed code), sign-in, refresh and sign-out,
-customers' comments, the admins' inbox.
+customers' comments, the admins' inbox; and the hooks' Lambdas (at the bottom): moderate an
+upload, rebuild the site, backfill sentiment scores.
 
 Each view authenticates, calls a service and shapes the answer; the wiring, auth and error
 mapping are in nailfolio/web/api.py, the HTTP plumbing in nailfolio/plumbing.py, the contract in
@@ -7,8 +8,10 @@ nailfolio/web/openapi.py (served at /api/openapi.json). Importing this module bu
 services are made on the first request. Packaged, nailfolio is vendored beside this file.
 """
 
-from chalice import Chalice
-from chalice.app import Response
+from typing import Any
+
+from chalice import Chalice, Rate
+from chalice.app import CloudWatchEvent, Response, SQSEvent
 
 # configure_logs=False: Chalice would take over the "nailfolio" logger (the app's name), the
 from nailfolio.web import api, plumbing
@@ -160,3 +163,37 @@ def delete_comment(comment_id: str) -> Response:
     if not api.comments().delete(comment_id):
         raise plumbing.HttpError(404, "not_found", "There is no comment with that id")
     return plumbing.no_content()
+
+
+# --- The hooks (nailfolio/gallery/events.py does the work; each imports it on first use). ---
+
+
+@app.on_cw_event(
+    {"source": ["aws.s3"], "detail-type": ["Object Created", "Object Deleted"]}, name="moderate"
+)
+def moderate(event: CloudWatchEvent) -> dict[str, Any]:
+    """A file landed in (or left) the content bucket: ingest it, ask for a rebuild if needed."""
+    from nailfolio.gallery import events
+
+    return events.handle_content_event(event.to_dict()).as_json()
+
+
+@app.on_sqs_message(
+    queue="nailfolio-rebuild",
+    batch_size=100,
+    maximum_batching_window_in_seconds=30,
+    name="rebuild",
+)
+def rebuild(event: SQSEvent) -> dict[str, Any]:
+    """One rebuild per batch of requests; an error fails the batch, so SQS retries it."""
+    from nailfolio.gallery import events
+
+    return events.handle_rebuild_batch([record.body for record in event]).as_json()
+
+
+@app.schedule(Rate(1, unit=Rate.HOURS), name="backfill_sentiment")
+def backfill_sentiment(event: Any) -> dict[str, Any]:
+    """Score the comments whose scoring never finished."""
+    from nailfolio.gallery import events
+
+    return {"scored": events.handle_backfill()}

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""Moderation hook: fired when images land in the content store (an S3 event on aws).
+"""Moderation hook: images landed in the content store; the local face of the moderate Lambda.
 
-Each content key named ("designs/ana/red.jpg") goes through the ingest stage alone: decoded,
-moderated, its variants rendered, its decision recorded (the same bytes twice do no work).
-When any was approved the rebuild hook republishes the site; locally it is called here, on
-aws the approval goes through a queue to it.
+`python -m hooks.moderate designs/ana/red.jpg ...` runs the ingest stage for each key named
+(decoded, moderated, its variants rendered, its decision recorded; the same bytes twice do no
+work) and, when that changes the site, asks for a rebuild: locally it runs at once (on aws
+the same handler sends it to the rebuild queue). nailfolio.gallery.events holds the handler.
 """
 
 from __future__ import annotations
@@ -12,27 +12,18 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from hooks import rebuild
 from nailfolio import config
 from nailfolio.errors import NailfolioError
-from nailfolio.gallery.pipeline import ingest_configured
+from nailfolio.gallery import events
 
 
 def handle(event: dict[str, Any]) -> dict[str, Any]:
     """event: {"keys": ["designs/ana/red.jpg", ...]}; returns each key's decision ("unknown":
-    not a design) and the problems met; rebuilds the site when anything was approved."""
-    keys = list(event.get("keys", []))
-    results = ingest_configured(config.load_settings(), keys)
-    decisions = {
-        key: (found.status.value if found.status else "not usable")
-        if (found := results.get(key))
-        else "unknown"
-        for key in keys
-    }
-    if "approved" in decisions.values():
-        rebuild.handle({"source": "moderation"})
-    problems = [str(found.problem) for found in results.values() if found.problem]
-    return {"problems": problems, "decisions": decisions}
+    not a design), the problems met and the keys a rebuild was requested for."""
+    settings = config.load_settings()
+    changes = [events.ContentChange(key) for key in event.get("keys", [])]
+    report = events.moderate_changes(settings, changes, config.open_rebuild_queue(settings))
+    return report.as_json()
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""Rebuild hook: fired when moderation lets a design through; regenerates the site.
+"""Rebuild hook: regenerates and republishes the site; the local face of the rebuild Lambda.
 
-Locally this is `python -m hooks.rebuild` (build.py approve calls the same build); on AWS the
-same `handle` is wired to the moderation events by chalice_app.
+`python -m hooks.rebuild` runs one whole build (anything not ingested yet is ingested too:
+locally no upload event did it). On AWS the rebuild Lambda runs the same handler for each
+batch of the rebuild queue (nailfolio.gallery.events).
 """
 
 from __future__ import annotations
@@ -12,12 +13,12 @@ from typing import Any
 
 from nailfolio import config
 from nailfolio.errors import NailfolioError
-from nailfolio.gallery.pipeline import build_configured
+from nailfolio.gallery import events
 
 
 def handle(event: dict[str, Any] | None = None) -> dict[str, Any]:
     """Rebuild once for any number of approvals: the build itself works out what changed."""
-    report = build_configured(config.load_settings())
+    report = events.rebuild_site(config.load_settings())
     return {"published": report.published, "processed": report.processed}
 
 

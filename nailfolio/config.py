@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from nailfolio.gallery.moderation import Moderator
     from nailfolio.gallery.notify import Notifier
     from nailfolio.gallery.publish import SiteTarget
+    from nailfolio.gallery.rebuild_queue import RebuildQueue
     from nailfolio.gallery.rendition_store import RenditionStore
     from nailfolio.identity.provider import IdentityProvider
     from nailfolio.local.outbox_notifier import OutboxNotifier
@@ -104,6 +105,9 @@ AWS_SETTINGS = {
     "topic_arn": AwsSetting("NAILFOLIO_TOPIC_ARN", "", "SNS topic the admins' notifications go to"),
     "comprehend_language": AwsSetting(
         "NAILFOLIO_COMPREHEND_LANGUAGE", "en", "language Comprehend scores comments in"
+    ),
+    "rebuild_queue_url": AwsSetting(
+        "NAILFOLIO_REBUILD_QUEUE_URL", "", "SQS queue of rebuild requests (the rebuild Lambda's)"
     ),
 }
 
@@ -516,3 +520,42 @@ def open_site_target(settings: Settings, renditions: RenditionStore | None = Non
     record = settings.var_dir / "output.json"
     images = renditions or open_rendition_store(settings)
     return FolderSiteTarget(settings.output_dir, record, images)
+
+
+# The hooks (issue 8): the rebuild queue, and the settings of a run inside AWS Lambda.
+LAMBDA_ROOT = Path("/tmp/nailfolio")  # Lambda's one writable folder
+
+
+def open_rebuild_queue(
+    settings: Settings, rebuild: Callable[[], object] | None = None
+) -> RebuildQueue:
+    """Where rebuild requests go: on aws the SQS rebuild queue; locally `rebuild` runs at
+    once (default: a whole build with these settings)."""
+    if settings.backend == "aws":
+        from nailfolio.aws.sqs_rebuild_queue import SqsRebuildQueue
+
+        client = _aws_client(settings, "sqs")
+        return SqsRebuildQueue(client, settings.aws.get("rebuild_queue_url"))
+    from nailfolio.local.immediate_rebuild import ImmediateRebuild
+
+    return ImmediateRebuild(rebuild or functools.partial(_build_now, settings))
+
+
+def _build_now(settings: Settings) -> object:
+    from nailfolio.gallery.pipeline import build_configured
+
+    return build_configured(settings)
+
+
+def lambda_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """The settings of a Lambda run: root in /tmp (NAILFOLIO_ROOT overrides it; a warm
+    container reuses it) holding the project files the bundle carries in
+    $LAMBDA_TASK_ROOT/project (code there is read-only), and one image worker (Lambda has no
+    /dev/shm for a process pool)."""
+    env = os.environ if env is None else env
+    from nailfolio.gallery.lambda_root import prepare_root
+
+    root = Path(env.get("NAILFOLIO_ROOT") or LAMBDA_ROOT)
+    bundle = Path(env.get("LAMBDA_TASK_ROOT") or Path.cwd()) / "project"
+    prepare_root(bundle, root)
+    return replace(load_settings(env, root=root), workers=1)

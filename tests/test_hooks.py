@@ -47,3 +47,11 @@ def test_rebuild_hook_publishes_what_was_approved(project: Project) -> None:
     assert rebuild.handle() == {"published": 1, "processed": 1}
     assert rebuild.handle({"source": "approval"}) == {"published": 1, "processed": 0}
     assert (project.root / "output/designs/ana/fine/index.html").is_file()
+
+
+def test_moderate_hook_calls_a_key_outside_the_designers_folders_unknown(
+    project: Project,
+) -> None:
+    result = moderate.handle({"keys": ["../etc/passwd", "designs/ana/../../x.jpg"]})
+    assert result["decisions"] == {"../etc/passwd": "unknown", "designs/ana/../../x.jpg": "unknown"}
+    assert not (project.root / "output").exists()  # nothing changed: no rebuild

@@ -283,8 +283,14 @@ def _override(key: str, status: Status, reason: str, rebuild: bool) -> None:
             )
         )
     click.echo(f"{key}: {status.value}")
-    if rebuild:  # the rebuild hook: an approval (or a withdrawal) republishes the site
-        click.echo(_summary(run_build(settings)))
+    if not rebuild:
+        return
+    # An approval (or a withdrawal) republishes the site through the rebuild queue: at once
+    # here locally, by the rebuild Lambda on aws.
+    queue = config.open_rebuild_queue(settings, lambda: click.echo(_summary(run_build(settings))))
+    queue.request(f"{status.value} by {getpass.getuser()}", [key])
+    if settings.backend == "aws":
+        click.echo("rebuild requested: the rebuild queue republishes the site within a minute")
 
 
 @main.command()

@@ -19,6 +19,7 @@ from collections.abc import Set as AbstractSet
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 from nailfolio import config
 from nailfolio.config import Settings
@@ -28,12 +29,19 @@ from nailfolio.gallery.catalog import Catalog, Preloaded
 from nailfolio.gallery.content import date_from_camera_name, scan_designs, title_untitled
 from nailfolio.gallery.content_store import ContentStore, version_stamp
 from nailfolio.gallery.ingest import CacheKeys, Job, Outcome, Problem
-from nailfolio.gallery.models import DesignSource, PublishedDesign, Rendition, Status
+from nailfolio.gallery.models import Decision, DesignSource, PublishedDesign, Rendition, Status
 from nailfolio.gallery.moderation import Moderator
 from nailfolio.gallery.notify import Notifier
 from nailfolio.gallery.rendition_store import RenditionStore
 
-__all__ = ["BuildReport", "Problem", "build_configured", "build_gallery"]
+__all__ = [
+    "BuildReport",
+    "Ingested",
+    "Problem",
+    "build_configured",
+    "build_gallery",
+    "ingest_changes",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -150,9 +158,11 @@ def _hash_sources(
     limit: int,
     lazy_pool: _LazyPool,
     tally: _Tally,
+    read_missing: bool = True,
 ) -> dict[str, str]:
     """Content hash per key; cached by (key, size, version) so an unchanged file is not read.
-    A file that cannot be read (gone, or a link swapped in since the scan) is a problem."""
+    A file that cannot be read (gone, or a link swapped in since the scan) is a problem.
+    Without `read_missing`, a file whose hash is not cached (not ingested yet) is left out."""
     hashes: dict[str, str] = {}
     missing: list[tuple[DesignSource, int]] = []
     for source in sources:
@@ -162,6 +172,10 @@ def _hash_sources(
             hashes[source.key] = cached
         else:
             missing.append((source, stamp))
+    if not read_missing:
+        if missing:
+            logger.info("%d designs not ingested yet: left out until they are", len(missing))
+        return hashes
     keys = [source.rel_path for source, _ in missing]
     hash_one = functools.partial(_hash_one, content, limit)
     pool = lazy_pool.get() if len(keys) > 1 else None
@@ -185,10 +199,16 @@ def build_gallery(
     *,
     content_store: ContentStore | None = None,
     rendition_store: RenditionStore | None = None,
+    moderate_new: bool = True,
+    conf: Path | None = None,
 ) -> BuildReport:
     """Bring output/ up to date with content/: the one entry point for every build.
 
-    The stores default to the local folders (content/, var/renditions/)."""
+    The stores default to the local folders (content/, var/renditions/). With
+    `moderate_new=False` (the rebuild hook on aws, where each upload has its own ingest) a
+    design with no decision for its current bytes is left out until its ingest decides:
+    nothing is moderated, and its bytes are not even read. `conf` is the Pelican settings
+    file (default: pelicanconf.py)."""
     started = time.perf_counter()
     content = content_store or config.open_content_store(settings)
     rendition_store = rendition_store or config.open_rendition_store(settings)
@@ -210,11 +230,14 @@ def build_gallery(
     lazy_pool = _LazyPool(min(settings.worker_count, max(1, len(sources))), moderator_factory)
     try:
         limit = settings.images.max_file_bytes
-        hashes = _hash_sources(sources, catalog, content, limit, lazy_pool, tally)
+        hashes = _hash_sources(sources, catalog, content, limit, lazy_pool, tally, moderate_new)
         sources = [source for source in sources if source.key in hashes]
         # One listing of the rendition store serves both the plan and the render.
         held = set(rendition_store.names()) if sources else set()
         jobs, renditions = _plan(sources, hashes, catalog, notifier, settings, keys, held, tally)
+        waiting = 0 if moderate_new else sum(job.moderate for job in jobs)
+        if waiting:  # no decision for these bytes: their own ingest will decide
+            jobs = [job for job in jobs if not job.moderate]
         if on_start:
             on_start(len(jobs))
         pool = lazy_pool.get() if len(jobs) > 1 else None
@@ -235,11 +258,11 @@ def build_gallery(
     from nailfolio.gallery.site import render_site  # Pelican: ~20 MB the workers never need
 
     target = config.open_site_target(settings, rendition_store)
-    render_site(settings, published, scan.designers, target=target, held=held)
+    render_site(settings, published, scan.designers, conf, target=target, held=held)
     return BuildReport(
         designs=len(scan.designs) + len(skipped),  # a link, a sub-folder...: not usable
         processed=tally.processed,
-        reused=len(sources) - len(jobs) - tally.refused,
+        reused=len(sources) - len(jobs) - waiting - tally.refused,
         published=len(published),
         rejected=statuses.count(Status.REJECTED),
         needs_review=statuses.count(Status.NEEDS_REVIEW),
@@ -367,6 +390,9 @@ def build_configured(
     settings: Settings,
     on_progress: ProgressCallback | None = None,
     on_start: Callable[[int], None] | None = None,
+    *,
+    moderate_new: bool = True,
+    conf: Path | None = None,
 ) -> BuildReport:
     """build_gallery with the adapters the settings choose: what the CLI and hooks run."""
     with config.open_catalog(settings) as catalog, config.open_notifier(settings) as notifier:
@@ -378,26 +404,55 @@ def build_configured(
             factory,
             on_progress,
             on_start,
+            moderate_new=moderate_new,
+            conf=conf,
         )
 
 
-def ingest_configured(settings: Settings, keys: Sequence[str]) -> dict[str, ingest.IngestResult]:
+@dataclass(frozen=True)
+class Ingested:
+    """The ingest stage's result for one content key, and the design's latest decision
+    before it: together they say whether the site changes."""
+
+    result: ingest.IngestResult
+    previous: Decision | None = None
+
+
+class _NotingCatalog:
+    """A catalog noting, per design, the first latest_decision answer: the decision before
+    this ingest (the stage asks for it before recording any)."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self._catalog = catalog
+        self.first: dict[str, Decision | None] = {}
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._catalog, name)
+
+    def latest_decision(self, key: str) -> Decision | None:
+        found = self._catalog.latest_decision(key)
+        self.first.setdefault(key, found)
+        return found
+
+
+def ingest_changes(settings: Settings, keys: Sequence[str]) -> dict[str, Ingested]:
     """The ingest stage for each content key ("designs/ana/red.jpg", as an upload event names
     it) with the adapters the settings choose: what the moderate hook runs. A key that is no
     design (a sidecar, removed since) has no result."""
     from nailfolio.errors import ContentNotFound
 
-    results: dict[str, ingest.IngestResult] = {}
+    found: dict[str, Ingested] = {}
     content, renditions = config.open_content_store(settings), config.open_rendition_store(settings)
     with config.open_catalog(settings) as catalog, config.open_notifier(settings) as notifier:
         moderator = config.moderator_factory(settings)()
+        noting = _NotingCatalog(catalog)
         for key in keys:
             try:
-                results[key] = ingest.ingest(
+                result = ingest.ingest(
                     key,
                     content=content,
                     renditions=renditions,
-                    catalog=catalog,
+                    catalog=noting,  # a Catalog by delegation
                     notifier=notifier,
                     moderator=moderator,
                     images_settings=settings.images,
@@ -405,7 +460,18 @@ def ingest_configured(settings: Settings, keys: Sequence[str]) -> dict[str, inge
                 )
             except ContentNotFound as exc:
                 logger.info("%s: not ingested: %s", key, exc)
-    return results
+                continue
+            design = result.source.key
+            if design not in noting.first:  # stopped before deciding: too big, unreadable...
+                noting.first[design] = catalog.latest_decision(design)  # ...so nothing new
+            previous = noting.first[design]
+            found[key] = Ingested(result, previous)
+    return found
+
+
+def ingest_configured(settings: Settings, keys: Sequence[str]) -> dict[str, ingest.IngestResult]:
+    """ingest_changes' results alone."""
+    return {key: ingested.result for key, ingested in ingest_changes(settings, keys).items()}
 
 
 def _tidy_scratch(settings: Settings) -> None:
