@@ -31,6 +31,7 @@ from nailfolio.gallery.ingest import CacheKeys, Job, Outcome, Problem
 from nailfolio.gallery.models import DesignSource, PublishedDesign, Rendition, Status
 from nailfolio.gallery.moderation import Moderator
 from nailfolio.gallery.notify import Notifier
+from nailfolio.gallery.publish import SiteTarget
 from nailfolio.gallery.rendition_store import RenditionStore
 
 __all__ = ["BuildReport", "Problem", "build_configured", "build_gallery"]
@@ -184,10 +185,12 @@ def build_gallery(
     *,
     content_store: ContentStore | None = None,
     rendition_store: RenditionStore | None = None,
+    target: SiteTarget | None = None,
 ) -> BuildReport:
     """Bring output/ up to date with content/: the one entry point for every build.
 
-    The stores default to the local folders (content/, var/renditions/)."""
+    The stores default to the local folders (content/, var/renditions/); the site target
+    to the one the settings choose."""
     started = time.perf_counter()
     content = content_store or config.open_content_store(settings)
     rendition_store = rendition_store or config.open_rendition_store(settings)
@@ -233,7 +236,7 @@ def build_gallery(
     statuses = list(tally.statuses.values())
     from nailfolio.gallery.site import render_site  # Pelican: ~20 MB the workers never need
 
-    target = config.open_site_target(settings, rendition_store)
+    target = target or config.open_site_target(settings, rendition_store)
     render_site(settings, published, scan.designers, target=target, held=held)
     return BuildReport(
         designs=len(scan.designs) + len(skipped),  # a link, a sub-folder...: not usable
@@ -366,8 +369,11 @@ def build_configured(
     settings: Settings,
     on_progress: ProgressCallback | None = None,
     on_start: Callable[[int], None] | None = None,
+    *,
+    target: SiteTarget | None = None,
 ) -> BuildReport:
-    """build_gallery with the adapters the settings choose: what the CLI and hooks run."""
+    """build_gallery with the adapters the settings choose (the site target: unless given):
+    what the CLI and hooks run."""
     with config.open_catalog(settings) as catalog, config.open_notifier(settings) as notifier:
         factory = config.moderator_factory(settings)
         return build_gallery(
@@ -377,6 +383,7 @@ def build_configured(
             factory,
             on_progress,
             on_start,
+            target=target,
         )
 
 
