@@ -54,8 +54,15 @@ def test_publish_carries_the_plan_out_then_finds_nothing_to_do(project: Project)
     )
 
 
+AWS = {
+    "NAILFOLIO_BACKEND": "aws",
+    "AWS_REGION": "eu-west-1",
+    "NAILFOLIO_SITE_URL": "https://nails.example",
+}
+
+
 def test_a_missing_site_bucket_is_one_line_naming_the_variable(project: Project) -> None:
-    env = {"NAILFOLIO_BACKEND": "aws", "AWS_REGION": "eu-west-1"}
+    env = dict(AWS)
     settings = config.load_settings(env=env, root=project.root)
     result = invoke(settings, "publish", "--dry-run")
     assert result.exit_code == 1
@@ -64,15 +71,19 @@ def test_a_missing_site_bucket_is_one_line_naming_the_variable(project: Project)
 
 
 def test_a_bad_threshold_is_one_line_naming_the_variable(project: Project) -> None:
-    env = {
-        "NAILFOLIO_BACKEND": "aws",
-        "AWS_REGION": "eu-west-1",
-        "NAILFOLIO_SITE_BUCKET": SITE,
-        "NAILFOLIO_INVALIDATION_MAX_PATHS": "many",
-    }
+    env = AWS | {"NAILFOLIO_SITE_BUCKET": SITE, "NAILFOLIO_INVALIDATION_MAX_PATHS": "many"}
     result = invoke(config.load_settings(env=env, root=project.root), "publish")
     assert result.exit_code == 1
     assert "NAILFOLIO_INVALIDATION_MAX_PATHS='many' must be a whole number" in result.output
+
+
+def test_on_aws_a_site_url_left_at_its_local_default_is_refused(project: Project) -> None:
+    env = {k: v for k, v in AWS.items() if k != "NAILFOLIO_SITE_URL"}
+    env["NAILFOLIO_SITE_BUCKET"] = SITE
+    result = invoke(config.load_settings(env=env, root=project.root), "publish", "--dry-run")
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: NAILFOLIO_SITE_URL is not set: ")
+    assert "http://127.0.0.1:8000" in result.output
 
 
 # --- on the aws backend --------------------------------------------------------------------
@@ -109,7 +120,11 @@ def aws_project(project: Project, moto: Any) -> Iterator[tuple[Settings, Any]]:
             "Enabled": True,
         }
     )["Distribution"]["Id"]
-    env |= {"NAILFOLIO_SITE_BUCKET": SITE, "NAILFOLIO_CLOUDFRONT_DISTRIBUTION": distribution}
+    env |= {
+        "NAILFOLIO_SITE_BUCKET": SITE,
+        "NAILFOLIO_CLOUDFRONT_DISTRIBUTION": distribution,
+        "NAILFOLIO_SITE_URL": "https://nails.example",
+    }
     settings = replace(config.load_settings(env=env, root=project.root), workers=1)
     s3.put_object(Bucket="t-content", Key="designs/ana/red.jpg", Body=_jpeg((0, 120, 160)))
     yield settings, moto

@@ -37,6 +37,12 @@ def publish(dry_run: bool, allow_deletes: bool) -> None:
             f"no project found in {settings.root} or above it; run inside the project "
             "folder or pass --root"
         )
+    if settings.backend == "aws" and not settings.site_url_explicit:
+        raise click.ClickException(
+            "NAILFOLIO_SITE_URL is not set: the pages' canonical links, feed and sitemap "
+            f"would name {settings.site_url}; set it to the site's address (your domain, or "
+            "the distribution's https://<id>.cloudfront.net)"
+        )
     started = time.perf_counter()
     # The target first: a missing setting is told in a second, not after a render.
     target = config.open_site_target(settings, allow_deletes=allow_deletes)
