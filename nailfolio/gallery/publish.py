@@ -285,8 +285,9 @@ def viewer_paths(path: str) -> tuple[str, ...]:
 def invalidation_paths(
     uploads: Iterable[Upload], deletions: Iterable[str], max_paths: int
 ) -> tuple[str, ...]:
-    """What the CDN must fetch afresh: every file replaced (an image never is: its name
-    changes with its bytes) or deleted, as viewers name it; one "/*" above `max_paths`."""
+    """What the CDN must fetch afresh: every file replaced (an image only when its headers
+    change: its name changes with its bytes) or deleted, as viewers name it; new files are
+    in no cache. One "/*" above `max_paths`."""
     changed = [upload.path for upload in uploads if upload.replaces]
     paths = sorted({seen for path in (*changed, *deletions) for seen in viewer_paths(path)})
     if len(paths) > max_paths:
