@@ -109,6 +109,19 @@ AWS_SETTINGS = {
     "rebuild_queue_url": AwsSetting(
         "NAILFOLIO_REBUILD_QUEUE_URL", "", "SQS queue of rebuild requests (the rebuild Lambda's)"
     ),
+    "site_bucket": AwsSetting(
+        "NAILFOLIO_SITE_BUCKET", "", "S3, private: the published site, served by CloudFront"
+    ),
+    "cloudfront_distribution": AwsSetting(
+        "NAILFOLIO_CLOUDFRONT_DISTRIBUTION",
+        "",
+        "CloudFront distribution id in front of the site bucket (empty: no invalidation)",
+    ),
+    "invalidation_max_paths": AwsSetting(
+        "NAILFOLIO_INVALIDATION_MAX_PATHS",
+        "100",
+        "more changed paths than this invalidate /* instead (1,000 paths a month are free)",
+    ),
 }
 
 
@@ -512,14 +525,47 @@ def build_sentiment_analyzer(settings: Settings) -> SentimentAnalyzer:
     return VaderAnalyzer()
 
 
-def open_site_target(settings: Settings, renditions: RenditionStore | None = None) -> SiteTarget:
-    """Where publish puts the site: output/ (the S3 site bucket comes with deployment),
-    its images from `renditions` (default: the settings' rendition store)."""
+def open_site_target(
+    settings: Settings, renditions: RenditionStore | None = None, *, allow_deletes: bool = False
+) -> SiteTarget:
+    """Where publish puts the site: output/ locally; on aws the site bucket, invalidated at
+    its CloudFront distribution (if one is set). Images come from `renditions` (default: the
+    settings' rendition store). `allow_deletes` lifts the bucket's max-deletes guard."""
+    if settings.backend == "aws":
+        return _s3_site_target(settings, renditions, allow_deletes)
     from nailfolio.local.folder_site_target import FolderSiteTarget
 
     record = settings.var_dir / "output.json"
     images = renditions or open_rendition_store(settings)
     return FolderSiteTarget(settings.output_dir, record, images)
+
+
+def _s3_site_target(
+    settings: Settings, renditions: RenditionStore | None, allow_deletes: bool
+) -> SiteTarget:
+    from nailfolio.aws.cloudfront import MAX_PATHS, CloudFrontInvalidator
+    from nailfolio.aws.s3_site_target import S3SiteTarget
+    from nailfolio.gallery.publish import CachePolicy
+
+    aws = settings.aws
+    bucket = aws.get("site_bucket")  # the setting a publish needs first
+    text = aws.values.get("invalidation_max_paths", "")
+    try:
+        max_paths = int(text)
+    except ValueError:
+        max_paths = 0
+    if not 1 <= max_paths <= MAX_PATHS:
+        raise ConfigError(
+            f"NAILFOLIO_INVALIDATION_MAX_PATHS={text!r} must be a whole number from 1 to "
+            f"{MAX_PATHS}"
+        )
+    distribution = aws.values.get("cloudfront_distribution", "")
+    cdn = None
+    if distribution:
+        cdn = CloudFrontInvalidator(_aws_client(settings, "cloudfront"), distribution)
+    policy = CachePolicy(allow_deletes=allow_deletes, max_invalidation_paths=max_paths)
+    images = renditions or open_rendition_store(settings)
+    return S3SiteTarget(_aws_client(settings, "s3"), bucket, images, cdn, policy)
 
 
 # The hooks (issue 8): the rebuild queue, and the settings of a run inside AWS Lambda.

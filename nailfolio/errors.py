@@ -58,3 +58,7 @@ class ContentNotFound(ContentUnreadable):
 
 class RenditionNotFound(NailfolioError):
     """No variant file with that name is in the rendition store: rebuild to render it again."""
+
+
+class TooManyDeletions(NailfolioError):
+    """A publish would delete most of the site: stopped before touching it."""

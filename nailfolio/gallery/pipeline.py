@@ -32,6 +32,7 @@ from nailfolio.gallery.ingest import CacheKeys, Job, Outcome, Problem
 from nailfolio.gallery.models import Decision, DesignSource, PublishedDesign, Rendition, Status
 from nailfolio.gallery.moderation import Moderator
 from nailfolio.gallery.notify import Notifier
+from nailfolio.gallery.publish import SiteTarget
 from nailfolio.gallery.rendition_store import RenditionStore
 
 __all__ = [
@@ -201,14 +202,15 @@ def build_gallery(
     rendition_store: RenditionStore | None = None,
     moderate_new: bool = True,
     conf: Path | None = None,
+    target: SiteTarget | None = None,
 ) -> BuildReport:
     """Bring output/ up to date with content/: the one entry point for every build.
 
-    The stores default to the local folders (content/, var/renditions/). With
-    `moderate_new=False` (the rebuild hook on aws, where each upload has its own ingest) a
-    design with no decision for its current bytes is left out until its ingest decides:
-    nothing is moderated, and its bytes are not even read. `conf` is the Pelican settings
-    file (default: pelicanconf.py)."""
+    The stores default to the local folders (content/, var/renditions/), the site target to
+    the one the settings choose. With `moderate_new=False` (the rebuild hook on aws, where
+    each upload has its own ingest) a design with no decision for its current bytes is left
+    out until its ingest decides: nothing is moderated, and its bytes are not even read.
+    `conf` is the Pelican settings file (default: pelicanconf.py)."""
     started = time.perf_counter()
     content = content_store or config.open_content_store(settings)
     rendition_store = rendition_store or config.open_rendition_store(settings)
@@ -257,7 +259,7 @@ def build_gallery(
     statuses = list(tally.statuses.values())
     from nailfolio.gallery.site import render_site  # Pelican: ~20 MB the workers never need
 
-    target = config.open_site_target(settings, rendition_store)
+    target = target or config.open_site_target(settings, rendition_store)
     render_site(settings, published, scan.designers, conf, target=target, held=held)
     return BuildReport(
         designs=len(scan.designs) + len(skipped),  # a link, a sub-folder...: not usable
@@ -393,8 +395,10 @@ def build_configured(
     *,
     moderate_new: bool = True,
     conf: Path | None = None,
+    target: SiteTarget | None = None,
 ) -> BuildReport:
-    """build_gallery with the adapters the settings choose: what the CLI and hooks run."""
+    """build_gallery with the adapters the settings choose (the site target: unless given):
+    what the CLI and hooks run."""
     with config.open_catalog(settings) as catalog, config.open_notifier(settings) as notifier:
         factory = config.moderator_factory(settings)
         return build_gallery(
@@ -406,6 +410,7 @@ def build_configured(
             on_start,
             moderate_new=moderate_new,
             conf=conf,
+            target=target,
         )
 
 

@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Protocol
 
-# The types variants are served with; explicit, as Python guesses nothing for .webp without
-# /etc/mime.types.
-CONTENT_TYPES = {".webp": "image/webp", ".jpg": "image/jpeg"}
+from nailfolio.gallery.media_types import media_type
+
+# The kinds of file a variant is, with the types they are served with (the site's one table).
+CONTENT_TYPES = {suffix: media_type(f"variant{suffix}") for suffix in (".webp", ".jpg")}
 CACHE_CONTROL = "public, max-age=31536000, immutable"  # the name changes with the bytes
 
 
@@ -69,4 +70,4 @@ def check_name(name: str) -> str:
 
 def content_type(name: str) -> str:
     """The Content-Type a variant is stored and served with."""
-    return CONTENT_TYPES[PurePosixPath(name).suffix]
+    return media_type(check_name(name))

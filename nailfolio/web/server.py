@@ -51,6 +51,7 @@ from chalice.config import Config
 from chalice.local import LocalChalice, LocalGateway, LocalGatewayException
 
 from nailfolio.errors import ConfigError
+from nailfolio.gallery.media_types import media_type
 from nailfolio.web.csp import csp_header
 
 if TYPE_CHECKING:
@@ -91,6 +92,10 @@ class SiteHandler(SimpleHTTPRequestHandler):
         # on keep-alive the last request's must not stand in for it.
         self.path, self._api_request, self._status = "", False, 0
         super().handle_one_request()
+
+    def guess_type(self, path: str | os.PathLike[str]) -> str:
+        """The site's own type table, as the CDN serves it; never the host's mime.types."""
+        return media_type(os.fspath(path))
 
     def finish(self) -> None:
         """Close gracefully: a request refused before its body was read (411, 413, a static
