@@ -7,7 +7,7 @@ nailfolio/web/openapi.py (served at /api/openapi.json). Importing this module bu
 services are made on the first request. Packaged, nailfolio is vendored beside this file.
 """
 
-from chalice import Chalice
+from chalice import Chalice, Rate
 from chalice.app import Response
 
 # configure_logs=False: Chalice would take over the "nailfolio" logger (the app's name), the
@@ -160,3 +160,27 @@ def delete_comment(comment_id: str) -> Response:
     if not api.comments().delete(comment_id):
         raise plumbing.HttpError(404, "not_found", "There is no comment with that id")
     return plumbing.no_content()
+
+
+# Placeholders with the event contract of the hooks branch (its handlers replace them at
+# merge): deployment packages these three functions and their triggers.
+@app.on_cw_event(
+    {"source": ["aws.s3"], "detail-type": ["Object Created", "Object Deleted"]}, name="moderate"
+)
+def moderate(event: object) -> None:
+    """An object was created in or deleted from the content bucket (placeholder)."""
+
+
+@app.on_sqs_message(
+    queue="nailfolio-rebuild",
+    batch_size=100,
+    maximum_batching_window_in_seconds=30,
+    name="rebuild",
+)
+def rebuild(event: object) -> None:
+    """Approvals queued for a rebuild (placeholder)."""
+
+
+@app.schedule(Rate(1, unit=Rate.HOURS), name="backfill_sentiment")
+def backfill_sentiment(event: object) -> None:
+    """Score comments whose scoring failed (placeholder)."""
