@@ -58,3 +58,7 @@ class ContentNotFound(ContentUnreadable):
 
 class RenditionNotFound(NailfolioError):
     """No variant file with that name is in the rendition store: rebuild to render it again."""
+
+
+class DeployError(NailfolioError):
+    """Packaging or deploying the stack failed: the message says where and what to do."""

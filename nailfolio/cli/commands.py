@@ -20,6 +20,7 @@ from typing import Any
 import click
 
 from nailfolio import config
+from nailfolio.cli.deploy import deploy, destroy
 from nailfolio.cli.stores import backup, check
 from nailfolio.cli.users import users
 from nailfolio.errors import DesignNotFound, NailfolioError
@@ -330,3 +331,5 @@ def backfill(batch: int) -> None:
 main.add_command(users)
 main.add_command(backup)
 main.add_command(check)
+main.add_command(deploy)
+main.add_command(destroy)
