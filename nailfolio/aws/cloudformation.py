@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -156,7 +157,7 @@ def create_change_set(
             f"stack {name} failed to create and rolled back; run destroy, then deploy again"
         )
     kind = "CREATE" if status in (None, "REVIEW_IN_PROGRESS") else "UPDATE"
-    change_set = f"nailfolio-{datetime.now(UTC):%Y%m%d-%H%M%S}"
+    change_set = f"nailfolio-{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
     _cfn(
         cfn,
         "CreateChangeSet",
@@ -350,9 +351,8 @@ def stack_parameters(
     given = {"Stage": stage, "AdminEmail": admin_email, "DomainName": domain}
     given["CertificateArn"] = certificate_arn
     return [
-        {"ParameterKey": key, "ParameterValue": value}
-        if value or not exists
-        else {"ParameterKey": key, "UsePreviousValue": True}
+        {"ParameterKey": key, "UsePreviousValue": True}
+        if value is None and exists
+        else {"ParameterKey": key, "ParameterValue": value or ""}
         for key, value in given.items()
-        if value or exists or key in ("DomainName", "CertificateArn")
     ]

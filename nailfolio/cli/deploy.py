@@ -14,7 +14,6 @@ import click
 
 from nailfolio import config
 from nailfolio.aws import bundle, cloudformation
-from nailfolio.errors import ConfigError
 
 PACKAGE_REGION = "us-east-1"  # what Chalice writes into ARNs when no region is set
 
@@ -113,9 +112,6 @@ def destroy(stage: str, yes: bool) -> None:
         f"Delete {name}: its site, designs, comments and accounts, for good?", err=True
     ):
         raise click.ClickException("nothing deleted")
-    try:
-        cfn, s3 = _clients("cloudformation"), _clients("s3")
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+    cfn, s3 = _clients("cloudformation"), _clients("s3")
     cloudformation.destroy(cfn, s3, name, lambda line: click.echo(f"  {line}"))
     click.echo(f"{name} is deleted")
