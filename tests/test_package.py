@@ -8,6 +8,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -54,7 +55,10 @@ def packaged(tmp_path_factory: pytest.TempPathFactory) -> bundle.Bundle:
     with (shared / ".lock").open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not done.is_file():
-            made = bundle.package_app(ROOT, STAGE, out, region=REGION, work=shared / "work")
+            python = Path(PYTHON312) if PYTHON312 else None  # the import test says what's missing
+            made = bundle.package_app(
+                ROOT, STAGE, out, region=REGION, work=shared / "work", bytecode_python=python
+            )
             done.write_text(json.dumps([made.zipped_bytes, made.unzipped_bytes]))
     zipped, unzipped = json.loads(done.read_text())
     return bundle.Bundle(out / "deployment.zip", out / "sam.json", zipped, unzipped)
@@ -111,7 +115,35 @@ def test_bundle_holds_cp312_wheels_nailfolio_and_the_project(unzipped: Path) -> 
     other_pythons = [name for name in extensions if ".cpython-" in name and "-312-" not in name]
     assert other_pythons == []
     assert all("x86_64" in name or ".abi3." in name for name in extensions if "cpython" in name)
-    assert not list(unzipped.rglob("__pycache__"))
+    compiled = [path.name for path in unzipped.rglob("*.pyc")]
+    # precompiled, since /var/task is read-only (Chalice packages no __pycache__ of app.py)
+    assert (unzipped / "nailfolio" / "web" / "__pycache__" / "api.cpython-312.pyc").is_file()
+    assert {name.rsplit(".", 2)[-2] for name in compiled} == {"cpython-312"}
+    assert not (unzipped / "pelican" / "tests").exists()
+
+
+def test_bundle_keeps_the_botocore_models_of_every_client_the_library_makes(
+    unzipped: Path,
+) -> None:
+    made = set()
+    for path in (ROOT / "nailfolio").rglob("*.py"):
+        made |= set(
+            re.findall(
+                r"(?<!\w)(?:_aws_)?client\((?:settings, )?\"([a-z0-9-]+)\"", path.read_text()
+            )
+        )
+    assert {"dynamodb", "s3", "cognito-idp"} <= made
+    assert made <= bundle.BOTOCORE_SERVICES
+    kept = {path.name for path in (unzipped / "botocore" / "data").iterdir() if path.is_dir()}
+    assert kept == bundle.BOTOCORE_SERVICES
+
+
+def test_bytecode_comes_from_the_lambdas_python_only(tmp_path: Path) -> None:
+    other = tmp_path / "python3.11"
+    other.write_text("#!/bin/sh\necho 3.11\n")
+    other.chmod(0o755)
+    with pytest.raises(bundle.DeployError, match=r"Python 3\.11; .* must come from Python 3\.12"):
+        bundle.compile_bytecode(tmp_path, other)
 
 
 def test_every_function_runs_python312_whatever_chalice_packaged_with(
@@ -135,10 +167,13 @@ def test_handler_module_imports_from_the_bundle_alone_in_python312(unzipped: Pat
         "import sys, time; sys.path.insert(0, sys.argv[1]); start = time.perf_counter()\n"
         "import app\n"
         "took = time.perf_counter() - start\n"
-        "import PIL.Image, jwt.algorithms, pelican, markdown, boto3\n"
+        "import boto3\n"
+        "boto3.session.Session().client('dynamodb', region_name='us-east-1')\n"
+        "first_client = time.perf_counter() - start\n"
+        "import PIL.Image, jwt.algorithms, pelican, markdown\n"
         "assert sys.version_info[:2] == (3, 12)\n"
         "outside = [p for p in sys.path[1:] if 'site-packages' in p]\n"
-        "print(took, app.app.app_name, PIL.Image.__file__, outside)\n"
+        "print(took, first_client, app.app.app_name, PIL.Image.__file__, outside)\n"
     )
     done = subprocess.run(
         # -I: no user site, no PYTHON* variables; -B: no bytecode written (/var/task is read-only)
@@ -150,12 +185,15 @@ def test_handler_module_imports_from_the_bundle_alone_in_python312(unzipped: Pat
         timeout=60,
     )
     assert done.returncode == 0, done.stderr
-    took, name, pillow, outside = done.stdout.split(" ", 3)
+    took, first_client, name, pillow, outside = done.stdout.split(" ", 4)
     assert name == "nailfolio"
     assert pillow.startswith(str(unzipped))  # not from any site-packages
     # the 3.12 interpreter's own site-packages (pip only) may be listed; ours never is
     assert "3.11" not in outside
-    print(f"\nimport app in python3.12 from the bundle: {float(took) * 1000:.0f} ms")
+    print(
+        f"\nimport app in python3.12 from the bundle: {float(took) * 1000:.0f} ms, "
+        f"{float(first_client) * 1000:.0f} ms to a first boto3 client"
+    )
 
 
 def test_packaged_template_translates_and_lints_without_errors(sam: dict[str, Any]) -> None:

@@ -34,7 +34,15 @@ def _clients(service: str) -> Any:
 
 def _package(stage: str, out: Path, region: str) -> bundle.Bundle:
     click.echo(f"Packaging stage {stage} (cp312 wheels, nailfolio, project files)...")
-    made = bundle.package_app(_root(), stage, out, region=region)
+    python = bundle.find_python()
+    if python is None:
+        click.secho(
+            "  no Python 3.12 here to precompile the bundle with: cold starts will compile "
+            "what they import (install python3.12 to avoid that)",
+            fg="yellow",
+            err=True,
+        )
+    made = bundle.package_app(_root(), stage, out, region=region, bytecode_python=python)
     click.echo(
         f"  {made.zip_path}: {made.zipped_bytes / 2**20:.1f} MB zipped, "
         f"{made.unzipped_bytes / 2**20:.1f} MB unzipped; template {made.template_path}"
