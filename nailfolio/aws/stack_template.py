@@ -80,8 +80,10 @@ PLAIN_ENVIRONMENT: dict[str, tuple[Any, tuple[str, ...]]] = {
     "NAILFOLIO_SITE_URL": (SITE_URL, ("rebuild",)),
     "NAILFOLIO_ROOT": ("/var/task/project", ("rebuild",)),  # the vendored project files
 }
-# The headers the API reads (nailfolio/web): its cookies are added from nailfolio.web.api.
-API_HEADERS = ("Content-Type", "Idempotency-Key", "Origin", "Accept")
+# The headers the API reads (nailfolio/web); its cookies are added from nailfolio.web.api.
+# CloudFront-Viewer-Address is CloudFront's own (the viewer's ip:port, not forgeable through
+# CloudFront): behind it, API Gateway's source IP is an edge's, not the client's.
+API_HEADERS = ("Content-Type", "Idempotency-Key", "Origin", "Accept", "CloudFront-Viewer-Address")
 
 
 def variable(name: str) -> str:
