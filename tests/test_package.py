@@ -422,3 +422,30 @@ def test_missing_chalice_says_what_to_install(tmp_path: Path, no_chalice: None) 
     (tmp_path / "app").mkdir()
     with pytest.raises(bundle.DeployError, match="pip install"):
         bundle.chalice_package(tmp_path / "app", STAGE, tmp_path / "m.json", tmp_path / "o", REGION)
+
+
+def test_the_packaged_stack_goes_through_a_dry_run_change_set(
+    packaged: bundle.Bundle, sam: dict[str, Any]
+) -> None:
+    import boto3
+    from moto import mock_aws
+
+    from nailfolio.aws import cloudformation
+
+    bucket = cloudformation.deployment_bucket_name("123456789012", REGION)
+    with mock_aws():
+        cfn = boto3.client("cloudformation", region_name=REGION)
+        s3 = boto3.client("s3", region_name=REGION)
+        cloudformation.ensure_bucket(s3, bucket, REGION)
+        template = json.loads(json.dumps(sam))
+        url = cloudformation.package(s3, bucket, STAGE, packaged.zip_path, template)
+        parameters = cloudformation.stack_parameters(
+            STAGE, "admin@example.com", None, None, exists=False
+        )
+        change_set = cloudformation.create_change_set(
+            cfn, "nailfolio-prod", url, parameters, sleep=lambda _: None
+        )
+        assert change_set is not None and change_set.kind == "CREATE"
+        assert {c.logical_id for c in change_set.changes} == set(sam["Resources"])
+        cloudformation.delete_change_set(cfn, "nailfolio-prod", change_set.name)
+        assert cloudformation.stack_status(cfn, "nailfolio-prod") is None

@@ -45,7 +45,8 @@ UNUSED = ("pelican/tests",)
 PROJECT_FILES = ("theme", "pelicanconf.py", "publishconf.py", "content/pages")
 APP_FILES = ("app.py", ".chalice/config.json")
 _STAMP = ".installed"
-_KEEP = frozenset({".gitkeep", "README.md", _STAMP, ".lock"})
+_COMPILED = ".compiled"  # the wheel stamp the vendor's bytecode was made for
+_KEEP = frozenset({".gitkeep", "README.md", _STAMP, _COMPILED, ".lock"})
 _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".DS_Store")
 
 
@@ -192,6 +193,18 @@ def compile_bytecode(folder: Path, python: Path) -> None:
         raise DeployError(f"compileall failed in {folder}:\n{done.stdout[-2000:]}")
 
 
+def _compile_vendor(vendor: Path, python: Path) -> None:
+    """Precompile the installed wheels once per install (hash-checked bytecode does not care
+    that the files are copied and zipped later)."""
+    with _locked(vendor / ".lock"):
+        stamp = (vendor / _STAMP).read_text() if (vendor / _STAMP).is_file() else ""
+        done = vendor / _COMPILED
+        if stamp and done.is_file() and done.read_text() == stamp:
+            return
+        compile_bytecode(vendor, python)
+        done.write_text(stamp)
+
+
 def find_python(home: Path | None = None) -> Path | None:
     """A Python 3.12 on this machine to precompile the bundle with, if there is one: on PATH
     or in pyenv's versions (whose shim may refuse an unselected version)."""
@@ -219,7 +232,7 @@ def find_python(home: Path | None = None) -> Path | None:
 
 def _vendor_ignore(vendor: Path) -> Callable[[str, list[str]], set[str]]:
     def ignore(folder: str, names: list[str]) -> set[str]:
-        skipped = {name for name in names if name in _KEEP or name == "__pycache__"}
+        skipped = {name for name in names if name in _KEEP}
         return skipped | ({"bin"} if Path(folder) == vendor else set())
 
     return ignore
@@ -296,10 +309,12 @@ def package_app(
         wheel_cache or default_wheel_cache(),
         constraints if constraints.is_file() else None,
     )
+    if bytecode_python:
+        _compile_vendor(vendor, bytecode_python)
     work = work or project_root / "var" / "deploy" / stage
     staging = stage_app(app_dir, vendor, project_root, work / "app")
-    if bytecode_python:
-        compile_bytecode(staging / "vendor", bytecode_python)  # Chalice zips app.py alone
+    if bytecode_python:  # the wheels' bytecode came with them; Chalice zips app.py alone
+        compile_bytecode(staging / "vendor" / "nailfolio", bytecode_python)
     merge_path = work / "resources.json"
     merge_path.write_text(json.dumps(stack_template.merge_template(project_root, stage), indent=1))
     bundle = chalice_package(staging, stage, merge_path, out, region)
