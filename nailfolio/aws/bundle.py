@@ -13,7 +13,6 @@ the merged template sets the runtime (nailfolio.aws.stack_template).
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -121,6 +120,8 @@ def _empty(vendor: Path) -> None:
 @contextlib.contextmanager
 def _locked(path: Path) -> Iterator[None]:
     """One installer at a time (two test workers, or a test and a deploy)."""
+    import fcntl  # POSIX only: imported here so the CLI still loads elsewhere
+
     with path.open("a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
@@ -252,7 +253,7 @@ def chalice_package(
             [*command, str(out)], cwd=staging, env=env, capture_output=True, text=True
         )
     except FileNotFoundError:
-        raise DeployError("chalice is not installed: pip install -e '.[deploy]'") from None
+        raise DeployError("chalice is not installed here: pip install -e .") from None
     if done.returncode:
         raise DeployError(f"chalice package failed:\n{done.stderr.strip()[-2000:]}")
     zip_path, template = out / "deployment.zip", out / "sam.json"
