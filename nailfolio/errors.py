@@ -62,3 +62,7 @@ class RenditionNotFound(NailfolioError):
 
 class TooManyDeletions(NailfolioError):
     """A publish would delete most of the site: stopped before touching it."""
+
+
+class DeployError(NailfolioError):
+    """Packaging or deploying the stack failed: the message says where and what to do."""

@@ -22,6 +22,7 @@ import click
 from nailfolio import config
 from nailfolio.cli.content import content
 from nailfolio.cli.cost import cost
+from nailfolio.cli.deploy import deploy, destroy
 from nailfolio.cli.publish import publish
 from nailfolio.cli.stores import backup, check
 from nailfolio.cli.users import users
@@ -342,3 +343,5 @@ main.add_command(check)
 main.add_command(content)
 main.add_command(cost)
 main.add_command(publish)
+main.add_command(deploy)
+main.add_command(destroy)
