@@ -122,6 +122,12 @@ AWS_SETTINGS = {
         "100",
         "more changed paths than this invalidate /* instead (1,000 paths a month are free)",
     ),
+    "origin_secret": AwsSetting(
+        "NAILFOLIO_ORIGIN_SECRET",
+        "",
+        "what CloudFront adds to every API request (X-Nailfolio-Origin); a request carrying it "
+        "is taken to come from the viewer in CloudFront-Viewer-Address (the stack sets it)",
+    ),
 }
 
 

@@ -80,13 +80,13 @@ class Assumptions:
     alarms: float = 2  # the dead-letter queue's depth, the Lambdas' errors
     sqs_pollers: float = 5  # Lambda long-polls the queue with 5 pollers, 20 s each
     log_bytes_per_invocation: float = 1_000
-    cognito_plan: str = "essentials"  # the default feature plan of a new user pool
+    cognito_plan: str = "lite"  # the user pool's plan (aws/cognito_pool.user_pool)
     # Lambda functions: memory (MB) and average duration (s) of one invocation.
     api_lambda: tuple[int, float] = (512, 0.12)  # token check + a DynamoDB call or two
     moderate_lambda: tuple[int, float] = (1024, 4.0)  # decode, Rekognition, 5 variants
     sidecar_lambda: tuple[int, float] = (1024, 0.5)  # a sidecar's upload event
-    rebuild_lambda: tuple[int, float] = (2048, 45.0)  # render in /tmp, publish the diff
-    backfill_lambda: tuple[int, float] = (512, 2.0)
+    rebuild_lambda: tuple[int, float] = (1769, 45.0)  # render in /tmp, publish the diff
+    backfill_lambda: tuple[int, float] = (256, 2.0)
     backfill_runs: float = 720  # hourly schedule
 
 

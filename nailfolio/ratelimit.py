@@ -114,6 +114,16 @@ def client_ip(remote_addr: str, forwarded_for: str | None, trusted_proxies: Sequ
     return str(client)
 
 
+def viewer_address(text: str) -> str | None:
+    """The address in CloudFront's CloudFront-Viewer-Address header ("198.51.100.7:443",
+    "2001:db8::1:443": the port after the last colon, IPv6 unbracketed), or None."""
+    host, colon, port = text.strip().rpartition(":")
+    if not colon or not port.isdigit():
+        return None
+    address = _parse_address(host)
+    return None if address is None else str(address)
+
+
 def _is_trusted(address: Address, networks: Sequence[IPv4Network | IPv6Network]) -> bool:
     return any(address in network for network in networks)
 

@@ -906,3 +906,75 @@ def test_rate_limit_scale_multiplies_every_api_limit(tmp_path: Path) -> None:
     assert limits.comments.per_account == (RateRule(5000, 60), RateRule(30_000, 86_400))
     assert limits.comments.per_network == (RateRule(20_000, 60),)
     assert limits.sign_ups == (RateRule(10_000, 3600),)
+
+
+def _request_through(headers: dict[str, str], source_ip: str = "130.176.0.9") -> Any:
+    """An API Gateway request whose TCP peer is `source_ip` (a CloudFront edge's, say)."""
+    from chalice.app import Request
+
+    event = {
+        "multiValueQueryStringParameters": None,
+        "headers": headers,
+        "multiValueHeaders": {},
+        "pathParameters": {},
+        "requestContext": {
+            "httpMethod": "POST",
+            "resourcePath": "/api/auth/signin",
+            "identity": {"sourceIp": source_ip},
+        },
+        "body": None,
+        "stageVariables": {},
+    }
+    return Request(event)
+
+
+@pytest.mark.parametrize(
+    ("secret", "headers", "expected"),
+    [
+        # through the stack's CloudFront: the viewer it names, not the edge everyone shares
+        (
+            "s3cret",
+            {"x-nailfolio-origin": "s3cret", "cloudfront-viewer-address": "198.51.100.7:443"},
+            "198.51.100.7",
+        ),
+        (
+            "s3cret",
+            {"x-nailfolio-origin": "s3cret", "cloudfront-viewer-address": "2001:db8::7:51234"},
+            "2001:db8::7",
+        ),
+        # a direct call to API Gateway naming any viewer it likes: its own address counts
+        (
+            "s3cret",
+            {"x-nailfolio-origin": "guess", "cloudfront-viewer-address": "198.51.100.7:443"},
+            "130.176.0.9",
+        ),
+        ("s3cret", {"cloudfront-viewer-address": "198.51.100.7:443"}, "130.176.0.9"),
+        # no secret configured (the local backend): the header means nothing
+        (
+            "",
+            {"x-nailfolio-origin": "", "cloudfront-viewer-address": "198.51.100.7:443"},
+            "130.176.0.9",
+        ),
+        # a garbled viewer address falls back to the peer
+        (
+            "s3cret",
+            {"x-nailfolio-origin": "s3cret", "cloudfront-viewer-address": "nonsense"},
+            "130.176.0.9",
+        ),
+    ],
+)
+def test_client_ip_behind_cloudfront_is_the_viewer_only_with_the_origin_secret(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    secret: str,
+    headers: dict[str, str],
+    expected: str,
+) -> None:
+    from types import SimpleNamespace
+
+    from nailfolio import config
+    from nailfolio.web import api
+
+    settings = config.load_settings(env={"NAILFOLIO_ORIGIN_SECRET": secret}, root=tmp_path)
+    monkeypatch.setattr(api, "services", lambda: SimpleNamespace(settings=settings))
+    assert api.client_ip(_request_through(headers)) == expected

@@ -72,11 +72,11 @@ def small() -> dict[str, object]:
         ("s3_get", 20 + 1_320, 1_340 / 1000 * 0.0004),  # originals + 10% of 13,200
         ("apigateway_rest", 1_080, 1_080 / 1e6 * 3.50),
         ("lambda_requests", 1_080 + 10 + 10 + 2 + 720, 1_822 / 1e6 * 0.20),
-        # 1,080 × 0.5 GB × 0.12 s + 10 × 4 + 10 × 0.5 + 2 × 2 × 45 + 720 × 0.5 × 2
-        ("lambda_compute", 1_009.8, 1_009.8 * 0.0000166667),
+        # 1,080 × 0.5 GB × 0.12 s + 10 × 4 + 10 × 0.5 + 2 × 1769/1024 × 45 + 720 × 0.25 × 2
+        ("lambda_compute", 625.278515625, 625.278515625 * 0.0000166667),
         ("dynamodb_write", 5 * 20 + 4 * 10 + 1_080, 1_220 / 1e6 * 0.625),
         ("dynamodb_read", 1_080 + 2 * 120 * 2_000 / 4_096 / 2, 1_138.59375 / 1e6 * 0.125),
-        ("cognito_mau_essentials", 40, 40 * 0.015),  # 20 comments / 2 + 30
+        ("cognito_mau_lite", 40, 40 * 0.0055),  # 20 comments / 2 + 30
         ("rekognition_moderation", 10, 10 * 0.001),
         ("comprehend_sentiment", 60, 60 * 0.0001),  # 200 characters: the minimum 3 units
         ("sqs_requests", 30 + 5 * 2_592_000 / 20, 648_030 / 1e6 * 0.40),
@@ -269,3 +269,25 @@ def test_a_built_site_is_read_for_its_real_weights(
         )
         / GB,
     )
+
+
+def test_the_model_prices_what_the_stack_deploys() -> None:
+    """The Lambdas' memory sizes are .chalice/config.json's, and the Cognito plan the pool's:
+    a change to either that the model missed would misprice the bill."""
+    from nailfolio.aws import cognito_pool
+    from nailfolio.costs import Assumptions
+
+    deployed = json.loads(
+        (Path(__file__).parents[1] / "chalice_app" / ".chalice" / "config.json").read_text()
+    )
+    functions = deployed["lambda_functions"]
+    default = deployed["lambda_memory_size"]
+    a = Assumptions()
+    for name, (memory, _) in {
+        "api_handler": a.api_lambda,
+        "moderate": a.moderate_lambda,
+        "rebuild": a.rebuild_lambda,
+        "backfill_sentiment": a.backfill_lambda,
+    }.items():
+        assert memory == functions[name].get("lambda_memory_size", default), name
+    assert a.cognito_plan.upper() == cognito_pool.user_pool("x")["UserPoolTier"]

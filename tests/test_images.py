@@ -721,3 +721,33 @@ def test_image_workers_do_not_inherit_pelican() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(
+    ("size", "closed"),
+    [
+        ((400, 300), True),  # the widest variant holds the thumbnail: freed at once
+        ((2000, 60), False),  # a panorama: its thumbnail crop needs more than the widest variant
+    ],
+)
+def test_consuming_render_frees_the_decoded_image_and_changes_no_variant(
+    tmp_path: Path, size: tuple[int, int], closed: bool
+) -> None:
+    """The ingest stage lets go of the decoded picture while its variants render (a worker's
+    peak memory), and the files come out byte for byte as they do without."""
+    source = _save(_textured(size), tmp_path / "source.png", "PNG")
+    kept, consumed = load_image(source, SMALL), load_image(source, SMALL)
+    plain = render_variants(kept, HASH, SMALL, FolderRenditionStore(tmp_path / "a"))
+    freed = render_variants(
+        consumed, HASH, SMALL, FolderRenditionStore(tmp_path / "b"), consume=True
+    )
+    assert freed == plain
+    for variant in plain.variants:
+        a, b = tmp_path / "a" / variant.name, tmp_path / "b" / variant.name
+        assert a.read_bytes() == b.read_bytes(), variant.name
+    kept.image.getpixel((0, 0))  # without consume the caller's image stays usable
+    if closed:
+        with pytest.raises(ValueError, match="closed image"):
+            consumed.image.getpixel((0, 0))
+    else:
+        consumed.image.getpixel((0, 0))

@@ -175,6 +175,9 @@ def test_handler_module_imports_from_the_bundle_alone_in_python312(unzipped: Pat
         "boto3.session.Session().client('dynamodb', region_name='us-east-1')\n"
         "first_client = time.perf_counter() - start\n"
         "import PIL.Image, jwt.algorithms, pelican, markdown\n"
+        "from nailfolio.gallery import events, scaling\n"  # the hooks' imports, libvips loaded
+        "chain = scaling.ScaleChain(PIL.Image.new('RGB', (64, 48)))\n"
+        "assert chain.scaled(32, 24).size == (32, 24)\n"
         "assert sys.version_info[:2] == (3, 12)\n"
         "outside = [p for p in sys.path[1:] if 'site-packages' in p]\n"
         "print(took, first_client, app.app.app_name, PIL.Image.__file__, outside)\n"
@@ -268,8 +271,23 @@ def test_cloudfront_serves_the_private_bucket_over_https_with_security_headers(
     assert "index.html" in code
     with_domain = distribution["ViewerCertificate"]["Fn::If"][1]
     assert with_domain["MinimumProtocolVersion"] == "TLSv1.2_2021"
+    # Error responses apply to every origin: only 404 (S3's missing key, as it may list the
+    # bucket) becomes the site's page, never the API's 403s, and briefly cached.
     errors = {e["ErrorCode"]: e for e in distribution["CustomErrorResponses"]}
-    assert errors[404]["ResponsePagePath"] == errors[403]["ResponsePagePath"] == "/404.html"
+    assert set(errors) == {404} and errors[404]["ResponsePagePath"] == "/404.html"
+    assert errors[404]["ErrorCachingMinTTL"] <= 10
+    statements = {
+        s["Sid"]: s for s in props(sam, "SiteBucketPolicy")["PolicyDocument"]["Statement"]
+    }
+    assert statements["CloudFrontTellsMissingKeys"]["Action"] == "s3:ListBucket"
+    record = statements["PublishRecordIsPrivate"]
+    assert record["Effect"] == "Deny" and record["Action"] == "s3:GetObject"
+    assert record["Resource"] == {"Fn::Sub": "${SiteBucket.Arn}/.nailfolio/*"}
+    assert api_origin["OriginCustomHeaders"] == [
+        {"HeaderName": api.ORIGIN_HEADER, "HeaderValue": stack_template.ORIGIN_SECRET}
+    ]
+    api_env = props(sam, "APIHandler")["Environment"]["Variables"]
+    assert api_env[stack_template.variable("origin_secret")] == stack_template.ORIGIN_SECRET
     assert (ROOT / "theme" / "templates" / "404.html").is_file()
     headers = props(sam, "SiteHeadersPolicy")["ResponseHeadersPolicyConfig"]
     security = headers["SecurityHeadersConfig"]
@@ -389,13 +407,18 @@ def test_every_resource_setting_reaches_the_lambdas(sam: dict[str, Any]) -> None
     }
     wired = set(stack_template.LAMBDA_ENVIRONMENT)
     assert needed <= wired
-    assert wired <= set(config.AWS_SETTINGS) | set(stack_template.ASSUMED_VARIABLES)
+    assert wired <= set(config.AWS_SETTINGS)
     api_env = props(sam, "APIHandler")["Environment"]["Variables"]
     assert api_env["NAILFOLIO_BACKEND"] == "aws"
     assert "SiteDistribution" not in json.dumps(api_env)  # CloudFront depends on the API
     rebuild_env = props(sam, "Rebuild")["Environment"]["Variables"]
     assert rebuild_env[stack_template.variable("site_bucket")] == {"Ref": "SiteBucket"}
-    assert rebuild_env["NAILFOLIO_ROOT"] == "/var/task/project"
+    assert rebuild_env[stack_template.variable("cloudfront_distribution")] == {
+        "Ref": "SiteDistribution"
+    }
+    # The bundle is read-only: the rebuild must make its root in /tmp (config.lambda_settings),
+    # which a NAILFOLIO_ROOT pointing into /var/task would override.
+    assert "NAILFOLIO_ROOT" not in rebuild_env
 
 
 def test_wheels_come_from_the_cache_the_second_time(

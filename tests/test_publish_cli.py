@@ -126,9 +126,20 @@ def aws_project(project: Project, moto: Any) -> Iterator[tuple[Settings, Any]]:
         "NAILFOLIO_SITE_URL": "https://nails.example",
     }
     settings = replace(config.load_settings(env=env, root=project.root), workers=1)
-    s3.put_object(Bucket="t-content", Key="designs/ana/red.jpg", Body=_jpeg((0, 120, 160)))
+    _upload(settings, moto, "designs/ana/red.jpg", (0, 120, 160))
     yield settings, moto
     moto.reset()
+
+
+def _upload(
+    settings: Settings, moto: Any, key: str, colour: tuple[int, int, int], ingest: bool = True
+) -> None:
+    """An upload to the content bucket, ingested as the moderate Lambda would (unless not)."""
+    from nailfolio.gallery.pipeline import ingest_configured
+
+    moto.client("s3").put_object(Bucket="t-content", Key=key, Body=_jpeg(colour))
+    if ingest:
+        ingest_configured(settings, [key])
 
 
 def _site(moto: Any) -> dict[str, str]:
@@ -151,9 +162,7 @@ def test_on_aws_a_dry_run_prints_copies_and_paths_and_changes_nothing(
     assert " 0 paths invalidated in " in first.output  # a first publish replaces nothing
     site = _site(moto)
     assert RECORD_KEY in site and "img/" in "".join(site), first.output
-    moto.client("s3").put_object(
-        Bucket="t-content", Key="designs/ana/blue.jpg", Body=_jpeg((0, 60, 200))
-    )
+    _upload(settings, moto, "designs/ana/blue.jpg", (0, 60, 200))
     dry = invoke(settings, "publish", "--dry-run")
     assert dry.exit_code == 0, dry.output
     assert f"publish to s3://{SITE}:" in dry.output
@@ -170,9 +179,7 @@ def test_on_aws_publish_invalidates_once_and_a_second_run_does_nothing(
 ) -> None:
     settings, moto = aws_project
     assert invoke(settings, "publish").exit_code == 0
-    moto.client("s3").put_object(
-        Bucket="t-content", Key="designs/ana/blue.jpg", Body=_jpeg((0, 60, 200))
-    )
+    _upload(settings, moto, "designs/ana/blue.jpg", (0, 60, 200))
     result = invoke(settings, "publish")
     assert result.exit_code == 0, result.output
     assert " 0 deleted, 0 deferred, " in result.output
@@ -184,3 +191,20 @@ def test_on_aws_publish_invalidates_once_and_a_second_run_does_nothing(
     assert again.output.strip() == f"s3://{SITE} is up to date: nothing to publish"
     assert _site(moto) == site
     assert len(_invalidations(moto, settings)) == 1
+
+
+def test_on_aws_publish_renders_what_the_catalog_holds_and_moderates_nothing(
+    aws_project: tuple[Settings, Any],
+) -> None:
+    """An upload the moderate Lambda has not ingested yet is neither moderated from the
+    laptop nor published: each upload has its own ingest on aws."""
+    settings, moto = aws_project
+    _upload(settings, moto, "designs/ana/green.jpg", (0, 200, 60), ingest=False)
+    result = invoke(settings, "publish")
+    assert result.exit_code == 0, result.output
+    site = _site(moto)
+    assert "designs/ana/red/index.html" in site
+    assert not any(key.startswith("designs/ana/green") for key in site)
+    with config.open_catalog(settings) as catalog:
+        decided = [decision.key for decision in catalog.latest_decisions()]
+    assert decided and not any("green" in key for key in decided)

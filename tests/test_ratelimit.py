@@ -22,6 +22,7 @@ from nailfolio.ratelimit import (
     client_ip,
     client_network,
     enforce,
+    viewer_address,
 )
 
 RATE_LIMIT_TABLE = "nailfolio-ratelimit"
@@ -270,3 +271,19 @@ def test_client_ip_refuses_bad_configuration() -> None:
         client_ip("10.0.0.2", None, "10.0.0.0/8")
     with pytest.raises(ValueError, match="not an IP address"):
         client_ip("nowhere", None, PROXIES)
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("198.51.100.7:443", "198.51.100.7"),
+        ("2001:db8::7:51234", "2001:db8::7"),
+        ("2001:0db8:0000::0007:80", "2001:db8::7"),
+        ("198.51.100.7", None),  # no port: not what CloudFront writes
+        ("nonsense:443", None),
+        (":443", None),
+        ("", None),
+    ],
+)
+def test_viewer_address_reads_cloudfronts_header(header: str, expected: str | None) -> None:
+    assert viewer_address(header) == expected

@@ -20,8 +20,14 @@ REFRESH_TOKEN_DAYS = 30
 
 
 def user_pool(name: str) -> dict[str, Any]:
-    """CreateUserPool parameters."""
-    return {"PoolName": name, "UsernameAttributes": ["email"], "AutoVerifiedAttributes": ["email"]}
+    """CreateUserPool parameters. The Lite plan: everything the studio uses (email sign-in,
+    groups, refresh tokens) at a third of Essentials' price per user beyond the free 10,000."""
+    return {
+        "PoolName": name,
+        "UsernameAttributes": ["email"],
+        "AutoVerifiedAttributes": ["email"],
+        "UserPoolTier": "LITE",
+    }
 
 
 def app_client(pool_id: str, name: str = "nailfolio-web") -> dict[str, Any]:

@@ -43,14 +43,11 @@ TABLES = {  # logical id: (CreateTable parameters, UpdateTimeToLive parameters o
     "RateLimitTable": (dynamodb.rate_limit_table, dynamodb.rate_limit_time_to_live),
     "RevocationTable": (dynamodb.revocation_table, dynamodb.revocation_time_to_live),
 }
-# Settings that other parts of the aws backend are adding to config.AWS_SETTINGS: the
-# variable assumed until they are there (then AWS_SETTINGS' own wins).
-ASSUMED_VARIABLES = {
-    "rebuild_queue_url": "NAILFOLIO_REBUILD_QUEUE_URL",
-    "site_bucket": "NAILFOLIO_SITE_BUCKET",
-    "distribution_id": "NAILFOLIO_DISTRIBUTION_ID",
-}
 _EVERY = tuple(FUNCTIONS)
+# What CloudFront adds to every API request (X-Nailfolio-Origin) and the API compares: the
+# stack's own UUID, which nobody outside the account sees. With it the API trusts the
+# viewer address CloudFront names; a direct call to API Gateway cannot carry it.
+ORIGIN_SECRET = {"Fn::Select": [2, {"Fn::Split": ["/", {"Ref": "AWS::StackId"}]}]}
 # config.AWS_SETTINGS name: (its value in the stack, the functions that get it). The API's
 # function must not see the distribution: CloudFront depends on the API, not the reverse.
 LAMBDA_ENVIRONMENT: dict[str, tuple[Any, tuple[str, ...]]] = {
@@ -65,9 +62,12 @@ LAMBDA_ENVIRONMENT: dict[str, tuple[Any, tuple[str, ...]]] = {
     "topic_arn": ({"Ref": "AdminTopic"}, _EVERY),
     "rebuild_queue_url": ({"Ref": "RebuildQueue"}, _EVERY),
     "site_bucket": ({"Ref": "SiteBucket"}, ("rebuild",)),
-    "distribution_id": ({"Ref": "SiteDistribution"}, ("rebuild",)),
+    "cloudfront_distribution": ({"Ref": "SiteDistribution"}, ("rebuild",)),
+    "origin_secret": (ORIGIN_SECRET, ("api_handler",)),
 }
-# Plain variables (not AWS_SETTINGS): the backend, and what the rebuild renders with.
+# Plain variables (not AWS_SETTINGS): the backend, and the address the rebuild renders for.
+# No NAILFOLIO_ROOT: the rebuild renders in /tmp (config.lambda_settings), its project files
+# copied there from the read-only bundle.
 SITE_URL = {
     "Fn::If": [
         "HasDomain",
@@ -78,7 +78,6 @@ SITE_URL = {
 PLAIN_ENVIRONMENT: dict[str, tuple[Any, tuple[str, ...]]] = {
     "NAILFOLIO_BACKEND": ("aws", _EVERY),
     "NAILFOLIO_SITE_URL": (SITE_URL, ("rebuild",)),
-    "NAILFOLIO_ROOT": ("/var/task/project", ("rebuild",)),  # the vendored project files
 }
 # The headers the API reads (nailfolio/web); its cookies are added from nailfolio.web.api.
 # CloudFront-Viewer-Address is CloudFront's own (the viewer's ip:port, not forgeable through
@@ -87,9 +86,8 @@ API_HEADERS = ("Content-Type", "Idempotency-Key", "Origin", "Accept", "CloudFron
 
 
 def variable(name: str) -> str:
-    """The environment variable of an AWS_SETTINGS name (or of one assumed to be coming)."""
-    setting = config.AWS_SETTINGS.get(name)
-    return setting.variable if setting else ASSUMED_VARIABLES[name]
+    """The environment variable of an AWS_SETTINGS name."""
+    return config.AWS_SETTINGS[name].variable
 
 
 def environment(function: str) -> dict[str, Any]:
@@ -178,6 +176,9 @@ def _fill_cloudfront(resources: dict[str, Any], api_stage: str) -> None:
     distribution = resources["SiteDistribution"]["Properties"]["DistributionConfig"]
     (origin,) = (o for o in distribution["Origins"] if o["Id"] == "api")
     origin["OriginPath"] = f"/{api_stage}"
+    origin["OriginCustomHeaders"] = [
+        {"HeaderName": api.ORIGIN_HEADER, "HeaderValue": ORIGIN_SECRET}
+    ]
 
 
 def function_overrides() -> dict[str, Any]:

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 import click
 
 from nailfolio import config
+from nailfolio.gallery import lambda_root
 from nailfolio.gallery.pipeline import build_configured
 from nailfolio.gallery.publish import PHASES, PublishPlan, Rehearsal
 
@@ -53,7 +54,16 @@ def publish(dry_run: bool, allow_deletes: bool) -> None:
         for line in describe_plan(plan, where(settings)):
             click.echo(line)
 
-    report = build_configured(settings, target=Rehearsal(target, show, carry_out=not dry_run))
+    # Locally the build's own ingest runs first (a dry run too, so its plan is the real one;
+    # the decisions it records are reused). On aws each upload has its own ingest (the
+    # moderate Lambda): render what the catalog holds, with the rebuild Lambda's settings.
+    on_aws = settings.backend == "aws"
+    report = build_configured(
+        settings,
+        moderate_new=not on_aws,
+        conf=lambda_root.settings_file(settings.root) if on_aws else None,
+        target=Rehearsal(target, show, carry_out=not dry_run),
+    )
     for problem in report.problems:
         click.secho(f"skipped {problem}", fg="yellow", err=True)
     if not plans:  # a target with no record of its own is not even asked to do nothing

@@ -185,7 +185,9 @@ def analyse(
             status, model = decide(labels, policy), chosen.name
         rendition = None
         if job.render and status is Status.APPROVED:
-            rendition = variants.render_variants(loaded, job.content_hash, settings, renditions)
+            rendition = variants.render_variants(
+                loaded, job.content_hash, settings, renditions, consume=True
+            )
         return Outcome(source.key, labels, status if job.moderate else None, rendition, None, model)
     except ImageRejected as exc:
         return Outcome(source.key, problem=Problem(exc.path, exc.reason))

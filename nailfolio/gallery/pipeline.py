@@ -86,6 +86,8 @@ class _Hashed:
     reason: str = ""  # why the file could not be read
 
 
+M_ARENA_MAX = -8  # glibc's mallopt parameter
+
 # Worker-process state: each worker builds its own moderator once (models are not picklable).
 _worker_moderator: Moderator | None = None
 _worker_factory: ModeratorFactory | None = None
@@ -94,6 +96,7 @@ _worker_factory: ModeratorFactory | None = None
 def _init_worker(factory: ModeratorFactory) -> None:
     global _worker_factory, _worker_moderator
     scratch.end_with_parent()  # a killed build leaves no worker behind
+    _one_malloc_arena()
     scaling.one_thread()  # the pool already has a worker per core
     _worker_factory, _worker_moderator = factory, None
 
@@ -117,6 +120,13 @@ def _process(
         )
     finally:
         _release_freed_memory()
+
+
+def _one_malloc_arena() -> None:
+    """One glibc heap for all of a worker's threads (the put thread, libvips's, the model's):
+    each thread's own arena kept what it freed for itself, ~6 MB more per worker at peak."""
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to ask for
+        ctypes.CDLL(None).mallopt(M_ARENA_MAX, 1)
 
 
 def _release_freed_memory() -> None:

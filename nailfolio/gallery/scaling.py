@@ -15,33 +15,48 @@ bleed their colour into the edges.
 
 from __future__ import annotations
 
-import pyvips
+import functools
+from types import ModuleType
+from typing import TYPE_CHECKING
+
 from PIL import Image
+
+if TYPE_CHECKING:
+    import pyvips
 
 KERNEL = "lanczos3"
 BANDS = {"RGB": 3, "RGBA": 4}
 
-# Every operation runs once on pixels no one asks for again: libvips's operation cache would
-# only keep whole pictures alive.
-pyvips.cache_set_max(0)
+
+@functools.cache
+def _vips() -> ModuleType:
+    """pyvips, loaded where pictures are scaled (a build's pool workers, not its parent:
+    libvips adds ~10 MB to each process that maps it)."""
+    import pyvips
+
+    # Every operation runs once on pixels no one asks for again: libvips's operation cache
+    # would only keep whole pictures alive.
+    pyvips.cache_set_max(0)
+    return pyvips
 
 
 def one_thread() -> None:
     """Resample on the calling thread only: for a process pool that has a worker per core,
     where libvips's own threads would only take turns with the other workers."""
-    pyvips.concurrency_set(1)
+    _vips().concurrency_set(1)
 
 
 class ScaleChain:
-    """One picture ("RGB" or "RGBA"), scaled down step by step, each step from the last."""
+    """One picture ("RGB" or "RGBA"), scaled down step by step, each step from the last.
+
+    Each step's pixels are one bytes buffer, read by libvips for the next step and copied
+    into the Pillow image handed out: no third copy per step."""
 
     def __init__(self, image: Image.Image) -> None:
         if image.mode not in BANDS:
             raise ValueError(f"cannot scale a {image.mode} image; expected RGB or RGBA")
         self._mode = image.mode
-        self._last = pyvips.Image.new_from_memory(
-            image.tobytes(), image.width, image.height, BANDS[image.mode], "uchar"
-        )
+        self._last = self._wrap(image.tobytes(), image.width, image.height)
 
     @property
     def width(self) -> int:
@@ -51,15 +66,17 @@ class ScaleChain:
     def scaled(self, width: int, height: int) -> Image.Image:
         """The picture at `width` x `height` (at most a rounding pixel over the step before)."""
         source = self._last
-        if (width, height) == (source.width, source.height):
-            return self._as_pillow(source)
-        premultiplied = self._mode == "RGBA"
-        working = source.premultiply() if premultiplied else source
-        working = working.resize(width / source.width, vscale=height / source.height, kernel=KERNEL)
-        if premultiplied:  # floats from here: round them, as the 8-bit path does itself
-            working = working.unpremultiply() + 0.5
-        self._last = working.cast("uchar").copy_memory()
-        return self._as_pillow(self._last)
+        if (width, height) != (source.width, source.height):
+            premultiplied = self._mode == "RGBA"
+            working = source.premultiply() if premultiplied else source
+            working = working.resize(
+                width / source.width, vscale=height / source.height, kernel=KERNEL
+            )
+            if premultiplied:  # floats from here: round them, as the 8-bit path does itself
+                working = working.unpremultiply() + 0.5
+            self._last = self._wrap(working.cast("uchar").write_to_memory(), width, height)
+        return Image.frombytes(self._mode, (width, height), self._pixels)
 
-    def _as_pillow(self, image: pyvips.Image) -> Image.Image:
-        return Image.frombytes(self._mode, (image.width, image.height), image.write_to_memory())
+    def _wrap(self, pixels: bytes, width: int, height: int) -> pyvips.Image:
+        self._pixels = pixels  # new_from_memory reads this buffer; it must outlive the image
+        return _vips().Image.new_from_memory(pixels, width, height, BANDS[self._mode], "uchar")

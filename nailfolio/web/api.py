@@ -21,6 +21,7 @@ anything is looked up.
 from __future__ import annotations
 
 import functools
+import hmac
 import logging
 import re
 import threading
@@ -47,6 +48,7 @@ SESSION_MAX_AGE = 3600  # seconds; the token's own lifetime (identity.TOKEN_TTL_
 REFRESH_COOKIE = "nf_refresh"
 REFRESH_PATH = "/api/auth"  # only the auth routes ever see the refresh token
 REFRESH_MAX_AGE = 30 * 86_400  # the refresh token's own lifetime (identity.REFRESH_TTL_S)
+ORIGIN_HEADER = "x-nailfolio-origin"  # CloudFront adds it to API requests (the origin secret)
 POSTED_MESSAGE = "Thanks! Your comment went privately to the studio."
 ADMIN_QUERY = ("design", "sentiment", "since", "until", "cursor", "limit")
 OWN_QUERY = ("cursor", "limit")
@@ -350,11 +352,22 @@ def comments() -> CommentService:
 
 
 def client_ip(request: Request) -> str:
-    """The client's address: the TCP peer, or what trusted proxies say in X-Forwarded-For."""
+    """The client's address: the TCP peer, or what trusted proxies say in X-Forwarded-For;
+    behind the stack's CloudFront (API Gateway's peer is then an edge, shared by everyone
+    near it), the viewer CloudFront names, if the request carries the origin secret that
+    only CloudFront adds (anyone may call API Gateway directly and write any header)."""
     from nailfolio.ratelimit import client_ip as resolve
+    from nailfolio.ratelimit import viewer_address
 
+    settings = services().settings
+    secret = settings.aws.values.get("origin_secret", "")
+    sent = plumbing.header(request, ORIGIN_HEADER) or ""
+    if secret and hmac.compare_digest(sent.encode(), secret.encode()):
+        viewer = viewer_address(plumbing.header(request, "cloudfront-viewer-address") or "")
+        if viewer:
+            return viewer
     forwarded = plumbing.header(request, "x-forwarded-for")
-    return resolve(plumbing.source_ip(request), forwarded, services().settings.trusted_proxies)
+    return resolve(plumbing.source_ip(request), forwarded, settings.trusted_proxies)
 
 
 def signed_in(request: Request) -> Principal:
