@@ -251,7 +251,10 @@ def test_buckets_are_private_encrypted_and_tls_only(sam: dict[str, Any]) -> None
         denies = [
             s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"
         ]
-        assert denies[0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        tls_only = [
+            d for d in denies if d.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}
+        ]
+        assert len(tls_only) == 1 and tls_only[0]["Action"] == "s3:*"
 
 
 def test_cloudfront_serves_the_private_bucket_over_https_with_security_headers(

@@ -19,6 +19,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -41,6 +42,10 @@ BOTOCORE_SERVICES = frozenset(
 )
 # What the wheels ship that no Lambda runs (pelican's own test suite, 4 MB).
 UNUSED = ("pelican/tests",)
+# Pure-Python packages PyPI ships as source only (no wheel to take): their package folder is
+# copied from the sdist pinned in constraints.txt, never built (a build could compile an
+# extension against this host's libraries). pyvips then loads pyvips-binary's libvips.
+SOURCE_ONLY = ("pyvips",)
 PROJECT_FILES = ("theme", "pelicanconf.py", "publishconf.py", "content/pages")
 APP_FILES = ("app.py", ".chalice/config.json")
 _STAMP = ".installed"
@@ -79,8 +84,54 @@ def install_wheels(
             _pip(["download", "--dest", str(cache), *_pip_target(requirements, constraints)])
             _empty(vendor)
             _pip([*from_cache, *_pip_target(requirements, constraints)])
+        for name in SOURCE_ONLY:
+            _vendor_source(name, _pinned(name, constraints), vendor, cache)
         (vendor / _STAMP).write_text(stamp)
         return True
+
+
+def _pinned(name: str, constraints: Path | None) -> str:
+    """The version constraints.txt pins `name` to (a source copy must be exact)."""
+    lines = constraints.read_text().splitlines() if constraints else []
+    for line in lines:
+        found, _, version = line.partition("==")
+        if found.strip().lower() == name.lower() and version.strip():
+            return version.strip()
+    raise DeployError(
+        f"constraints.txt must pin {name} (name==version): it is vendored from source"
+    )
+
+
+def _vendor_source(name: str, version: str, vendor: Path, cache: Path) -> None:
+    """Copy the package folder of `name`'s sdist (from the cache, downloaded once) into
+    vendor: its .py files only, nothing built."""
+    sdist = cache / f"{name}-{version}.tar.gz"
+    if not sdist.is_file():
+        _pip(
+            [
+                "download",
+                "--no-deps",
+                "--no-binary=:all:",
+                "--dest",
+                str(cache),
+                f"{name}=={version}",
+            ]
+        )
+    prefix = f"{name}-{version}/{name}/"
+    with tarfile.open(sdist) as archive:
+        members = [
+            member
+            for member in archive.getmembers()
+            if member.isfile() and member.name.startswith(prefix) and member.name.endswith(".py")
+        ]
+        if not members:
+            raise DeployError(f"{sdist} holds no {name}/ package")
+        for member in members:
+            target = vendor / name / member.name[len(prefix) :]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            source = archive.extractfile(member)
+            assert source is not None  # a regular file always has its bytes
+            target.write_bytes(source.read())
 
 
 def _pip_target(requirements: Path, constraints: Path | None) -> list[str]:
