@@ -395,7 +395,10 @@ def test_every_resource_setting_reaches_the_lambdas(sam: dict[str, Any]) -> None
     assert "SiteDistribution" not in json.dumps(api_env)  # CloudFront depends on the API
     rebuild_env = props(sam, "Rebuild")["Environment"]["Variables"]
     assert rebuild_env[stack_template.variable("site_bucket")] == {"Ref": "SiteBucket"}
-    assert rebuild_env["NAILFOLIO_ROOT"] == "/var/task/project"
+    assert rebuild_env["NAILFOLIO_CLOUDFRONT_DISTRIBUTION"] == {"Ref": "SiteDistribution"}
+    # The root is made in /tmp from the bundle (config.lambda_settings); the bundle's own
+    # folder is read-only, so pointing NAILFOLIO_ROOT at it would break every rebuild.
+    assert "NAILFOLIO_ROOT" not in rebuild_env
 
 
 def test_wheels_come_from_the_cache_the_second_time(

@@ -48,7 +48,6 @@ TABLES = {  # logical id: (CreateTable parameters, UpdateTimeToLive parameters o
 ASSUMED_VARIABLES = {
     "rebuild_queue_url": "NAILFOLIO_REBUILD_QUEUE_URL",
     "site_bucket": "NAILFOLIO_SITE_BUCKET",
-    "distribution_id": "NAILFOLIO_DISTRIBUTION_ID",
 }
 _EVERY = tuple(FUNCTIONS)
 # config.AWS_SETTINGS name: (its value in the stack, the functions that get it). The API's
@@ -65,9 +64,10 @@ LAMBDA_ENVIRONMENT: dict[str, tuple[Any, tuple[str, ...]]] = {
     "topic_arn": ({"Ref": "AdminTopic"}, _EVERY),
     "rebuild_queue_url": ({"Ref": "RebuildQueue"}, _EVERY),
     "site_bucket": ({"Ref": "SiteBucket"}, ("rebuild",)),
-    "distribution_id": ({"Ref": "SiteDistribution"}, ("rebuild",)),
+    "cloudfront_distribution": ({"Ref": "SiteDistribution"}, ("rebuild",)),
 }
-# Plain variables (not AWS_SETTINGS): the backend, and what the rebuild renders with.
+# Plain variables (not AWS_SETTINGS): the backend, and what the rebuild renders with. No
+# NAILFOLIO_ROOT: config.lambda_settings makes the root in /tmp from $LAMBDA_TASK_ROOT/project.
 SITE_URL = {
     "Fn::If": [
         "HasDomain",
@@ -78,7 +78,6 @@ SITE_URL = {
 PLAIN_ENVIRONMENT: dict[str, tuple[Any, tuple[str, ...]]] = {
     "NAILFOLIO_BACKEND": ("aws", _EVERY),
     "NAILFOLIO_SITE_URL": (SITE_URL, ("rebuild",)),
-    "NAILFOLIO_ROOT": ("/var/task/project", ("rebuild",)),  # the vendored project files
 }
 # The headers the API reads (nailfolio/web); its cookies are added from nailfolio.web.api.
 # CloudFront-Viewer-Address is CloudFront's own (the viewer's ip:port, not forgeable through
