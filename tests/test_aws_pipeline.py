@@ -196,7 +196,7 @@ def _count_writes(pipeline: Pipeline) -> None:
 
 @pytest.fixture
 def pipeline(moto: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pipeline]:
-    moto.reset()
+    moto.reset()  # the server is the session's: every test of it starts from nothing
     stack = make_stack(moto)
     make_lambda_bundle(tmp_path / "task")
     monkeypatch.setattr(config, "LAMBDA_ROOT", tmp_path / "lambda-tmp")  # the Lambda's /tmp
@@ -212,8 +212,7 @@ def pipeline(moto: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iter
         found = Pipeline(stack, Client(app), tmp_path / "task", stubber, _inbox(stack))
         _count_writes(found)
         yield found
-        stubber.assert_no_pending_responses()
-    moto.reset()
+        stubber.assert_no_pending_responses()  # each answer queued was asked for
 
 
 def _expected_headers(key: str) -> tuple[str, str]:
@@ -373,3 +372,34 @@ def test_a_publish_stopped_after_n_writes_leaves_every_page_whole(
     # invalidated by anyone (they expire from CloudFront within their max-age of 60 s).
     replaced = [key for key in unfinished if key in stopped and not key.startswith("img/")]
     assert replaced and pipeline.invalidations() == [_viewer_paths(replaced)]
+
+
+def test_a_request_that_keeps_failing_goes_to_the_dead_letter_queue(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The template's redrive policy, as SQS applies it to the rebuild Lambda's failures."""
+    pipeline.put_image("designs/ana/red.jpg")
+    pipeline.moderation_answers(CLEAN)
+    pipeline.moderate("designs/ana/red.jpg")
+
+    def unreachable(settings: config.Settings, renditions: Any = None) -> Any:
+        raise ServiceUnavailable("S3 ListObjectsV2 on the site bucket failed; try again later")
+
+    monkeypatch.setattr(config, "open_site_target", unreachable)
+    sqs, queue = pipeline.client("sqs"), pipeline.stack.refs["RebuildQueue"]
+    attributes = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["RedrivePolicy"])
+    redrive = json.loads(attributes["Attributes"]["RedrivePolicy"])
+    tries = 0
+    while received := sqs.receive_message(QueueUrl=queue).get("Messages", []):
+        (message,) = received
+        tries += 1
+        with pytest.raises(ServiceUnavailable):
+            pipeline.rebuild([message["Body"]])
+        # As Lambda leaves a failed batch: visible again once its timeout is up (now, here).
+        sqs.change_message_visibility(
+            QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+        )
+    assert tries == redrive["maxReceiveCount"] == 3
+    dead = _drain(sqs, pipeline.stack.refs["RebuildDeadLetterQueue"])
+    assert [json.loads(body)["keys"] for body in dead] == [["designs/ana/red.jpg"]]
+    assert pipeline.site() == {}
