@@ -74,6 +74,17 @@ class Project:
         return path
 
 
+def make_lambda_bundle(task_root: Path) -> Path:
+    """What the packager vendors at $LAMBDA_TASK_ROOT/project/ (the hooks' Lambdas read it)."""
+    project = task_root / "project"
+    (project / "content").mkdir(parents=True)
+    (project / "theme").symlink_to(REPO / "theme", target_is_directory=True)
+    shutil.copytree(REPO / "content" / "pages", project / "content" / "pages")
+    for name in ("pelicanconf.py", "publishconf.py"):
+        shutil.copy(REPO / name, project / name)
+    return project
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Project:
     root = tmp_path / "site"

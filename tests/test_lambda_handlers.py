@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +21,7 @@ import pytest
 from botocore.stub import ANY, Stubber
 from chalice.test import Client
 from click.testing import CliRunner
-from conftest import REPO, MarkerModerator
+from conftest import REPO, MarkerModerator, make_lambda_bundle
 from moto import mock_aws
 from moto_dynamodb import REGION
 from PIL import Image
@@ -102,19 +101,9 @@ class Aws:
         return found.status if found else None
 
 
-def _bundle(task_root: Path) -> None:
-    """What the packager vendors at $LAMBDA_TASK_ROOT/project/."""
-    project = task_root / "project"
-    (project / "content").mkdir(parents=True)
-    (project / "theme").symlink_to(REPO / "theme", target_is_directory=True)
-    shutil.copytree(REPO / "content" / "pages", project / "content" / "pages")
-    for name in ("pelicanconf.py", "publishconf.py"):
-        shutil.copy(REPO / name, project / name)
-
-
 @pytest.fixture
 def aws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
-    _bundle(tmp_path / "task")
+    make_lambda_bundle(tmp_path / "task")
     clients.forget_clients()
     with mock_aws():
         s3 = boto3.client("s3", region_name=REGION)
@@ -418,11 +407,29 @@ def test_lambda_settings_put_a_writable_root_in_tmp_with_one_worker(
 ) -> None:
     assert Path("/tmp/nailfolio") == config.LAMBDA_ROOT
     monkeypatch.setattr(config, "LAMBDA_ROOT", tmp_path / "tmp")  # not the machine's /tmp
-    _bundle(tmp_path / "task")
+    make_lambda_bundle(tmp_path / "task")
     env = {"LAMBDA_TASK_ROOT": str(tmp_path / "task"), "NAILFOLIO_BACKEND": "aws"}
     settings = config.lambda_settings(env)
     assert (settings.root, settings.workers, settings.backend) == (tmp_path / "tmp", 1, "aws")
     assert os.access(settings.root / "publishconf.py", os.W_OK)
+
+
+@pytest.mark.parametrize("inside", ["", "var"])
+def test_a_root_in_the_bundle_is_refused_and_the_bundle_left_whole(
+    tmp_path: Path, inside: str
+) -> None:
+    make_lambda_bundle(tmp_path / "task")
+    bundle = tmp_path / "task" / "project"
+    env = {"LAMBDA_TASK_ROOT": str(tmp_path / "task"), "NAILFOLIO_ROOT": str(bundle / inside)}
+    with pytest.raises(config.ConfigError, match="writable folder outside the bundle"):
+        config.lambda_settings(env)
+    assert (bundle / "theme" / "templates").is_dir()
+    assert sorted(path.name for path in bundle.iterdir()) == [
+        "content",
+        "pelicanconf.py",
+        "publishconf.py",
+        "theme",
+    ]
 
 
 def test_lambda_settings_name_what_the_bundle_lacks(tmp_path: Path) -> None:

@@ -6,21 +6,18 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import re
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin, urlsplit
 
 import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
-from botocore.exceptions import EndpointConnectionError
 from moto import mock_aws
+from site_checks import FailingAfter, page_references
 
 from nailfolio import config
 from nailfolio.aws import clients
@@ -43,7 +40,6 @@ REGION = "eu-west-1"
 ASSETS = "nailfolio-assets"
 SITE = "nailfolio-site"
 NOW = 1_800_000_000.0
-REF = re.compile(r'(?:src|href)="([^"]*)"|srcset="([^"]*)"')
 WRITES = frozenset({"PutObject", "CopyObject", "DeleteObjects"})
 
 
@@ -161,14 +157,10 @@ def assert_whole(bucket: Bucket, links: bool = True) -> None:
     keys = set(bucket.objects())
     for key in sorted(k for k in keys if k.endswith(".html")):
         html = bucket.s3.get_object(Bucket=SITE, Key=key)["Body"].read().decode()
-        for plain, srcset in REF.findall(html):
-            refs = [plain] if plain else [part.split()[0] for part in srcset.split(",")]
-            for ref in refs:
-                path = urlsplit(urljoin(f"/{key}", ref)).path.lstrip("/")
-                path = f"{path}index.html" if path.endswith("/") or not path else path
-                if path.endswith(".html") and not links:
-                    continue
-                assert path in keys, f"{key} references {ref}, which is not in the bucket"
+        for path in page_references(key, html):
+            if path.endswith(".html") and not links:
+                continue
+            assert path in keys, f"{key} references {path}, which is not in the bucket"
 
 
 DESIGNS = [f"d{n:02d}" for n in range(6)]
@@ -340,28 +332,6 @@ def test_the_guard_leaves_a_small_site_alone(bucket: Bucket) -> None:
 
 
 # --- interrupted --------------------------------------------------------------------------
-
-
-class FailingAfter:
-    """An S3 client whose writes fail, as an unreachable endpoint does, after `limit`."""
-
-    def __init__(self, client: Any, limit: int) -> None:
-        self._client, self._limit, self._lock = client, limit, threading.Lock()
-        self.writes = 0
-
-    def __getattr__(self, name: str) -> Any:
-        method = getattr(self._client, name)
-        if name not in ("put_object", "copy_object", "delete_objects"):
-            return method
-
-        def write(**params: Any) -> Any:
-            with self._lock:
-                if self.writes >= self._limit:
-                    raise EndpointConnectionError(endpoint_url="https://s3.eu-west-1")
-                self.writes += 1
-            return method(**params)
-
-        return write
 
 
 # 20 writes in all: 6 copies, 12 pages and files, 1 deletion, the record.

@@ -29,6 +29,12 @@ REQUIRED = ("pelicanconf.py", "theme")
 
 def prepare_root(bundle: Path, root: Path) -> None:
     """Make `root` a project folder from the project files in `bundle` (see the module)."""
+    if bundle.resolve() in (root.resolve(), *root.resolve().parents):
+        # Linking the theme into the bundle's own folder would first delete it.
+        raise ConfigError(
+            f"{root}: the Lambda's root must be a writable folder outside the bundle "
+            f"({bundle}); unset NAILFOLIO_ROOT, and the root is made in /tmp"
+        )
     missing = [name for name in REQUIRED if not (bundle / name).exists()]
     if missing:
         raise ConfigError(
