@@ -21,7 +21,10 @@ Writes: staged files by PutObject (with Content-MD5: S3 checks the bytes), image
 server-side CopyObject from the assets bucket (S3RenditionStore.locate), so no image byte
 passes through the process; a phase's uploads run WORKERS at a time and a phase starts only
 when the one before it is whole. Deletions: DeleteObjects, pages first, then the files pages
-loaded (those the plan no longer defers). Then the record, then one CloudFront invalidation.
+loaded (those the plan no longer defers). Then one CloudFront invalidation, then the record.
+The paths to invalidate are noted in the record before the first write: a publish cut off
+before its invalidation leaves them owed, and the next publish invalidates them with its own
+(a page it replaced is up to date in the bucket then, but not in CloudFront's caches).
 Retries with backoff are the client's (aws.clients: standard mode). A publish interrupted
 anywhere leaves a whole site (the order sees to it) and objects of known digest (their
 metadata), so the next publish finishes the work.
@@ -39,10 +42,12 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from nailfolio.aws.clients import SharedClient
+from nailfolio.aws.cloudfront import MAX_PATHS
 from nailfolio.aws.s3 import NoSuchKey, list_objects, read_body, request
 from nailfolio.errors import RenditionNotFound, ServiceUnavailable
 from nailfolio.gallery.publish import (
     LOADED_BY_PAGES,
+    WILDCARD,
     CachePolicy,
     Cdn,
     PublishPlan,
@@ -82,6 +87,7 @@ class _State:
     objects: Mapping[str, _Object]
     deferred: Mapping[str, float]
     stale: bool  # the record does not say what the bucket holds: write it again
+    owed: tuple[str, ...] = ()  # paths a publish cut off before its invalidation changed
 
 
 class S3SiteTarget(SharedClient):
@@ -115,15 +121,29 @@ class S3SiteTarget(SharedClient):
 
     def apply(self, plan: PublishPlan) -> None:
         state, self._state = self._state or self._read_state(), None  # each state serves once
-        if plan.empty and not state.stale:
+        if plan.empty and not state.stale and not state.owed:
             return
+        owed = self._owed(state, plan)
+        if owed != state.owed:  # noted first: a publish cut off mid-way still owes them
+            self._put_record(state.objects, state.deferred, owed)
         written: dict[str, _Object] = {}
         for _, group in itertools.groupby(plan.uploads, lambda u: (u.phase, u.replaces)):
             written |= self._each(self._upload, list(group))  # a phase whole before the next
         self._delete(plan.deletions)
+        if self._cdn is not None and owed:
+            self._cdn.invalidate(owed)
         self._write_record(state, plan, written)
-        if self._cdn is not None and plan.invalidations:
-            self._cdn.invalidate(plan.invalidations)
+
+    def _owed(self, state: _State, plan: PublishPlan) -> tuple[str, ...]:
+        """What this publish must invalidate: its own changed paths and any a publish cut
+        off before its invalidation left owing (replaced then, up to date now)."""
+        if self._cdn is None:
+            return ()
+        paths = {*state.owed, *plan.invalidations}
+        limit = self.policy.max_invalidation_paths or MAX_PATHS
+        if WILDCARD in paths or len(paths) > limit:
+            return (WILDCARD,)
+        return tuple(sorted(paths))
 
     # -- reading what the bucket holds ------------------------------------------------------
 
@@ -140,7 +160,7 @@ class S3SiteTarget(SharedClient):
         headed = {key: found for key, found in self._each(self._head, unknown).items() if found}
         deferred = {key: since for key, since in record["deferred"].items() if key in listed}
         stale = bool(unknown) or noted.keys() != listed.keys()
-        return _State({**known, **headed}, deferred, stale)
+        return _State({**known, **headed}, deferred, stale, record["owed"])
 
     def _list(self) -> dict[str, tuple[str, str]]:
         """Every site object: key -> (ETag, LastModified), the target's own keys left out."""
@@ -170,11 +190,12 @@ class S3SiteTarget(SharedClient):
                 raise ValueError(f"record version {data.get('version')!r}")
             objects = {key: _Object(*fields) for key, fields in data["objects"].items()}
             deferred = {key: float(since) for key, since in data["deferred"].items()}
+            owed = tuple(str(path) for path in data.get("owed", ()))
         except NoSuchKey:
-            return {"objects": {}, "deferred": {}}
+            return {"objects": {}, "deferred": {}, "owed": ()}
         except (ValueError, TypeError, KeyError, AttributeError):
-            return {"objects": {}, "deferred": {}}
-        return {"objects": objects, "deferred": deferred}
+            return {"objects": {}, "deferred": {}, "owed": ()}
+        return {"objects": objects, "deferred": deferred, "owed": owed}
 
     # -- writing ------------------------------------------------------------------------------
 
@@ -261,13 +282,22 @@ class S3SiteTarget(SharedClient):
                     objects[key] = before
         else:
             objects = {key: found for key, found in state.objects.items() if key not in gone}
+        self._put_record(objects, plan.deferred, ())
+
+    def _put_record(
+        self,
+        objects: Mapping[str, _Object],
+        deferred: Mapping[str, float],
+        owed: Sequence[str],
+    ) -> None:
         record = {
             "version": RECORD_VERSION,
             "objects": {
                 key: [o.digest, o.content_type, o.cache_control, o.etag, o.modified]
                 for key, o in sorted(objects.items())
             },
-            "deferred": dict(sorted(plan.deferred.items())),
+            "deferred": dict(sorted(deferred.items())),
+            "owed": list(owed),
         }
         request(
             self._client,
