@@ -351,3 +351,42 @@ def test_a_build_on_renditions_in_a_bucket_publishes_their_images(project: Proje
         one = sorted(names)[0]
         assert (project.root / "output" / "img" / one).read_bytes() == bucket.get(one)
     assert not (project.settings.renditions_dir).exists()  # nothing went through var/
+
+
+POOL_AFTER_LIBVIPS = """
+import sys
+from PIL import Image
+from nailfolio.gallery.scaling import ScaleChain
+# libvips starts its thread pool in this process, as an in-process build does (one image,
+# or NAILFOLIO_WORKERS=1) before `serve --watch` rebuilds many with a process pool
+ScaleChain(Image.new("RGB", (3000, 2000), (9, 9, 9))).scaled(1500, 1000)
+from nailfolio.cli import main
+main(["--root", sys.argv[1], "build", "--quiet", "--workers", "2"])
+"""
+
+
+@pytest.mark.slow
+def test_a_pool_build_after_libvips_ran_in_the_same_process_finishes(project: Project) -> None:
+    """A forked worker inherits libvips's state but not its threads, and waited for them
+    for ever: the pool's workers must start clean."""
+    import signal
+    import subprocess
+    import sys
+
+    for i in range(3):
+        project.add_image(f"ana/design-{i}.jpg", colour=(60 * i, 100, 150))
+    build = subprocess.Popen(
+        [sys.executable, "-c", POOL_AFTER_LIBVIPS, str(project.root)],
+        start_new_session=True,  # so a hung pool is killed with it
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        output, _ = build.communicate(timeout=90)
+    except subprocess.TimeoutExpired:
+        os.killpg(build.pid, signal.SIGKILL)
+        build.communicate()
+        pytest.fail("the pool build hung after libvips had run in its process")
+    assert build.returncode == 0, output
+    assert all(page(project, f"ana/design-{i}").is_file() for i in range(3)), output

@@ -13,6 +13,7 @@ import contextlib
 import ctypes
 import functools
 import logging
+import multiprocessing
 import time
 from collections.abc import Callable, Sequence
 from collections.abc import Set as AbstractSet
@@ -152,8 +153,15 @@ class _LazyPool:
 
     def get(self) -> ProcessPoolExecutor | None:
         if self._workers > 1 and self._executor is None:
+            # Spawned, not forked: a forked worker inherits libvips's state without its
+            # threads and waits for them for ever once libvips has run in this process (an
+            # in-process build before `serve --watch` needs the pool). Each worker imports
+            # the library afresh, ~0.3 s, while the parent hashes.
             self._executor = ProcessPoolExecutor(
-                max_workers=self._workers, initializer=_init_worker, initargs=(self._factory,)
+                max_workers=self._workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_init_worker,
+                initargs=(self._factory,),
             )
         return self._executor
 

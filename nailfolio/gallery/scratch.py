@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import logging
+import multiprocessing
 import os
 import shutil
 import signal
@@ -107,7 +108,10 @@ def end_with_parent() -> None:
     """Have the kernel kill this process when its parent dies (Linux; elsewhere nothing)."""
     if sys.platform != "linux":
         return
-    parent = os.getppid()
+    # A spawned pool worker gets here after importing the library (a second or so): its
+    # parent may have died meanwhile, and then getppid() already names the new one.
+    spawner = multiprocessing.parent_process()
+    parent = spawner.pid if spawner and spawner.pid else os.getppid()
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
         logger.warning("prctl(PR_SET_PDEATHSIG) failed: errno %d", ctypes.get_errno())
