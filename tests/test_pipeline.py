@@ -12,7 +12,8 @@ from conftest import MarkerModerator, Project
 from PIL import ExifTags, Image
 
 from nailfolio import config
-from nailfolio.gallery import pipeline
+from nailfolio.gallery import pipeline, settings
+from nailfolio.gallery.images import hash_file
 from nailfolio.gallery.models import Decision, Status
 from nailfolio.gallery.pipeline import BuildReport, build_gallery
 from nailfolio.gallery.settings import ImageSettings, ModerationSettings
@@ -60,6 +61,22 @@ def test_an_iphone_heic_is_published_as_webp_and_jpeg(project: Project) -> None:
             assert out.format in ("WEBP", "JPEG")
             assert out.height > out.width  # upright: portrait
             assert len(out.getexif()) == 0
+
+
+def test_a_heic_refused_before_heic_was_accepted_gets_another_try(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = project.designs / "ana" / "IMG_0002.HEIC"
+    path.parent.mkdir(parents=True)
+    pillow_heif.from_pillow(Image.new("RGB", (600, 400), (0, 120, 160))).save(path)
+    with monkeypatch.context() as older:
+        older.setattr(settings, "ACCEPTED_VERSION", settings.ACCEPTED_VERSION - 1)
+        caps = project.settings.images.input_fingerprint()
+    with config.open_catalog(project.settings) as catalog:
+        old_reason = "unsupported image type (looks like HEIC; export it as JPEG)"
+        catalog.put_refusal(hash_file(path), caps, old_reason)
+    report = run(project)
+    assert (report.processed, report.published, report.problems) == (1, 1, ())
 
 
 def test_rebuild_with_nothing_changed_does_no_image_work(project: Project) -> None:
