@@ -293,7 +293,7 @@ def test_serve_watch_prints_when_and_why_each_rebuild_skips_a_file(
     rebuild = result.output[result.output.index("change in content/") - 9 :]
     assert re.match(r"\d\d:\d\d:\d\d change in content/: rebuilding\n", rebuild)
     for line in (
-        "skipped content/designs/ana/phone.heic: unsupported image type (looks like HEIC;",
+        "skipped content/designs/ana/phone.heic: truncated or corrupt image data",
         "skipped content/designs/ana/cut.jpg: truncated or corrupt image data",
         "skipped content/designs/ana/linked.jpg: is a symbolic link; copy the file in instead",
         "warning content/designs/ana/red.md: Date: '31/02/2026' is not a date;",

@@ -13,11 +13,12 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
+import pillow_heif
 import pytest
 from PIL import ExifTags, Image, ImageCms, ImageDraw, PngImagePlugin
 
 from nailfolio.errors import ImageRejected
-from nailfolio.gallery.images import LoadedImage, hash_file, load_image, sniff_type
+from nailfolio.gallery.images import PLUGINS, LoadedImage, hash_file, load_image, sniff_type
 from nailfolio.gallery.models import Rendition
 from nailfolio.gallery.settings import ImageSettings
 from nailfolio.gallery.variants import render_variants
@@ -53,12 +54,17 @@ def _textured(size: tuple[int, int]) -> Image.Image:
 
 def _encoded(fmt: str, size: tuple[int, int] = (64, 48), **params: object) -> bytes:
     buffer = io.BytesIO()
-    _textured(size).save(buffer, fmt, **params)
+    _save(_textured(size), buffer, fmt, **params)
     return buffer.getvalue()
 
 
-def _save(image: Image.Image, path: Path, fmt: str, **params: object) -> Path:
-    image.save(path, fmt, **params)
+def _save(image: Image.Image, path: Path | io.BytesIO, fmt: str, **params: object) -> Path:
+    if fmt == "HEIF":  # never registered with Pillow (see images.py): pillow-heif's writer
+        if isinstance(params.get("exif"), Image.Exif):  # only bytes give irot/imir too
+            params["exif"] = params["exif"].tobytes()
+        pillow_heif.from_pillow(image).save(path, **params)
+    else:
+        image.save(path, fmt, **params)
     return path
 
 
@@ -81,18 +87,62 @@ def _exif(orientation: int = 1, taken: str | None = None, gps: bool = False) -> 
     return exif
 
 
+def _srgb_profile_tags() -> tuple[bytearray, dict[bytes, int]]:
+    """sRGB's ICC profile bytes and where each tag's entry sits in its tag table."""
+    data = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+    data[84:100] = bytes(16)  # profile ID: "not computed" (the bytes are about to change)
+    count = struct.unpack(">I", data[128:132])[0]
+    return data, {bytes(data[132 + 12 * i : 136 + 12 * i]): 132 + 12 * i for i in range(count)}
+
+
 def _swapped_primaries_profile() -> bytes:
     """An RGB ICC profile like sRGB but with red and blue primaries swapped (clearly not sRGB)."""
-    data = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
-    count = struct.unpack(">I", data[128:132])[0]
-    entries = {bytes(data[132 + 12 * i : 136 + 12 * i]): 132 + 12 * i for i in range(count)}
+    data, entries = _srgb_profile_tags()
     red, blue = entries[b"rXYZ"], entries[b"bXYZ"]
     data[red + 4 : red + 12], data[blue + 4 : blue + 12] = (
         data[blue + 4 : blue + 12],
         data[red + 4 : red + 12],
     )
-    data[84:100] = bytes(16)  # profile ID: "not computed"
     return bytes(data)
+
+
+# Display P3's primaries adapted to D50 (as in Apple's profile), the ICC's colorant tags.
+P3_COLORANTS = {
+    b"rXYZ": (0.515121, 0.241196, -0.001053),
+    b"gXYZ": (0.291977, 0.692245, 0.041885),
+    b"bXYZ": (0.157104, 0.066574, 0.784073),
+}
+# Linear Display P3 -> linear sRGB (both D65), the matrix a colour-managed browser uses.
+P3_TO_SRGB = (
+    (1.2249401, -0.2249404, 0.0),
+    (-0.0420569, 1.0420571, 0.0),
+    (-0.0196376, -0.0786361, 1.0982735),
+)
+
+
+def _display_p3_profile() -> bytes:
+    """Display P3, what iPhones embed: sRGB's tone curves on P3's wider primaries."""
+    data, entries = _srgb_profile_tags()
+    for tag, xyz in P3_COLORANTS.items():
+        offset = struct.unpack(">I", data[entries[tag] + 4 : entries[tag] + 8])[0]
+        data[offset + 8 : offset + 20] = struct.pack(">3i", *(round(v * 65536) for v in xyz))
+    return bytes(data)
+
+
+def _p3_as_srgb(rgb: tuple[int, int, int]) -> tuple[int, int, int]:
+    """What a browser shows for a Display P3 colour on an sRGB screen (clipped to sRGB)."""
+
+    def linear(v: float) -> float:
+        return v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4
+
+    def encoded(v: float) -> float:
+        v = min(1.0, max(0.0, v))
+        return v * 12.92 if v <= 0.0031308 else 1.055 * v ** (1 / 2.4) - 0.055
+
+    flat = [linear(v / 255) for v in rgb]
+    mixed = [sum(m * c for m, c in zip(row, flat, strict=True)) for row in P3_TO_SRGB]
+    red, green, blue = (round(255 * encoded(v)) for v in mixed)
+    return red, green, blue
 
 
 def _png_chunk(kind: bytes, body: bytes) -> bytes:
@@ -194,11 +244,7 @@ def test_hash_file_matches_sha256_over_several_chunks(tmp_path: Path) -> None:
             "SVG is not accepted (vector images can carry scripts)",
         ),
         ("brief.jpg", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "not an image (looks like PDF)"),
-        (
-            "IMG_0001.heic",
-            b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic",
-            "unsupported image type (looks like HEIC; export it as JPEG)",
-        ),
+        ("clip.heic", b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom", "unsupported image"),
         ("scan.tif", b"II*\x00\x08\x00\x00\x00", "unsupported image type (looks like TIFF;"),
         ("blob.jpg", bytes(range(256)), "unsupported image type"),
         ("empty.jpg", b"", "empty file"),
@@ -458,7 +504,7 @@ def test_non_srgb_icc_profile_is_converted(tmp_path: Path) -> None:
     # In a space whose "red" primary is sRGB blue, stored red pixels must come out blue.
     source = Image.new("RGB", (64, 48), (255, 0, 0))
     icc = _swapped_primaries_profile()
-    for fmt in ("JPEG", "PNG", "WEBP"):
+    for fmt in ("JPEG", "PNG", "WEBP", "HEIF", "AVIF"):
         path = _save(source, tmp_path / f"wide.{fmt.lower()}", fmt, icc_profile=icc)
         loaded = load_image(path, SMALL)
         red, _, blue = loaded.image.getpixel((10, 10))
@@ -495,7 +541,7 @@ def test_unusable_icc_profile_falls_back_to_srgb(
 # --- metadata ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "HEIF", "AVIF"])
 def test_no_output_carries_exif_gps_or_xmp(tmp_path: Path, fmt: str) -> None:
     exif = _exif(taken="2024:03:09 18:45:00", gps=True)
     params: dict[str, object] = {"exif": exif}
@@ -751,3 +797,241 @@ def test_consuming_render_frees_the_decoded_image_and_changes_no_variant(
             consumed.image.getpixel((0, 0))
     else:
         consumed.image.getpixel((0, 0))
+
+
+# --- HEIC/HEIF (iPhones) and AVIF ----------------------------------------------------------
+
+# Lossless 4:4:4 RGB, so pixels come back as written.
+HEIF_LOSSLESS = {"quality": -1, "chroma": 444, "matrix_coefficients": 0}
+AVIF_NEAR_LOSSLESS = {"quality": 100, "subsampling": "4:4:4"}
+NEWER = [("HEIF", HEIF_LOSSLESS), ("AVIF", AVIF_NEAR_LOSSLESS)]
+
+
+def _exif_entries(tag: int, value: int) -> tuple[bytes, bytes]:
+    """One EXIF IFD entry of type SHORT, as written little- and big-endian."""
+    return struct.pack("<HHIH", tag, 3, 1, value), struct.pack(">HHIH", tag, 3, 1, value)
+
+
+def _retagged(data: bytes, old: tuple[int, int], new: tuple[int, int]) -> bytes:
+    """The file with one EXIF entry (tag, value) rewritten in place as another."""
+    for before, after in zip(_exif_entries(*old), _exif_entries(*new), strict=True):
+        if data.count(before) == 1:
+            return data.replace(before, after)
+    raise AssertionError(f"no single EXIF entry {old} to patch")
+
+
+def _without_irot(data: bytes) -> bytes:
+    """The file with its rotation property (irot) turned to 0 degrees."""
+    at = data.index(b"irot") + 4  # a box of size, type and one angle byte
+    return data[:at] + b"\x00" + data[at + 1 :]
+
+
+def _with_ispe(data: bytes, width: int, height: int) -> bytes:
+    """The file's image spatial extents (ispe: the size in the header) patched."""
+    at = data.index(b"ispe") + 8  # type, then version and flags, then width and height
+    return data[:at] + struct.pack(">II", width, height) + data[at + 8 :]
+
+
+def _marked(size: tuple[int, int] = (90, 60)) -> Image.Image:
+    stored = Image.new("RGB", size, GREY)
+    ImageDraw.Draw(stored).rectangle((0, 0, 29, 19), fill=RED)
+    return stored
+
+
+def _assert_corner(image: Image.Image, corner: str) -> None:
+    w, h = image.size
+    corners = {
+        "top-left": (3, 3),
+        "top-right": (w - 4, 3),
+        "bottom-left": (3, h - 4),
+        "bottom-right": (w - 4, h - 4),
+    }
+    for name, xy in corners.items():
+        colour = RED if name == corner else GREY
+        assert _is(image.getpixel(xy), colour), (name, image.getpixel(xy))
+
+
+@pytest.mark.parametrize(
+    ("head", "expected"),
+    [
+        (b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic", "heif"),  # an iPhone's
+        (b"\x00\x00\x00\x1cftypmif1\x00\x00\x00\x00mif1MiHEmiafheic", "heif"),
+        (b"\x00\x00\x00\x14ftypmif1\x00\x00\x00\x00mif1", "heif"),  # libheif tells the codec
+        (b"\x00\x00\x00\x1cftypavif\x00\x00\x00\x00avifmif1miaf", "avif"),
+        (b"\x00\x00\x00\x1cftypmif1\x00\x00\x00\x00mif1avifmiaf", "avif"),
+        (b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom", None),  # a video
+        (b"\x00\x00\x00\x10ftypmp42\x00\x00\x00\x00heic", None),  # a brand past the box
+    ],
+)
+def test_sniff_type_reads_iso_media_brands(head: bytes, expected: str | None) -> None:
+    assert sniff_type(head) == expected
+
+
+def test_heif_support_does_not_widen_image_open(tmp_path: Path) -> None:
+    path = _save(_textured((64, 48)), tmp_path / "IMG_0001.HEIC", "HEIF")
+    assert load_image(path, SMALL).width == 64
+    assert "HEIF" not in Image.OPEN  # register_heif_opener() never ran
+    with pytest.raises(Image.UnidentifiedImageError):
+        Image.open(path)
+
+
+@pytest.mark.parametrize(("fmt", "params"), NEWER)
+def test_heif_and_avif_are_accepted_by_their_bytes(
+    tmp_path: Path, fmt: str, params: dict[str, object]
+) -> None:
+    path = _save(_marked(), tmp_path / "nails.jpg", fmt, **params)
+    loaded = load_image(path, SMALL)
+    assert (loaded.width, loaded.height, loaded.image.size) == (90, 60, (90, 60))
+    assert loaded.image.mode == "RGB"
+    _assert_corner(loaded.image, "top-left")
+
+
+@pytest.mark.parametrize("exif_too", [True, False], ids=["irot+exif", "irot-only"])
+@pytest.mark.parametrize(("orientation", "corner", "swapped"), ORIENTATION_CASES)
+def test_heif_rotation_and_mirroring_are_applied_once(
+    tmp_path: Path, orientation: int, corner: str, swapped: bool, exif_too: bool
+) -> None:
+    # pillow-heif's writer turns EXIF orientation into irot/imir and keeps it in EXIF too,
+    # as an iPhone does; without it, only the container's transforms say how to turn.
+    path = _save(_marked(), tmp_path / "hand.heic", "HEIF", exif=_exif(orientation))
+    if not exif_too:
+        unit = (ExifTags.Base.ResolutionUnit, 2)
+        path.write_bytes(
+            _retagged(path.read_bytes(), (ExifTags.Base.Orientation, orientation), unit)
+        )
+    loaded = load_image(path, SMALL)
+    expected_size = (60, 90) if swapped else (90, 60)
+    assert (loaded.width, loaded.height, loaded.image.size) == (*expected_size, expected_size)
+    _assert_corner(loaded.image, corner)
+
+
+@pytest.mark.parametrize("exif_too", [True, False], ids=["irot+exif", "irot-only"])
+@pytest.mark.parametrize(("orientation", "corner", "swapped"), ORIENTATION_CASES)
+def test_avif_rotation_and_mirroring_are_applied_once(
+    tmp_path: Path, orientation: int, corner: str, swapped: bool, exif_too: bool
+) -> None:
+    # Pillow's writer moves EXIF orientation into irot/imir and drops it from EXIF; a
+    # stand-in tag patched into Orientation afterwards makes the file say it both ways.
+    exif = _exif(orientation)
+    exif[ExifTags.Base.ResolutionUnit] = orientation
+    path = _save(_marked(), tmp_path / "hand.avif", "AVIF", exif=exif, **AVIF_NEAR_LOSSLESS)
+    if exif_too:
+        stand_in = (ExifTags.Base.ResolutionUnit, orientation)
+        entry = (ExifTags.Base.Orientation, orientation)
+        path.write_bytes(_retagged(path.read_bytes(), stand_in, entry))
+    loaded = load_image(path, SMALL)
+    expected_size = (60, 90) if swapped else (90, 60)
+    assert (loaded.width, loaded.height, loaded.image.size) == (*expected_size, expected_size)
+    _assert_corner(loaded.image, corner)
+
+
+@pytest.mark.parametrize("fmt", ["HEIF", "AVIF"])
+def test_exif_orientation_without_container_transforms_is_ignored(tmp_path: Path, fmt: str) -> None:
+    # The container's irot/imir are what HEIF and AVIF readers (Apple's, browsers) obey;
+    # EXIF orientation is a note there. Rotated by 90 degrees, then the rotation removed.
+    exif = _exif(6)
+    exif[ExifTags.Base.ResolutionUnit] = 6
+    params = HEIF_LOSSLESS if fmt == "HEIF" else AVIF_NEAR_LOSSLESS
+    path = _save(_marked(), tmp_path / "note.img", fmt, exif=exif, **params)
+    data = _without_irot(path.read_bytes())
+    if fmt == "AVIF":  # Pillow's writer drops EXIF orientation: put it back
+        data = _retagged(data, (ExifTags.Base.ResolutionUnit, 6), (ExifTags.Base.Orientation, 6))
+    orientation = _exif_entries(ExifTags.Base.Orientation, 6)
+    assert any(entry in data for entry in orientation)  # the test is meaningful
+    path.write_bytes(data)
+    loaded = load_image(path, SMALL)
+    assert (loaded.width, loaded.height) == (90, 60)
+    _assert_corner(loaded.image, "top-left")
+
+
+@pytest.mark.parametrize(("fmt", "params"), NEWER)
+def test_display_p3_is_converted_to_srgb_as_a_browser_shows_it(
+    tmp_path: Path, fmt: str, params: dict[str, object]
+) -> None:
+    stored = (200, 30, 30)  # a saturated P3 red that sRGB can still show: (219, 0, 4)
+    expected = _p3_as_srgb(stored)
+    assert not _is(expected, stored, 10)  # the conversion is visible
+    image = Image.new("RGB", (64, 48), stored)
+    path = _save(image, tmp_path / "p3.img", fmt, icc_profile=_display_p3_profile(), **params)
+    loaded = load_image(path, SMALL)
+    assert _is(loaded.image.getpixel((10, 10)), expected, 3), loaded.image.getpixel((10, 10))
+    assert loaded.image.info == {}
+
+
+def test_ten_bit_heif_is_scaled_to_eight_bits(tmp_path: Path) -> None:
+    levels = (0xC000, 0x4000, 0x8000)  # 3/4, 1/4 and 1/2 of full scale
+    deep = pillow_heif.from_bytes("RGB;16", (64, 48), struct.pack("<3H", *levels) * 64 * 48)
+    path = tmp_path / "IMG_0002.HEIC"
+    deep.save(path, **HEIF_LOSSLESS)
+    assert pillow_heif.open_heif(path, convert_hdr_to_8bit=False).info["bit_depth"] == 10
+    loaded = load_image(path, SMALL)
+    assert loaded.image.mode == "RGB"
+    assert _is(loaded.image.getpixel((10, 10)), (191, 64, 128), 2), loaded.image.getpixel((10, 10))
+
+
+@pytest.mark.parametrize(("fmt", "params"), NEWER)
+@pytest.mark.parametrize("alpha_used", [True, False])
+def test_heif_and_avif_alpha_is_kept_only_when_something_is_transparent(
+    tmp_path: Path, fmt: str, params: dict[str, object], alpha_used: bool
+) -> None:
+    path = _save(_with_hole("RGBA", alpha_used), tmp_path / "hole.img", fmt, **params)
+    loaded = load_image(path, SMALL)
+    assert loaded.image.mode == ("RGBA" if alpha_used else "RGB")
+    if alpha_used:
+        assert loaded.image.getpixel((5, 5))[3] == 0
+        assert loaded.image.getpixel((60, 40))[3] == 255
+    assert _is(loaded.image.getpixel((60, 40)), RED, 4)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "params", "side"),
+    [("HEIF", HEIF_LOSSLESS, 70_000), ("AVIF", AVIF_NEAR_LOSSLESS, 10_000)],  # libavif: <256 MP
+)
+def test_heif_and_avif_bombs_are_refused_from_the_header(
+    tmp_path: Path, fmt: str, params: dict[str, object], side: int
+) -> None:
+    # A small file whose header claims a huge picture: decoding it would fail differently.
+    path = tmp_path / "bomb.img"
+    # 64x64: the encoder's coded size, so no crop box (clap) narrows what ispe says.
+    path.write_bytes(_with_ispe(_encoded(fmt, (64, 64), **params), side, side))
+    error = _rejected(path, ImageSettings())
+    assert error.reason == f"image is {side}x{side} pixels, over the 64 MP limit"
+
+
+@pytest.mark.parametrize(("fmt", "kind"), [("HEIF", "heif"), ("AVIF", "avif")])
+def test_heif_and_avif_pixel_limit_is_checked_before_decoding(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str, kind: str
+) -> None:
+    decoded: list[str] = []
+    real_load = PLUGINS[kind].load
+
+    def spy(image: Image.Image) -> object:
+        decoded.append(kind)
+        return real_load(image)
+
+    monkeypatch.setattr(PLUGINS[kind], "load", spy)
+    path = _save(_textured((100, 100)), tmp_path / "big.img", fmt)
+    error = _rejected(path, ImageSettings(max_pixels=5_000))
+    assert error.reason == "image is 100x100 pixels, over the 0.005 MP limit"
+    assert decoded == []
+    assert load_image(path, SMALL).width == 100  # the spy does see a decode
+    assert decoded
+
+
+@pytest.mark.parametrize(("fmt", "keep"), [("HEIF", 0.5), ("HEIF", 0.9), ("AVIF", 0.6)])
+def test_truncated_heif_and_avif_are_refused(tmp_path: Path, fmt: str, keep: float) -> None:
+    data = _encoded(fmt, (200, 150))
+    path = tmp_path / "cut.img"
+    path.write_bytes(data[: int(len(data) * keep)])
+    assert _rejected(path).reason == "truncated or corrupt image data"
+
+
+@pytest.mark.parametrize(("fmt", "item_type"), [("HEIF", b"hvc1"), ("AVIF", b"av01")])
+def test_heif_and_avif_without_their_image_item_are_refused(
+    tmp_path: Path, fmt: str, item_type: bytes
+) -> None:
+    data = _encoded(fmt, (200, 150))
+    assert data.count(item_type) == 1  # the primary item's type in the item info
+    path = tmp_path / "hollow.img"
+    path.write_bytes(data.replace(item_type, b"none"))  # libavif raises RuntimeError here
+    assert _rejected(path).reason == "truncated or corrupt image data"

@@ -105,6 +105,7 @@ def test_bundle_sizes_refuse_what_lambda_would(tmp_path: Path) -> None:
 def test_bundle_holds_cp312_wheels_nailfolio_and_the_project(unzipped: Path) -> None:
     tops = {path.name for path in unzipped.iterdir()}
     assert {"app.py", "chalice", "nailfolio", "project", "PIL", "jwt", "pelican"} <= tops
+    assert "pillow_heif" in tops
     assert not tops & {"onnxruntime", "numpy", "vaderSentiment", "bin"}
     project = unzipped / "project"
     assert (project / "pelicanconf.py").is_file() and (project / "publishconf.py").is_file()
@@ -178,6 +179,18 @@ def test_handler_module_imports_from_the_bundle_alone_in_python312(unzipped: Pat
         "from nailfolio.gallery import events, scaling\n"  # the hooks' imports, libvips loaded
         "chain = scaling.ScaleChain(PIL.Image.new('RGB', (64, 48)))\n"
         "assert chain.scaled(32, 24).size == (32, 24)\n"
+        # HEIC through pillow-heif's libheif and AVIF through Pillow's libavif, both cp312
+        "import io, pillow_heif\n"
+        "from nailfolio.gallery.images import load_image_bytes\n"
+        "from nailfolio.gallery.settings import ImageSettings\n"
+        "assert pillow_heif.__file__.startswith(sys.argv[1])\n"
+        "for fmt in ('HEIF', 'AVIF'):\n"
+        "    made, photo = io.BytesIO(), PIL.Image.new('RGB', (64, 48))\n"
+        "    if fmt == 'HEIF':\n"
+        "        pillow_heif.from_pillow(photo).save(made)\n"
+        "    else:\n"
+        "        photo.save(made, fmt)\n"
+        "    assert load_image_bytes(made.getvalue(), ImageSettings(), 'a.img').width == 64\n"
         "assert sys.version_info[:2] == (3, 12)\n"
         "outside = [p for p in sys.path[1:] if 'site-packages' in p]\n"
         "print(took, first_client, app.app.app_name, PIL.Image.__file__, outside)\n"

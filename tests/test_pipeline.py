@@ -6,11 +6,14 @@ import os
 from dataclasses import replace
 from pathlib import Path
 
+import pillow_heif
 import pytest
 from conftest import MarkerModerator, Project
+from PIL import ExifTags, Image
 
 from nailfolio import config
-from nailfolio.gallery import pipeline
+from nailfolio.gallery import pipeline, settings
+from nailfolio.gallery.images import hash_file
 from nailfolio.gallery.models import Decision, Status
 from nailfolio.gallery.pipeline import BuildReport, build_gallery
 from nailfolio.gallery.settings import ImageSettings, ModerationSettings
@@ -38,6 +41,42 @@ def test_cold_build_publishes_every_approved_design(project: Project) -> None:
     assert page(project, "ana/red").is_file()
     assert page(project, "ana/blue").is_file()
     assert MarkerModerator.calls == 2
+
+
+def test_an_iphone_heic_is_published_as_webp_and_jpeg(project: Project) -> None:
+    path = project.designs / "ana" / "IMG_0001.HEIC"
+    path.parent.mkdir(parents=True)
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = 6  # held sideways: irot in the container, as on iPhones
+    exif.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.DateTimeOriginal] = "2026:03:01 10:20:30"
+    photo = Image.new("RGB", (1200, 900), (0, 120, 160))  # red 0: the moderator passes it
+    pillow_heif.from_pillow(photo).save(path, exif=exif.tobytes())  # bytes: irot too
+    report = run(project)
+    assert (report.designs, report.published, report.problems) == (1, 1, ())
+    assert "1 March 2026" in page(project, "ana/img-0001").read_text()  # its EXIF date
+    published = published_images(project)
+    assert {Path(name).suffix for name in published} == {".webp", ".jpg"}
+    for name in published:
+        with Image.open(project.root / "output" / "img" / name) as out:
+            assert out.format in ("WEBP", "JPEG")
+            assert out.height > out.width  # upright: portrait
+            assert len(out.getexif()) == 0
+
+
+def test_a_heic_refused_before_heic_was_accepted_gets_another_try(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = project.designs / "ana" / "IMG_0002.HEIC"
+    path.parent.mkdir(parents=True)
+    pillow_heif.from_pillow(Image.new("RGB", (600, 400), (0, 120, 160))).save(path)
+    with monkeypatch.context() as older:
+        older.setattr(settings, "ACCEPTED_VERSION", settings.ACCEPTED_VERSION - 1)
+        caps = project.settings.images.input_fingerprint()
+    with config.open_catalog(project.settings) as catalog:
+        old_reason = "unsupported image type (looks like HEIC; export it as JPEG)"
+        catalog.put_refusal(hash_file(path), caps, old_reason)
+    report = run(project)
+    assert (report.processed, report.published, report.problems) == (1, 1, ())
 
 
 def test_rebuild_with_nothing_changed_does_no_image_work(project: Project) -> None:

@@ -9,6 +9,13 @@ Decisions worth knowing:
 - Files are opened through the sniffed format's Pillow plugin class rather than
   `Image.open`, so Pillow's own `MAX_IMAGE_PIXELS` check (a warning, an error under pytest)
   never fires before ours; `settings.max_pixels` is the one pixel limit.
+- HEIC/HEIF (iPhones' photos) is decoded by pillow-heif's plugin class, never registered
+  with Image.open; AVIF by Pillow's own plugin (pillow-heif 1.x has no AV1 decoder; Pillow's
+  wheels carry libavif with dav1d). Both report their size from the container's header, so
+  the pixel limit is checked before any pixel is decoded. HEIF's own rotation and mirroring
+  (irot/imir) are applied by libheif while decoding and its EXIF orientation is ignored (as
+  the format and Apple's readers do); Pillow turns AVIF's irot/imir into the EXIF
+  orientation, which is applied like a JPEG's. 10-bit HEIF is decoded to 8 bits by libheif.
 - JPEGs are DCT-scaled while decoding (`Image.draft`) to the smallest size that still
   covers the largest variant, so a 12 MP photo decodes at about 3 MP.
 - An embedded ICC profile is applied with LittleCMS (~40-50 ms per decoded 3 MP photo),
@@ -37,6 +44,7 @@ from pathlib import Path
 from typing import IO
 
 from PIL import (
+    AvifImagePlugin,
     ExifTags,
     GifImagePlugin,
     Image,
@@ -46,6 +54,7 @@ from PIL import (
     PngImagePlugin,
     WebPImagePlugin,
 )
+from pillow_heif import HeifImageFile
 
 from nailfolio.errors import ImageRejected
 from nailfolio.gallery.settings import ImageSettings
@@ -64,9 +73,12 @@ PLUGINS: dict[str, type[ImageFile.ImageFile]] = {
     "png": PngImagePlugin.PngImageFile,
     "webp": WebPImagePlugin.WebPImageFile,
     "gif": GifImagePlugin.GifImageFile,
+    "heif": HeifImageFile,  # pillow-heif's class: register_heif_opener() is never called
+    "avif": AvifImagePlugin.AvifImageFile,
 }
-# What Pillow raises on damaged data (ImageFile wraps parser slips into SyntaxError).
-DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error)
+# What Pillow raises on damaged data (ImageFile wraps parser slips into SyntaxError; libavif's
+# and libheif's failures may come as RuntimeError).
+DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, RuntimeError, struct.error, zlib.error)
 # EXIF parsing slips; metadata is dropped anyway, so a broken block only loses its hints.
 EXIF_ERRORS = (*DECODE_ERRORS, KeyError, IndexError, TypeError, UnicodeDecodeError)
 # EXIF orientation -> the transposition that shows the picture upright.
@@ -90,7 +102,11 @@ UNSUPPORTED_HINTS = (
     (b"BM", "unsupported image type (looks like BMP; export it as JPEG or PNG)"),
 )
 SRGB_TOLERANCE = 0.002  # XYZ distance between colorants; real sRGB profiles differ ~1e-4
-HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"}
+# ISO media (ftyp) brands: the codec's brands name the type; the generic still-image and
+# sequence brands alone are left to libheif, which reads any codec it has.
+AVIF_BRANDS = frozenset({b"avif", b"avis"})
+HEIF_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs"})
+GENERIC_HEIF_BRANDS = frozenset({b"mif1", b"msf1"})
 
 
 @dataclass(frozen=True)
@@ -108,7 +124,8 @@ class LoadedImage:
 
 
 def sniff_type(head: bytes) -> str | None:
-    """The real image type from the first bytes: "jpeg", "png", "webp", "gif" or None."""
+    """The real image type from the first bytes: "jpeg", "png", "webp", "gif", "heif",
+    "avif" or None."""
     if head.startswith(b"\xff\xd8\xff"):
         return "jpeg"
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
@@ -117,7 +134,22 @@ def sniff_type(head: bytes) -> str | None:
         return "webp"
     if head[:6] in (b"GIF87a", b"GIF89a"):
         return "gif"
+    if head[4:8] == b"ftyp":
+        return _iso_media_type(head)
     return None
+
+
+def _iso_media_type(head: bytes) -> str | None:
+    """The type an ftyp box names, by its major then compatible brands ("heif", "avif"); None
+    for other ISO media (videos, camera raw files)."""
+    end = min(struct.unpack(">I", head[:4])[0], len(head))
+    brands = [head[8:12], *(head[at : at + 4] for at in range(16, end - 3, 4))]
+    for brand in brands:
+        if brand in AVIF_BRANDS:
+            return "avif"
+        if brand in HEIF_BRANDS:
+            return "heif"
+    return "heif" if GENERIC_HEIF_BRANDS.intersection(brands) else None
 
 
 def hash_file(path: Path) -> str:
@@ -195,6 +227,8 @@ def _decode(fp: IO[bytes], kind: str, settings: ImageSettings, name: str) -> Loa
     else:
         source.load()  # PNG may keep its EXIF after the pixels
         orientation, taken_at = _read_exif(source, name)
+        if kind == "heif":  # libheif applied irot/imir; EXIF orientation is only a note there
+            orientation = 1
         width, height = _upright_size(source.size, orientation)
     image = _to_srgb(source, name)
     if orientation in ORIENTATIONS:  # a JPEG turns after DCT scaling: a quarter of the pixels
@@ -328,12 +362,6 @@ def _describe_unknown(head: bytes) -> str:
     for magic, reason in UNSUPPORTED_HINTS:
         if head.startswith(magic):
             return reason
-    if head[4:8] == b"ftyp":
-        brand = head[8:12]
-        if brand in (b"avif", b"avis"):
-            return "unsupported image type (looks like AVIF; export it as JPEG or PNG)"
-        if brand in HEIF_BRANDS:
-            return "unsupported image type (looks like HEIC; export it as JPEG)"
     text = _as_text(head)
     if text is not None:
         start = text.lstrip("\ufeff \t\r\n").lower()

@@ -10,6 +10,9 @@ from dataclasses import asdict, dataclass
 
 # Bump when the image pipeline changes its output for the same settings: forces re-rendering.
 PIPELINE_VERSION = 3
+# Bump when the decoder accepts files it refused before: remembered refusals get another try
+# (renditions stay). 2: HEIC/HEIF and AVIF.
+ACCEPTED_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -36,10 +39,10 @@ class ImageSettings:
 
     def input_fingerprint(self) -> str:
         """A short hash of what decides whether an image is accepted: keys remembered refusals,
-        so raising a cap (or a new pipeline) gives refused files another try."""
+        so raising a cap (or a new pipeline or format) gives refused files another try."""
         return _short_hash(
             {"max_file_bytes": self.max_file_bytes, "max_pixels": self.max_pixels}
-            | {"pipeline": PIPELINE_VERSION}
+            | {"pipeline": PIPELINE_VERSION, "accepted": ACCEPTED_VERSION}
         )
 
 
