@@ -74,3 +74,20 @@ def test_transparent_pixels_never_bleed_into_the_edges() -> None:
 def test_other_modes_are_refused() -> None:
     with pytest.raises(ValueError, match="expected RGB or RGBA"):
         ScaleChain(Image.new("L", (10, 10)))
+
+
+def test_used_here_tells_whether_libvips_started_in_this_process() -> None:
+    """The pool forks only while it is False (see nailfolio.gallery.pipeline)."""
+    import subprocess
+    import sys
+
+    script = (
+        "from PIL import Image\n"
+        "from nailfolio.gallery import scaling\n"
+        "before = scaling.used_here()\n"
+        "scaling.ScaleChain(Image.new('RGB', (8, 8))).scaled(4, 4)\n"
+        "print(before, scaling.used_here())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False", "True"]

@@ -28,6 +28,12 @@ KERNEL = "lanczos3"
 BANDS = {"RGB": 3, "RGBA": 4}
 
 
+def used_here() -> bool:
+    """Whether libvips has started in this process. A process forked after that inherits
+    its state without its threads and waits for them for ever: fork no pool then."""
+    return _vips.cache_info().currsize > 0
+
+
 @functools.cache
 def _vips() -> ModuleType:
     """pyvips, loaded where pictures are scaled (a build's pool workers, not its parent:
