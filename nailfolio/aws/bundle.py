@@ -298,7 +298,10 @@ def chalice_package(
         shutil.rmtree(out)
     chalice = shutil.which("chalice", path=str(Path(sys.executable).parent)) or "chalice"
     command = [chalice, "package", "--stage", stage, "--merge-template", str(merge_template)]
-    env = {**os.environ, "AWS_DEFAULT_REGION": region}  # Chalice writes it into ARNs
+    # AWS_DEFAULT_REGION: Chalice writes it into ARNs. PYTHONDONTWRITEBYTECODE: Chalice
+    # imports app.py (and the vendored nailfolio) with this host's Python, whose bytecode
+    # would otherwise be zipped beside the bundle's own 3.12 files.
+    env = {**os.environ, "AWS_DEFAULT_REGION": region, "PYTHONDONTWRITEBYTECODE": "1"}
     try:
         done = subprocess.run(
             [*command, str(out)], cwd=staging, env=env, capture_output=True, text=True
