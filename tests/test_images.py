@@ -381,16 +381,7 @@ def test_every_exif_orientation_is_applied(
     expected_size = (60, 90) if swapped else (90, 60)
     assert (loaded.width, loaded.height) == expected_size
     assert loaded.image.size == expected_size
-    w, h = expected_size
-    corners = {
-        "top-left": (3, 3),
-        "top-right": (w - 4, 3),
-        "bottom-left": (3, h - 4),
-        "bottom-right": (w - 4, h - 4),
-    }
-    for name, xy in corners.items():
-        colour = RED if name == corner else GREY
-        assert _is(loaded.image.getpixel(xy), colour), (name, loaded.image.getpixel(xy))
+    _assert_corner(loaded.image, corner)
 
 
 @pytest.mark.parametrize(
