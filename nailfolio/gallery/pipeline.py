@@ -9,8 +9,6 @@ be used) by content hash and the input caps. The image work is the ingest stage'
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import functools
 import logging
 import multiprocessing
@@ -25,7 +23,7 @@ from pathlib import Path
 from nailfolio import config
 from nailfolio.config import Settings
 from nailfolio.errors import ContentUnreadable
-from nailfolio.gallery import ingest, scaling, scratch
+from nailfolio.gallery import heap, ingest, scaling, scratch
 from nailfolio.gallery.catalog import Catalog, Preloaded
 from nailfolio.gallery.content import date_from_camera_name, scan_designs, title_untitled
 from nailfolio.gallery.content_store import ContentStore, version_stamp
@@ -87,8 +85,6 @@ class _Hashed:
     reason: str = ""  # why the file could not be read
 
 
-M_ARENA_MAX = -8  # glibc's mallopt parameter
-
 # Worker-process state: each worker builds its own moderator once (models are not picklable).
 _worker_moderator: Moderator | None = None
 _worker_factory: ModeratorFactory | None = None
@@ -97,7 +93,7 @@ _worker_factory: ModeratorFactory | None = None
 def _init_worker(factory: ModeratorFactory) -> None:
     global _worker_factory, _worker_moderator
     scratch.end_with_parent()  # a killed build leaves no worker behind
-    _one_malloc_arena()
+    heap.one_arena()
     scaling.one_thread()  # the pool already has a worker per core
     _worker_factory, _worker_moderator = factory, None
 
@@ -120,21 +116,7 @@ def _process(
             job, settings.images, settings.moderation, content, renditions, _moderator
         )
     finally:
-        _release_freed_memory()
-
-
-def _one_malloc_arena() -> None:
-    """One glibc heap for all of a worker's threads (the put thread, libvips's, the model's):
-    each thread's own arena kept what it freed for itself, ~6 MB more per worker at peak."""
-    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to ask for
-        ctypes.CDLL(None).mallopt(M_ARENA_MAX, 1)
-
-
-def _release_freed_memory() -> None:
-    """Hand the heap's free pages back to the system between images (glibc's malloc_trim):
-    the two-worker tree's sampled peak RSS fell ~10 MB on the benchmark photos."""
-    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to ask for
-        ctypes.CDLL(None).malloc_trim(0)
+        heap.release_freed_memory()  # the tree's peak RSS fell ~10 MB on the bench photos
 
 
 def _hash_one(content: ContentStore, limit: int, key: str) -> _Hashed:
