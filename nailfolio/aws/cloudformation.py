@@ -324,6 +324,11 @@ def _cfn(client: BaseClient, operation: str, **params: Any) -> dict[str, Any]:
     return _call(client, "CloudFormation", operation, params)
 
 
+def account_id(sts: BaseClient) -> str:
+    """The AWS account the credentials belong to (the deployment bucket is named for it)."""
+    return str(_call(sts, "STS", "GetCallerIdentity", {})["Account"])
+
+
 def _s3(client: BaseClient, operation: str, **params: Any) -> dict[str, Any]:
     return _call(client, "S3", operation, params)
 

@@ -75,9 +75,10 @@ def deploy(
         _package(stage, package_only, aws.values.get("region") or PACKAGE_REGION)
         return
     region = aws.get("region")
+    # The account first: missing credentials are told in a second, not after packaging.
+    account = cloudformation.account_id(_clients("sts"))
     made = _package(stage, _root() / "var" / "deploy" / stage / "out", region)
     cfn, s3 = _clients("cloudformation"), _clients("s3")
-    account = _clients("sts").get_caller_identity()["Account"]
     name = cloudformation.stack_name(stage)
     bucket = cloudformation.deployment_bucket_name(account, region)
     if cloudformation.ensure_bucket(s3, bucket, region):
