@@ -318,25 +318,35 @@ def test_destroy_asks_first(project: Path, aws: tuple[Any, Any], tmp_path: Path)
     assert cloudformation.stack_status(cfn, "nailfolio-prod") is None
 
 
-def test_deploy_without_credentials_is_one_line_saying_what_to_set_before_packaging(
-    project: Path,
-    small_bundle: list[tuple[str, Path]],
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
-) -> None:
-    """Found running deploy as a new owner would: a NoCredentialsError traceback, and only
-    after the whole packaging."""
+@pytest.fixture
+def no_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """A machine with no AWS credentials anywhere, as a new owner's may be."""
     clients.forget_clients()
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    try:
-        result = run(project, "deploy", "--stage", "prod", "--admin-email", "a@b.example")
-    finally:
-        clients.forget_clients()
+    yield
+    clients.forget_clients()
+
+
+def test_deploy_without_credentials_is_one_line_saying_what_to_set_before_packaging(
+    project: Path, small_bundle: list[tuple[str, Path]], no_credentials: None
+) -> None:
+    """Found running deploy as a new owner would: a NoCredentialsError traceback, and only
+    after the whole packaging."""
+    result = run(project, "deploy", "--stage", "prod", "--admin-email", "a@b.example")
     assert result.exit_code == 1
     assert "no AWS credentials found; set AWS_PROFILE" in result.output
     assert "Traceback" not in result.output and result.exception.__class__ is SystemExit
     assert small_bundle == []  # nothing packaged
+
+
+def test_destroy_without_credentials_is_one_line_saying_what_to_set(
+    project: Path, no_credentials: None
+) -> None:
+    result = run(project, "destroy", "--stage", "prod", "--yes")
+    assert result.exit_code == 1
+    assert "no AWS credentials found; set AWS_PROFILE" in result.output
+    assert result.exception.__class__ is SystemExit

@@ -67,14 +67,8 @@ def deployment_bucket_name(account_id: str, region: str) -> str:
 
 def ensure_bucket(s3: BaseClient, bucket: str, region: str) -> bool:
     """Make the private deployment bucket if it is missing; True when it was made."""
-    from botocore.exceptions import ClientError
-
-    try:
-        s3.head_bucket(Bucket=bucket)
+    if _found(s3, "S3", "HeadBucket", {"Bucket": bucket}, ("404", "NoSuchBucket")):
         return False
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchBucket"):
-            raise DeployError(f"cannot use the deployment bucket {bucket}: {exc}") from None
     params: dict[str, Any] = {"Bucket": bucket}
     if region != "us-east-1":  # us-east-1 refuses its own name as a location constraint
         params["CreateBucketConfiguration"] = {"LocationConstraint": region}
@@ -92,14 +86,9 @@ def ensure_bucket(s3: BaseClient, bucket: str, region: str) -> bool:
 
 def upload(s3: BaseClient, bucket: str, prefix: str, body: bytes, suffix: str) -> str:
     """Put `body` at <prefix>/<sha256><suffix> unless it is there already; its key."""
-    from botocore.exceptions import ClientError
-
     key = f"{prefix}/{hashlib.sha256(body).hexdigest()}{suffix}"
-    try:
-        s3.head_object(Bucket=bucket, Key=key)
+    if _found(s3, "S3", "HeadObject", {"Bucket": bucket, "Key": key}, ("404", "NoSuchKey")):
         return key
-    except ClientError:
-        pass
     _s3(s3, "PutObject", Bucket=bucket, Key=key, Body=body)
     return key
 
@@ -130,14 +119,10 @@ def package(
 
 def stack_status(cfn: BaseClient, name: str) -> str | None:
     """The stack's status, or None when there is no such stack."""
-    from botocore.exceptions import ClientError
-
-    try:
-        stacks = cfn.describe_stacks(StackName=name)["Stacks"]
-    except ClientError as exc:
-        if "does not exist" in exc.response.get("Error", {}).get("Message", ""):
-            return None
-        raise DeployError(f"CloudFormation DescribeStacks on {name} failed: {exc}") from None
+    found = _found(
+        cfn, "CloudFormation", "DescribeStacks", {"StackName": name}, (), "does not exist"
+    )
+    stacks = found["Stacks"] if found else []
     return stacks[0]["StackStatus"] if stacks else None
 
 
@@ -331,6 +316,33 @@ def account_id(sts: BaseClient) -> str:
 
 def _s3(client: BaseClient, operation: str, **params: Any) -> dict[str, Any]:
     return _call(client, "S3", operation, params)
+
+
+class _Missing(Exception):
+    """The answer said there is no such thing (see _found)."""
+
+
+def _found(
+    client: BaseClient,
+    service: str,
+    operation: str,
+    params: dict[str, Any],
+    codes: tuple[str, ...],
+    text: str = "",
+) -> Any:
+    """The answer, or None when its error code is one of `codes` (or its message holds
+    `text`): not there. Other failures are _call's."""
+
+    def translate(code: str, message: str, *_: Any) -> Exception:
+        if code in codes or (text and text in message):
+            return _Missing()
+        named = ", ".join(str(value) for value in params.values())  # the bucket, the stack
+        return DeployError(f"{service} {operation} on {named} failed ({code}: {message})")
+
+    try:
+        return call(client, service, operation, params, translate)
+    except _Missing:
+        return None
 
 
 def _call(client: BaseClient, service: str, operation: str, params: dict[str, Any]) -> Any:
