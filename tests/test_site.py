@@ -271,7 +271,7 @@ def test_design_page_links_designer_terms_and_neighbours(out):
     assert "Design number 7, with care." in doc.text
     swatches = [s["style"] for s in doc.find_all("span", class_="swatch")]
     assert swatches == ["--swatch:red", "--swatch:#e3bc9a"]
-    assert "red" in doc.text and "nude" in doc.text  # colour names are text, too
+    assert "Red" in doc.text and "Nude" in doc.text  # colour names are text (as titles), too
     newest = Doc(out / "designs" / "bo" / "design-29" / "index.html")
     assert not newest.find_all("a", rel="prev") and newest.find_all("a", rel="next")
 
@@ -358,9 +358,9 @@ def test_designer_pages_and_listing(out):
 @pytest.mark.parametrize(
     ("kind", "slug", "name", "count"),
     [
-        ("tags", "french-tips", "French tips", 20),
+        ("tags", "french-tips", "French Tips", 20),
         ("tags", "minimal", "Minimal", 10),
-        ("colours", "cherry-red", "cherry red", 15),
+        ("colours", "cherry-red", "Cherry Red", 15),
         ("techniques", "stamping", "stamping", 15),
     ],
 )
@@ -626,7 +626,7 @@ def test_term_slugs_follow_the_shared_slug_rules(tmp_path):
     view = gallery_views([replace(design, source=source)]).designs[0]
     assert [(t.name, t.url) for t in view.tags] == [
         ("Ombré", "tags/ombre/"),
-        ("Cat eye", "tags/cat-eye/"),
+        ("Cat Eye", "tags/cat-eye/"),  # a title, however the sidecar wrote it
     ]
     assert view.technique.url == "techniques/gel-and-foil/"
 

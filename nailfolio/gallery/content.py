@@ -26,6 +26,8 @@ bucket on AWS. The scan works from a content store's listing and reads
   links limited to http, https, mailto and relative URLs. Titles, tags and alt stay plain
   text: templates must escape them.
 - Dates are naive wall-clock datetimes: a time zone written in a sidecar is dropped.
+- "Price: 45 EUR" (or "€45", "45.50 GBP") and "Duration: 90 min" (or "1 h 30 min", "1.5 h")
+  are parsed into DesignSource.price and .duration (minutes); a bad one is a warning.
 - A camera's file name (IMG_2041, PXL_20260301_123456789, WhatsApp Image 2026-03-01 at...,
   see is_camera_name) never becomes a title: without a sidecar title the design is untitled
   and is published as "Design by <designer>, <day of its date>" (title_untitled). Its slug
@@ -45,11 +47,13 @@ import re
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from decimal import Decimal
 from functools import cache, lru_cache
 from pathlib import Path
+from typing import TypeVar
 from xml.etree.ElementTree import Element
 
 import markdown
@@ -58,7 +62,7 @@ from markdown.util import AMP_SUBSTITUTE
 
 from nailfolio.errors import ContentUnreadable
 from nailfolio.gallery.content_store import ContentEntry, ContentStore, EntryKind
-from nailfolio.gallery.models import Designer, DesignSource, PublishedDesign
+from nailfolio.gallery.models import Designer, DesignSource, Price, PublishedDesign
 from nailfolio.gallery.slugs import unique_slugs
 from nailfolio.gallery.views import MONTHS
 
@@ -88,6 +92,19 @@ _CAMERA_NOISE = re.compile(
 _CAMERA_WORD_BREAK = re.compile(r"[\s_.\-()~]+")
 _NAME_DATE = re.compile(r"(?<!\d)((?:19|20)\d\d)[-_.]?(0[1-9]|1[0-2])[-_.]?(0[1-9]|[12]\d|3[01])")
 _md_lock = threading.Lock()
+_T = TypeVar("_T")
+CURRENCY_SIGNS = {"€": "EUR", "£": "GBP", "$": "USD"}
+PRICE_HINT = "write it like 45 EUR, 45.50 EUR or €45"
+DURATION_HINT = "write it like 90 min, 1 h 30 min or 1.5 h"
+MAX_DURATION = 24 * 60
+_AMOUNT = r"(?P<amount>\d{1,6}(?:[.,]\d{1,2})?)"
+_PRICE = re.compile(
+    rf"(?P<before>[A-Za-z]{{3}}|[€£$])?\s*{_AMOUNT}\s*(?P<after>[A-Za-z]{{3}}|[€£$])?"
+)
+_DURATION_PART = re.compile(
+    r"(?P<number>\d+(?:[.,]\d+)?)\s*(?P<unit>hours?|hrs?|h|minutes?|mins?|m)(?![a-z])",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -307,6 +324,34 @@ def parse_date(value: str) -> datetime:
     return parsed.replace(tzinfo=None)
 
 
+def parse_price(value: str) -> Price:
+    """A sidecar price ("45 EUR", "EUR 45", "€45", "45,50 €"). Raises ValueError with a
+    message fit for the designer."""
+    match = _PRICE.fullmatch(value.strip())
+    signs = [sign for sign in (match["before"], match["after"]) if sign] if match else []
+    if not match or len(signs) != 1:
+        raise ValueError(f"Price: {value!r} is not a price with its currency; {PRICE_HINT}")
+    currency = CURRENCY_SIGNS.get(signs[0], signs[0].upper())
+    return Price(Decimal(match["amount"].replace(",", ".")), currency)
+
+
+def parse_duration(value: str) -> int:
+    """A sidecar duration in minutes ("90 min", "1 h 30 min", "1.5 h", "2 hours"). Raises
+    ValueError with a message fit for the designer."""
+    text = value.strip()
+    parts = list(_DURATION_PART.finditer(text))
+    rest = _DURATION_PART.sub("", text)
+    if not parts or not re.fullmatch(r"(?:[\s,]|and)*", rest):
+        raise ValueError(f"Duration: {value!r} is not a length of time; {DURATION_HINT}")
+    minutes = 0.0
+    for part in parts:
+        number = float(part["number"].replace(",", "."))
+        minutes += number * 60 if part["unit"].lower().startswith("h") else number
+    if not 0 < round(minutes) <= MAX_DURATION:
+        raise ValueError(f"Duration: {value!r} is not between 1 minute and 24 hours")
+    return round(minutes)
+
+
 class _Scanner:
     """Collects designs and problems while walking designer folders."""
 
@@ -391,12 +436,10 @@ class _Scanner:
         else:
             title = meta.get("title") or title_from_name(stem)
             alt = f"{title} nail design by {designer.name}"
-        date = None
-        if meta.get("date"):
-            try:
-                date = parse_date(meta["date"])
-            except ValueError as error:
-                self.problem(sidecar.key if sidecar else entry.key, str(error), warning=True)
+        where = sidecar.key if sidecar else entry.key
+        date = self._parsed(where, meta.get("date"), parse_date)
+        price = self._parsed(where, meta.get("price"), parse_price)
+        duration = self._parsed(where, meta.get("duration"), parse_duration) or 0
         return DesignSource(
             key=f"{designer.slug}/{slug}",
             path=entry.path or Path(entry.key),
@@ -414,7 +457,19 @@ class _Scanner:
             untitled=untitled,
             size=entry.size,
             version=entry.version,
+            price=price,
+            duration=duration,
         )
+
+    def _parsed(self, key: str, value: str | None, parse: Callable[[str], _T]) -> _T | None:
+        """A sidecar value parsed, or None when absent or bad (a bad one is a warning)."""
+        if not value:
+            return None
+        try:
+            return parse(value)
+        except ValueError as error:
+            self.problem(key, str(error), warning=True)
+            return None
 
     def _read_sidecar(self, entry: ContentEntry) -> tuple[dict[str, str], str]:
         """A sidecar's metadata and its body as HTML, from the cache while it is unchanged."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 
@@ -15,6 +16,14 @@ class Designer:
     slug: str
     name: str
     bio: str = ""  # HTML rendered from designer.md's body
+
+
+@dataclass(frozen=True)
+class Price:
+    """A design's price from its sidecar ("Price: 45 EUR")."""
+
+    amount: Decimal
+    currency: str  # ISO 4217 code, "EUR"
 
 
 @dataclass(frozen=True)
@@ -39,6 +48,8 @@ class DesignSource:
     untitled: bool = False
     size: int = 0  # bytes, as the content store listed them
     version: str = ""  # the content store's version token (mtime_ns locally, ETag on S3)
+    price: Price | None = None  # sidecar "Price:"
+    duration: int = 0  # minutes, sidecar "Duration:"; 0 when not given
 
 
 @dataclass(frozen=True)

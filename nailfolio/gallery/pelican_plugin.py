@@ -11,6 +11,8 @@ Settings it reads (all optional: with no designs it renders an empty gallery):
   NAILFOLIO_PAGE_CACHE      a nailfolio.gallery.render.PageCache (the render stage's): pages
                             it holds as fresh are not rendered again, and images are not
                             published into img/ (the publish stage does that)
+  NAILFOLIO_STUDIO          a nailfolio.gallery.studio.Studio (content/studio.md): every
+                            template sees it as STUDIO (header, footer, "Book this design")
   SITEURL, SITENAME, SITESUBTITLE, DEFAULT_LANG
 It adds NAILFOLIO_ASSET_VERSION to every template's context: a hash of the theme's CSS and
 scripts, appended to their URLs so they can be cached for long.
@@ -20,9 +22,10 @@ URL layout (each page is <path>/index.html, linked as <path>/; links are documen
   "designs/<designer>/<design>/"       one page per design
   "designers/"  "designers/<slug>/"    (listings continue at <listing>/page/<n>/)
   "tags/" "tags/<slug>/", "colours/"..., "techniques/"...
+  "contact/"                           the studio's address, hours, phone and NailSalon JSON-LD
   "admin/"                             comments for admins (noindex, not in the sitemap)
   feeds/designs.atom.xml, sitemap.xml, robots.txt, 404.html, img/<variant.name>
-Templates: gallery, design, designer, designers, term, terms, admin and 404 (.html), all
+Templates: gallery, design, designer, designers, term, terms, contact, admin and 404 (.html), all
 extending base.html; Pelican's own pages from content/pages use page.html.
 Pages that run scripts carry a Content-Security-Policy <meta>: DESIGN_CSP on design pages (the
 comment form), ADMIN_CSP on /admin/; servers send them as headers too, with frame-ancestors.
@@ -46,6 +49,7 @@ from pelican.generators import Generator
 
 from nailfolio.errors import ConfigError
 from nailfolio.gallery.render import PageCache
+from nailfolio.gallery.studio import Studio, studio_jsonld
 from nailfolio.gallery.views import TERM_KINDS, DesignView, Group, as_utc, gallery_views
 from nailfolio.web.csp import ADMIN_CSP, DESIGN_CSP
 
@@ -121,6 +125,8 @@ class GalleryGenerator(Generator):
         )
         self.context["NAILFOLIO_ASSET_VERSION"] = _asset_version(Path(self.theme, "static"))
         self.siteurl = self.settings.get("SITEURL", "")
+        self.studio: Studio = self.settings.get("NAILFOLIO_STUDIO") or Studio()
+        self.context["STUDIO"] = self.studio  # Pelican's own pages show it too
         self.cache: PageCache | None = self.settings.get("NAILFOLIO_PAGE_CACHE")
         if self.cache is not None:
             self.cache.add_views(self.gallery.designs)
@@ -149,11 +155,26 @@ class GalleryGenerator(Generator):
             self._write_index(writer, kind, TERM_KINDS[kind], groups)
             for group in groups:
                 self._write_listing(writer, group.url, "term", group.designs, group)
+        self._write_contact(writer)
         self._write_unlisted(writer)
         self._write_feed(gallery.designs[: self.settings.get("NAILFOLIO_FEED_SIZE", FEED_SIZE)])
         self._write_text("robots.txt", _robots(self.siteurl))
         signals.content_written.disconnect(self._note_written)
         self._write_text("sitemap.xml", _sitemap(self.siteurl, self.html_pages))
+
+    def _write_contact(self, writer) -> None:
+        """/contact/: the studio's details, under the strict CSP (its JSON-LD is data)."""
+        name = self.settings.get("SITENAME", "")
+        self._write(
+            writer,
+            "contact/",
+            "contact",
+            page_title="Contact and booking",
+            description=f"How to find, call and book {name}: address, opening hours and phone.",
+            section="contact",
+            csp=ADMIN_CSP,
+            jsonld=studio_jsonld(self.studio, name, _absolute(self.siteurl, "")),
+        )
 
     def _write_unlisted(self, writer) -> None:
         """The pages left out of the sitemap (UNLISTED): the 404 page and /admin/."""
@@ -317,7 +338,9 @@ class GalleryGenerator(Generator):
             return {"@context": "https://schema.org", **page}
         subtitle = self.settings.get("SITESUBTITLE", "")
         site = {"@type": "WebSite", "url": url, "name": sitename, "description": subtitle}
-        return {"@context": "https://schema.org", "@graph": [site, page]}
+        salon = studio_jsonld(self.studio, sitename, url)
+        del salon["@context"]
+        return {"@context": "https://schema.org", "@graph": [site, page, salon]}
 
     def _publish_variants(self, views: Sequence[DesignView]) -> None:
         """Hard-link (or copy across filesystems) every variant into img/; never re-encode."""

@@ -33,6 +33,7 @@ from nailfolio.gallery.moderation import Moderator
 from nailfolio.gallery.notify import Notifier
 from nailfolio.gallery.publish import SiteTarget
 from nailfolio.gallery.rendition_store import RenditionStore
+from nailfolio.gallery.studio import load_studio
 
 __all__ = [
     "BuildReport",
@@ -221,7 +222,9 @@ def build_gallery(
     catalog = Preloaded(catalog, keys.fingerprint, keys.caps)  # one read, not four per design
     scan = scan_designs(content, sidecar_cache=settings.var_dir / "sidecars.json")
     skipped = [Problem(f"content/{p.path}", p.reason) for p in scan.problems if not p.warning]
-    warnings = [Problem(f"content/{p.path}", p.reason) for p in scan.problems if p.warning]
+    studio = load_studio(settings.content_dir)
+    found = [*scan.problems, *studio.problems]
+    warnings = [Problem(f"content/{p.path}", p.reason) for p in found if p.warning]
     tally = _Tally(problems=list(skipped))
     sources = []
     for source in scan.designs:
@@ -262,7 +265,9 @@ def build_gallery(
     from nailfolio.gallery.site import render_site  # Pelican: ~20 MB the workers never need
 
     target = target or config.open_site_target(settings, rendition_store)
-    render_site(settings, published, scan.designers, conf, target=target, held=held)
+    render_site(
+        settings, published, scan.designers, conf, target=target, held=held, studio=studio.studio
+    )
     return BuildReport(
         designs=len(scan.designs) + len(skipped),  # a link, a sub-folder...: not usable
         processed=tally.processed,

@@ -3,8 +3,9 @@
 var/site/, rendering only what changed.
 
 Each gallery page's fingerprint is the site's fingerprint (see `site_fingerprint`: theme,
-Pelican settings files and overrides, content/ outside designs/, the plugin's code and the
-libraries' versions) plus every template variable of that page. The manifest (var/site.json)
+Pelican settings files and overrides, content/ outside designs/, the studio (content/
+studio.md, as parsed: every page shows it), the plugin's code and the libraries' versions)
+plus every template variable of that page. The manifest (var/site.json)
 keeps each page's fingerprint and the sha256 of what was written: a page whose fingerprint
 is unchanged is neither rendered nor written. When no input changed at all, Pelican is not
 even imported. Pelican's own pages, the feed, sitemap, robots.txt and the theme's assets are
@@ -39,6 +40,7 @@ from nailfolio.config import Settings
 from nailfolio.errors import ConfigError
 from nailfolio.gallery import scratch
 from nailfolio.gallery.models import Designer, PublishedDesign
+from nailfolio.gallery.studio import Studio, load_studio
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +56,7 @@ CODE_FILES = (
     _HERE / "pelican_plugin.py",
     _HERE / "views.py",
     _HERE / "render.py",
+    _HERE / "studio.py",
     _HERE.parent / "web" / "csp.py",
 )
 
@@ -124,13 +127,15 @@ def render_staging(
     designers: Sequence[Designer],
     conf: Path | None = None,
     held: AbstractSet[str] | None = None,
+    studio: Studio | None = None,
 ) -> StagedSite:
     """Bring staging up to date with these designs; returns what it holds.
 
     `conf` is the Pelican settings file (default: pelicanconf.py in the project root).
     `held` is every variant name the rendition store holds (default: its listing, asked
     now); designs with a variant missing from it are logged, left out and listed in
-    `skipped`.
+    `skipped`. `studio` defaults to content/studio.md's (its problems unreported: the build
+    reports them).
     """
     started = time.perf_counter()
     conf = conf or settings.root / "pelicanconf.py"
@@ -142,7 +147,10 @@ def render_staging(
         held = config.open_rendition_store(settings).names()
     publishable, skipped = split_publishable(designs, held)
     folder, manifest_path = staging_paths(settings)
-    site = site_fingerprint(settings, conf)
+    if studio is None:
+        studio = load_studio(settings.content_dir).studio
+    # The studio shows on every page; content/ is hashed by size and mtime only.
+    site = _sha(f"{site_fingerprint(settings, conf)}\0{studio!r}")
     # A design's digest stands for its view on every page: views are made from it alone.
     digests = {id(design): _sha(repr(design)) for design in publishable}
     inputs = _sha(f"{site}\0{''.join(digests.values())}{tuple(designers)!r}")
@@ -157,7 +165,7 @@ def render_staging(
     folder.mkdir(parents=True, exist_ok=True)
     cache = PageCache(site, folder, manifest["pages"] if manifest else {}, digests)
     pelican_started = time.perf_counter()
-    _run_pelican(settings, conf, folder, publishable, designers, cache)
+    _run_pelican(settings, conf, folder, publishable, designers, cache, studio)
     pelican_seconds = time.perf_counter() - pelican_started
     scratch.remove_files(
         folder, [p for p in (manifest["pages"] if manifest else ()) if p not in cache.pages]
@@ -254,6 +262,7 @@ def _run_pelican(
     publishable: Sequence[PublishedDesign],
     designers: Sequence[Designer],
     cache: PageCache,
+    studio: Studio,
 ) -> None:
     """One Pelican run into staging, the plugin skipping the pages the cache says are fresh."""
     from jinja2 import FileSystemBytecodeCache
@@ -269,13 +278,15 @@ def _run_pelican(
             "OUTPUT_PATH": str(folder),
             "THEME": str(settings.theme_dir),
             "SITEURL": settings.site_url.rstrip("/"),
-            "SITENAME": settings.site_name,
+            "SITENAME": studio.name or settings.site_name,
             "DELETE_OUTPUT_DIRECTORY": False,  # staging is kept: only what changed is written
             "NAILFOLIO_DESIGNS": tuple(publishable),
             "NAILFOLIO_DESIGNERS": tuple(designers),
             "NAILFOLIO_RENDITIONS_DIR": str(settings.renditions_dir),
             "NAILFOLIO_PAGE_CACHE": cache,
-        },
+            "NAILFOLIO_STUDIO": studio,
+        }
+        | ({"SITESUBTITLE": studio.tagline} if studio.tagline else {}),
     )
     # Compiled templates are kept between runs (Jinja checks each one against its source).
     jinja_cache = settings.var_dir / "jinja"

@@ -21,6 +21,7 @@ from nailfolio.config import Settings
 from nailfolio.gallery.models import Designer, PublishedDesign
 from nailfolio.gallery.publish import PublishReport, SiteTarget, publish_site
 from nailfolio.gallery.render import StagedSite, render_staging, site_lock
+from nailfolio.gallery.studio import Studio
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ def render_site(
     conf: Path | None = None,
     target: SiteTarget | None = None,
     held: AbstractSet[str] | None = None,
+    studio: Studio | None = None,
 ) -> SiteReport:
     """Render what changed into staging, then publish what differs to the site target.
 
@@ -53,10 +55,11 @@ def render_site(
     publishconf.py for production); `target` defaults to the one the settings choose
     (output/ locally). Designs with a variant the rendition store does not hold (`held`:
     its names; default, its listing now) are logged, left out and listed in the report.
+    `studio` defaults to content/studio.md's.
     """
     started = time.perf_counter()
     with site_lock(settings):
-        staged = render_staging(settings, designs, designers, conf, held)
+        staged = render_staging(settings, designs, designers, conf, held, studio)
         published = publish_site(staged, target or config.open_site_target(settings))
     return site_report(staged, published, time.perf_counter() - started)
 

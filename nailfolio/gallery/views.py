@@ -38,6 +38,12 @@ POLISH_COLOURS = {
 _CSS_COLOUR = re.compile(r"#(?:[0-9a-f]{3}|[0-9a-f]{6})|[a-z]{3,24}")
 _PLACEHOLDER = re.compile(r"data:image/(?:webp|jpeg|png|gif|avif);base64,[A-Za-z0-9+/=]+")
 _HEX = re.compile(r"#[0-9a-fA-F]{6}")
+# Words a title keeps lowercase unless they start it ("French with a Twist").
+_SMALL_WORDS = frozenset(
+    {"a", "an", "and", "at", "by", "for", "in", "of", "on", "or", "the", "to", "with"}
+)
+_WORD = re.compile(r"(?<![\w'’])[^\W\d_][\w'’]*")
+CURRENCY_SIGNS = {"EUR": "€", "GBP": "£", "USD": "$"}
 
 
 @dataclass(frozen=True)
@@ -81,6 +87,27 @@ class DesignView:
     def description(self) -> Markup:
         """The description HTML, sanitized upstream by the content scanner."""
         return Markup(self.design.source.description)
+
+    @property
+    def price_text(self) -> str:
+        """ "€45", "€45.50", "45 CHF"; "" without a price."""
+        price = self.design.source.price
+        if price is None:
+            return ""
+        amount = f"{price.amount:.2f}" if price.amount % 1 else f"{price.amount:.0f}"
+        sign = CURRENCY_SIGNS.get(price.currency)
+        return f"{sign}{amount}" if sign else f"{amount} {price.currency}"
+
+    @property
+    def duration_text(self) -> str:
+        """ "90 min" under two hours, else "2 h 30 min"; "" without a duration."""
+        minutes = self.design.source.duration
+        if not minutes:
+            return ""
+        if minutes < 120:
+            return f"{minutes} min"
+        hours, rest = divmod(minutes, 60)
+        return f"{hours} h {rest} min" if rest else f"{hours} h"
 
     @property
     def date_iso(self) -> str:
@@ -200,7 +227,21 @@ def _links(kind: str, names: Sequence[str]) -> tuple[Link, ...]:
 def _link(kind: str, name: str) -> tuple[str, Link]:
     slug = slugify(name, fallback=kind.removesuffix("s"))
     swatch = css_colour(name) if kind == "colours" else ""
-    return slug, Link(name, f"{kind}/{slug}/", swatch)
+    shown = term_title(name) if kind in ("tags", "colours") else name
+    return slug, Link(shown, f"{kind}/{slug}/", swatch)
+
+
+def term_title(name: str) -> str:
+    """A tag or colour as a title: "french with a twist" -> "French with a Twist", "cat-eye"
+    -> "Cat-Eye". Sidecars' tags are lowercased; words with capitals of their own stay."""
+
+    def titled(match: re.Match[str]) -> str:
+        word = match.group()
+        if not word.islower() or (match.start() and word in _SMALL_WORDS):
+            return word
+        return word[0].upper() + word[1:]
+
+    return _WORD.sub(titled, name)
 
 
 def css_colour(name: str) -> str:

@@ -14,7 +14,7 @@ DESIGN_CSP = ADMIN_CSP.replace("style-src 'self';", "style-src 'self' 'unsafe-in
 
 def csp_header(path: str) -> str | None:
     """The Content-Security-Policy header for a site path, or None for pages without one."""
-    if path.startswith("/admin"):
+    if path.startswith(("/admin", "/contact")):
         return ADMIN_CSP + "; frame-ancestors 'none'"
     if path.startswith("/designs/"):
         return DESIGN_CSP + "; frame-ancestors 'none'"
