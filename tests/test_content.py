@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -15,12 +17,15 @@ from nailfolio.gallery.content import (
     Scan,
     date_from_camera_name,
     is_camera_name,
+    parse_duration,
     parse_metadata,
+    parse_price,
     render_markdown,
     scan_designs,
     split_list,
     title_from_name,
 )
+from nailfolio.gallery.models import Price
 from nailfolio.gallery.slugs import short_hash
 from nailfolio.local.folder_content_store import FolderContentStore
 
@@ -423,3 +428,74 @@ def test_committed_sample_content_scans_cleanly() -> None:
         with Image.open(design.path) as image:
             formats.add(image.format)
     assert formats == {"JPEG", "PNG", "WEBP"}
+
+
+@pytest.mark.parametrize(
+    ("text", "price"),
+    [
+        ("45 EUR", Price(Decimal("45"), "EUR")),
+        ("EUR 45", Price(Decimal("45"), "EUR")),
+        ("€45", Price(Decimal("45"), "EUR")),
+        ("45,50 €", Price(Decimal("45.50"), "EUR")),
+        ("30 gbp", Price(Decimal("30"), "GBP")),
+        ("$40.5", Price(Decimal("40.5"), "USD")),
+        ("120 CHF", Price(Decimal("120"), "CHF")),
+    ],
+)
+def test_sidecar_prices(text: str, price: Price) -> None:
+    assert parse_price(text) == price
+
+
+@pytest.mark.parametrize("text", ["45", "45 EUR €", "about 45", "EUR", "45.123 EUR", "-5 EUR"])
+def test_bad_prices_say_how_to_write_one(text: str) -> None:
+    with pytest.raises(ValueError, match=re.escape("write it like 45 EUR, 45.50 EUR or €45")):
+        parse_price(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "minutes"),
+    [
+        ("90 min", 90),
+        ("90 minutes", 90),
+        ("1 h 30 min", 90),
+        ("1h30m", 90),
+        ("1.5 h", 90),
+        ("2 hours", 120),
+        ("1 hour and 15 minutes", 75),
+    ],
+)
+def test_sidecar_durations(text: str, minutes: int) -> None:
+    assert parse_duration(text) == minutes
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("90", "is not a length of time"),
+        ("soon", "is not a length of time"),
+        ("about 1 h", "is not a length of time"),
+        ("25 h", "is not between 1 minute and 24 hours"),
+        ("0 min", "is not between 1 minute and 24 hours"),
+    ],
+)
+def test_bad_durations_are_refused(text: str, reason: str) -> None:
+    with pytest.raises(ValueError, match=reason):
+        parse_duration(text)
+
+
+def test_sidecar_price_and_duration_reach_the_design(content: Path) -> None:
+    put(content, "ana/red.jpg")
+    put(content, "ana/red.md", "Title: Red\nPrice: 45 EUR\nDuration: 1 h 15 min\n")
+    design = by_key(content)["ana/red"]
+    assert (design.price, design.duration) == (Price(Decimal("45"), "EUR"), 75)
+
+
+def test_bad_price_and_duration_are_warnings_and_the_design_kept(content: Path) -> None:
+    put(content, "ana/red.jpg")
+    put(content, "ana/red.md", "Title: Red\nPrice: cheap\nDuration: a while\n")
+    scan = scan_folder(content)
+    assert [(d.title, d.price, d.duration) for d in scan.designs] == [("Red", None, 0)]
+    assert [(p.path, p.warning) for p in scan.problems] == [("designs/ana/red.md", True)] * 2
+    reasons = sorted(p.reason for p in scan.problems)
+    assert reasons[0].startswith("Duration: 'a while' is not a length of time")
+    assert reasons[1].startswith("Price: 'cheap' is not a price with its currency")

@@ -6,8 +6,8 @@ find, compiles against the host or drops the package. So nothing here lets Chali
 dependency: pip installs chalice_app/requirements.txt as cp312 manylinux wheels into
 chalice_app/vendor/ (from a local wheel cache, downloading only what it lacks), the app is
 copied into a staging folder with an empty requirements.txt, nailfolio and the project files
-(theme/, pelicanconf.py, publishconf.py, content/pages/) are vendored beside the wheels, and
-the merged template sets the runtime (nailfolio.aws.stack_template).
+(theme/, pelicanconf.py, publishconf.py, content/pages/, content/studio.md) are vendored
+beside the wheels, and the merged template sets the runtime (nailfolio.aws.stack_template).
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ UNUSED = ("pelican/tests",)
 # copied from the sdist pinned in constraints.txt, never built (a build could compile an
 # extension against this host's libraries). pyvips then loads pyvips-binary's libvips.
 SOURCE_ONLY = ("pyvips",)
-PROJECT_FILES = ("theme", "pelicanconf.py", "publishconf.py", "content/pages")
+PROJECT_FILES = ("theme", "pelicanconf.py", "publishconf.py", "content/pages", "content/studio.md")
 APP_FILES = ("app.py", ".chalice/config.json")
 _STAMP = ".installed"
 _COMPILED = ".compiled"  # the wheel stamp the vendor's bytecode was made for

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from nailfolio.config import Settings
+from nailfolio.gallery.studio import load_studio
 from nailfolio.local.backup import backup_stores, check_stores
 
 
@@ -37,7 +38,8 @@ def backup(folder: Path | None) -> None:
 
 @click.command()
 def check() -> None:
-    """Check every store's integrity; exits 1 if any is damaged."""
+    """Check every store's integrity and content/studio.md's values; exits 1 if any store is
+    damaged or a value is bad."""
     settings = _settings()
     damaged = 0
     for found in check_stores(settings):
@@ -49,8 +51,16 @@ def check() -> None:
         else:
             damaged += 1
             click.secho(f"DAMAGED  {where}: {found.problem}", fg="red")
+    studio = load_studio(settings.content_dir).problems
+    for problem in studio:
+        click.secho(f"problem  {_shown(settings.content_dir, settings)}/{problem}", fg="yellow")
     if damaged:
         raise click.ClickException(
             f"{damaged} damaged: restore from a backup (see README, Backups), or move the "
             "file aside to start that store empty"
+        )
+    if studio:
+        raise click.ClickException(
+            f"{len(studio)} bad value{'s' if len(studio) != 1 else ''} in studio.md: fix "
+            "them (until then the site is built without them)"
         )

@@ -5,7 +5,7 @@ staging folder, Python's bytecode of the settings files, which the render drops 
 Pelican run). So the root is a folder in /tmp holding:
 
 - copies of pelicanconf.py and publishconf.py (small, and the render's bytecode clean-up
-  follows them to their real folder: it must be writable);
+  follows them to their real folder: it must be writable), and of content/studio.md;
 - links to theme/ and content/pages/, which are only read;
 - var/ (catalog caches, staging) and nothing else: on aws the designs are in the content
   bucket, the renditions in the assets bucket and the site in the site bucket.
@@ -22,7 +22,8 @@ from pathlib import Path
 
 from nailfolio.errors import ConfigError
 
-COPIED = ("pelicanconf.py", "publishconf.py")  # settings files: publishconf is optional
+# Settings files and the studio's details: publishconf and studio.md are optional.
+COPIED = ("pelicanconf.py", "publishconf.py", "content/studio.md")
 LINKED = ("theme", "content/pages")
 REQUIRED = ("pelicanconf.py", "theme")
 
