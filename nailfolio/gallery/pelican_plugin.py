@@ -25,10 +25,11 @@ URL layout (each page is <path>/index.html, linked as <path>/; links are documen
   "contact/"                           the studio's address, hours, phone and NailSalon JSON-LD
   "admin/"                             comments for admins (noindex, not in the sitemap)
   feeds/designs.atom.xml, sitemap.xml, robots.txt, 404.html, img/<variant.name>
-Templates: gallery, design, designer, designers, term, terms, contact, admin and 404 (.html), all
-extending base.html; Pelican's own pages from content/pages use page.html.
+Templates: gallery, design, designer, designers, term, terms, contact, admin and 404 (.html),
+all extending base.html; Pelican's own pages from content/pages use page.html.
 Pages that run scripts carry a Content-Security-Policy <meta>: DESIGN_CSP on design pages (the
-comment form), ADMIN_CSP on /admin/; servers send them as headers too, with frame-ancestors.
+comment form), ADMIN_CSP on /admin/ and /contact/; servers send them as headers too, with
+frame-ancestors.
 """
 
 from __future__ import annotations
