@@ -9,7 +9,7 @@ renders.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -18,7 +18,8 @@ from urllib.parse import quote
 from markupsafe import Markup
 
 from nailfolio.errors import ConfigError
-from nailfolio.gallery.models import Designer, PublishedDesign, Variant
+from nailfolio.gallery import palette
+from nailfolio.gallery.models import Designer, PublishedDesign, Rendition, Variant
 from nailfolio.gallery.slugs import slugify
 
 TERM_KINDS = {"tags": "Tags", "colours": "Colours", "techniques": "Techniques"}
@@ -33,7 +34,7 @@ POLISH_COLOURS = {
     "nudepink": "#e8b4a8", "sage": "#9caf88", "emerald": "#2e8b57", "cream": "#fff4dc",
     "lemon": "#fff44f", "pearl": "#eae0c8", "ruby": "#9b111e", "rubyred": "#9b111e",
     "tangerine": "#f28500", "peach": "#ffcba4", "bronze": "#cd7f32", "copper": "#b87333",
-    "taupe": "#8b7d6b", "charcoal": "#36454f",
+    "taupe": "#8b7d6b", "charcoal": "#36454f", "caramel": "#b8742e",
 }  # fmt: skip
 _CSS_COLOUR = re.compile(r"#(?:[0-9a-f]{3}|[0-9a-f]{6})|[a-z]{3,24}")
 _PLACEHOLDER = re.compile(r"data:image/(?:webp|jpeg|png|gif|avif);base64,[A-Za-z0-9+/=]+")
@@ -109,6 +110,7 @@ class Gallery:
     designs: tuple[DesignView, ...]  # newest first
     designers: tuple[Group, ...]  # by name
     terms: tuple[tuple[str, tuple[Group, ...]], ...]  # (kind, groups by name)
+    similar: Mapping[str, tuple[DesignView, ...]] = field(default_factory=dict)  # by key
 
 
 def gallery_views(
@@ -125,7 +127,14 @@ def gallery_views(
         by_designer.setdefault(view.designer.slug, []).append(view)
     designer_groups = [_designer_group(vs) for vs in by_designer.values()]
     terms = tuple((kind, _term_groups(kind, views)) for kind in TERM_KINDS)
-    return Gallery(views, _by_name(designer_groups), terms)
+    return Gallery(views, _by_name(designer_groups), terms, _similar(views))
+
+
+def _similar(views: Sequence[DesignView]) -> dict[str, tuple[DesignView, ...]]:
+    """Each design's nearest designs by palette (nailfolio.gallery.palette.similar)."""
+    by_key = {view.key: view for view in views}
+    found = palette.similar({key: view.design.rendition.palette for key, view in by_key.items()})
+    return {key: tuple(by_key[other] for other in keys) for key, keys in found.items()}
 
 
 def _designer_group(views: Sequence[DesignView]) -> Group:
@@ -180,10 +189,15 @@ def _design_view(design: PublishedDesign, designer: Designer) -> DesignView:
         fallback=fallback,
         sources=sources,
         tags=_links("tags", source.tags),
-        colours=_links("colours", source.colours),
+        colours=_links("colours", source.colours or _shades(rendition)),
         technique=next(iter(_links("techniques", (source.technique,))), None),
         placeholder_style=style,
     )
+
+
+def _shades(rendition: Rendition) -> tuple[str, ...]:
+    """The named shades read from the pixels: a design's colours when its sidecar has none."""
+    return tuple(swatch.shade for swatch in rendition.palette)
 
 
 def _links(kind: str, names: Sequence[str]) -> tuple[Link, ...]:

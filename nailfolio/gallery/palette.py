@@ -1,0 +1,201 @@
+"""A design's palette: its dominant colours read from the pixels, and palette distance.
+
+`read_palette` runs at ingest on the smallest whole picture the variants already made
+(~480 px wide), so it costs a few milliseconds and decodes nothing: scaled to SAMPLE_WIDTH,
+median-cut into a few clusters, clusters that look alike in CIELAB merged, the background
+and the hands left out, and each colour left named after its nearest polish shade.
+
+What counts as background: a nail photo shows the nails in the middle of a plain backdrop,
+usually on a hand, and both the backdrop and the hand run off the picture's edges while the
+nails seldom do. So a cluster that fills part of the picture's frame (its outer band) and is
+neutral and light (a backdrop) or skin-toned (a hand) is left out. A colourful frame stays
+(a swatch photographed edge to edge is all design), and when nothing else is left, nothing
+is left out (white-on-white designs).
+
+`similar` ranks other designs by `distance`, a symmetric nearest-colour difference weighted
+by share, in CIEDE2000 units: deterministic, ties broken by key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from PIL import Image
+
+from nailfolio.gallery.models import Swatch
+from nailfolio.gallery.shades import (
+    Lab,
+    chroma,
+    delta_e,
+    hex_to_lab,
+    hue,
+    nearest_shade,
+    rgb_to_hex,
+    srgb_to_lab,
+)
+
+# Bump when reading changes (this module or the shade table): stored palettes are read again
+# from each design's smallest rendition on the next build, with no photo decoded again.
+PALETTE_VERSION = 1
+SAMPLE_WIDTH = 96  # px: ~8,000 pixels; thin nails keep some pure pixels
+CLUSTERS = 16  # median-cut colours before merging
+KMEANS = 1  # k-means passes refining the design's clusters (C speed)
+MERGE_BELOW = 8.0  # CIEDE2000: clusters closer than this are one colour
+FRAME = 0.08  # the frame band's width, as a share of the picture's shorter side
+ON_FRAME = 0.06  # a cluster filling this share of the frame band touches the frame
+MIN_DESIGN = 0.03  # of the picture left after the backdrop, or nothing is left out
+MIN_SHARE = 0.08  # colours under this share of the design's pixels are left out
+MAX_SWATCHES = 4
+SIMILAR_COUNT = 4  # "Similar designs" on a design page
+SIMILAR_WITHIN = 20.0  # CIEDE2000: designs farther apart than this are not similar
+WHITE = (255, 255, 255)
+
+
+@dataclass(frozen=True)
+class _Cluster:
+    index: int  # in the quantized picture's palette
+    rgb: tuple[int, int, int]
+    lab: Lab
+    count: int
+    framed: int  # of its pixels in the frame band
+
+
+def read_palette(image: Image.Image) -> tuple[Swatch, ...]:
+    """The design's dominant colours, largest share first (see the module's docstring)."""
+    sample = _sample(image)
+    quantized = sample.quantize(CLUSTERS, Image.Quantize.MEDIANCUT)
+    clusters = _clusters(quantized)
+    groups = _merge(clusters)
+    frame_total = sum(group.framed for group, _ in groups) or 1
+    backdrop = {i for group, members in groups if _background(group, frame_total) for i in members}
+    rgb, indices = sample.tobytes(), quantized.tobytes()  # one byte per pixel: its cluster
+    design = bytearray()
+    for i, index in enumerate(indices):
+        if index not in backdrop:
+            design += rgb[3 * i : 3 * i + 3]
+    if len(design) < 3 * MIN_DESIGN * len(indices):  # the nails look like the backdrop
+        design = bytearray(rgb)  # (white on white): all of it is the design
+    return _swatches(design)
+
+
+def _swatches(pixels: bytes) -> tuple[Swatch, ...]:
+    """The design's own RGB pixels clustered afresh, so no backdrop colour blurs them."""
+    strip = Image.frombytes("RGB", (len(pixels) // 3, 1), bytes(pixels))
+    quantized = strip.quantize(CLUSTERS, Image.Quantize.MEDIANCUT, kmeans=KMEANS)
+    by_shade: dict[str, tuple[_Cluster, int]] = {}
+    for group, _ in _merge(_clusters(quantized, frame=False)):  # named alike: one colour
+        shade = nearest_shade(group.lab)
+        first, count = by_shade.get(shade, (group, 0))
+        by_shade[shade] = (first, count + group.count)
+    total = len(pixels) // 3
+    swatches = [
+        Swatch(rgb_to_hex(first.rgb), round(count / total, 3), shade)
+        for shade, (first, count) in by_shade.items()
+        if count / total >= MIN_SHARE
+    ]
+    swatches.sort(key=lambda s: (-s.share, s.shade))
+    return tuple(swatches[:MAX_SWATCHES])
+
+
+def distance(first: Sequence[Swatch], second: Sequence[Swatch]) -> float:
+    """How different two palettes look: each colour's difference to the nearest colour of
+    the other palette, weighted by its share, averaged both ways (0: the same colours)."""
+    if not first or not second:
+        return float("inf")
+    one, two = _labs(first), _labs(second)
+    return (_towards(one, two) + _towards(two, one)) / 2
+
+
+def similar(
+    palettes: Mapping[str, Sequence[Swatch]], count: int = SIMILAR_COUNT
+) -> dict[str, tuple[str, ...]]:
+    """For each key, the keys of up to `count` other palettes nearest to its own, nearest
+    first, ties by key; only those within SIMILAR_WITHIN. Keys without a palette get none."""
+    keyed = sorted((key, _labs(swatches)) for key, swatches in palettes.items() if swatches)
+    found: dict[str, tuple[str, ...]] = {}
+    for key, labs in keyed:
+        ranked = sorted(
+            (_pair_distance(labs, other), other_key)
+            for other_key, other in keyed
+            if other_key != key
+        )
+        found[key] = tuple(k for d, k in ranked[:count] if d <= SIMILAR_WITHIN)
+    return found
+
+
+def _sample(image: Image.Image) -> Image.Image:
+    """`image` SAMPLE_WIDTH wide (never upscaled), in RGB, transparency on white."""
+    width = min(SAMPLE_WIDTH, image.width)
+    height = max(1, round(image.height * width / image.width))
+    small = image.resize((width, height), Image.Resampling.BOX)
+    if small.mode in ("RGBA", "LA"):
+        flat = Image.new("RGB", small.size, WHITE)
+        flat.paste(small.convert("RGBA"), mask=small.getchannel("A"))
+        return flat
+    return small if small.mode == "RGB" else small.convert("RGB")
+
+
+def _clusters(quantized: Image.Image, frame: bool = True) -> list[_Cluster]:
+    """A quantized picture's clusters with their pixel counts, in all and in its frame band."""
+    palette = quantized.getpalette() or []
+    framed = _framed(quantized) if frame else {}
+    clusters = []
+    for count, index in quantized.getcolors(256) or ():
+        rgb = (palette[index * 3], palette[index * 3 + 1], palette[index * 3 + 2])
+        clusters.append(_Cluster(index, rgb, srgb_to_lab(rgb), count, framed.get(index, 0)))
+    return clusters
+
+
+def _framed(quantized: Image.Image) -> dict[int, int]:
+    """Pixel counts per palette index in the frame band (four crops: C speed)."""
+    width, height = quantized.size
+    band = max(1, round(min(width, height) * FRAME))
+    boxes = [(0, 0, width, band), (0, height - band, width, height)]  # top, bottom
+    boxes += [(0, band, band, height - band), (width - band, band, width, height - band)]
+    framed: dict[int, int] = {}
+    for box in boxes:
+        if box[2] > box[0] and box[3] > box[1]:
+            for count, index in quantized.crop(box).getcolors(256) or ():
+                framed[index] = framed.get(index, 0) + count
+    return framed
+
+
+def _merge(clusters: list[_Cluster]) -> list[tuple[_Cluster, tuple[int, ...]]]:
+    """Clusters closer than MERGE_BELOW folded into the largest of them, largest first, each
+    with the palette indices it holds."""
+    merged: list[tuple[_Cluster, tuple[int, ...]]] = []
+    for cluster in sorted(clusters, key=lambda c: (-c.count, c.rgb)):
+        for i, (kept, members) in enumerate(merged):
+            if delta_e(kept.lab, cluster.lab) < MERGE_BELOW:
+                count, framed = kept.count + cluster.count, kept.framed + cluster.framed
+                grown = _Cluster(kept.index, kept.rgb, kept.lab, count, framed)
+                merged[i] = (grown, (*members, cluster.index))
+                break
+        else:
+            merged.append((cluster, (cluster.index,)))
+    return merged
+
+
+def _background(cluster: _Cluster, frame_total: int) -> bool:
+    """A cluster filling part of the frame band that looks like a backdrop or a hand."""
+    if cluster.framed < ON_FRAME * frame_total:
+        return False
+    lightness, colourfulness = cluster.lab[0], chroma(cluster.lab)
+    backdrop = colourfulness < 12 and lightness > 60
+    skin = 8 <= colourfulness <= 45 and 20 <= hue(cluster.lab) <= 80 and lightness >= 20
+    return backdrop or skin
+
+
+def _labs(swatches: Sequence[Swatch]) -> tuple[tuple[Lab, float], ...]:
+    return tuple((hex_to_lab(s.colour), s.share) for s in swatches)
+
+
+def _pair_distance(one: Sequence[tuple[Lab, float]], two: Sequence[tuple[Lab, float]]) -> float:
+    return (_towards(one, two) + _towards(two, one)) / 2
+
+
+def _towards(one: Sequence[tuple[Lab, float]], two: Sequence[tuple[Lab, float]]) -> float:
+    weight = sum(share for _, share in one) or 1.0
+    total = sum(share * min(delta_e(lab, other) for other, _ in two) for lab, share in one)
+    return total / weight
