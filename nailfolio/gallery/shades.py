@@ -25,7 +25,7 @@ SHADES: dict[str, str] = {
     "white": "#f5f5f2", "cream": "#f2e6c9", "pearl": "#e6e0ea", "nude": "#e2bc9e",
     "taupe": "#8b7d6b",
     # browns and metals
-    "brown": "#6b4226", "chocolate": "#3f2518", "caramel": "#b8742e", "bronze": "#a8692c",
+    "brown": "#6b4226", "chocolate": "#3f2518", "bronze": "#a8692c",
     "copper": "#b87333", "gold": "#d4af37", "rose gold": "#b76e79",
     # reds and pinks
     "red": "#d11f2a", "cherry": "#a8132c", "ruby": "#8f0f22", "burgundy": "#6a0f24",

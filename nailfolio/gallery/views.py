@@ -34,7 +34,7 @@ POLISH_COLOURS = {
     "nudepink": "#e8b4a8", "sage": "#9caf88", "emerald": "#2e8b57", "cream": "#fff4dc",
     "lemon": "#fff44f", "pearl": "#eae0c8", "ruby": "#9b111e", "rubyred": "#9b111e",
     "tangerine": "#f28500", "peach": "#ffcba4", "bronze": "#cd7f32", "copper": "#b87333",
-    "taupe": "#8b7d6b", "charcoal": "#36454f", "caramel": "#b8742e",
+    "taupe": "#8b7d6b", "charcoal": "#36454f",
 }  # fmt: skip
 _CSS_COLOUR = re.compile(r"#(?:[0-9a-f]{3}|[0-9a-f]{6})|[a-z]{3,24}")
 _PLACEHOLDER = re.compile(r"data:image/(?:webp|jpeg|png|gif|avif);base64,[A-Za-z0-9+/=]+")
