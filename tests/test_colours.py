@@ -120,11 +120,15 @@ def test_renditions_made_before_palettes_get_theirs_on_the_next_build_without_re
 def test_a_pool_build_recolours_as_an_inline_build_does(project: Project) -> None:
     for name, colour in {"red": RED, "navy": NAVY, "lilac": LILAC}.items():
         project.add_image(f"ana/{name}.jpg", colour=colour)
-    pooled = replace(project.settings, workers=2)
+    run(project)
+    with config.open_catalog(project.settings) as catalog:
+        catalog._conn().execute("UPDATE renditions SET palette = '[]', palette_version = 0")
+    pooled = replace(project.settings, workers=2)  # the jobs and renditions cross processes
     with config.open_catalog(pooled) as catalog, config.open_notifier(pooled) as notifier:
-        build_gallery(pooled, catalog, notifier, MarkerModerator)
-    assert [chips(doc(project, f"designs/ana/{n}")) for n in ("red", "navy")] == [
+        report = build_gallery(pooled, catalog, notifier, MarkerModerator)
+    assert (report.processed, report.problems) == (3, ())
+    assert [chips(doc(project, f"designs/ana/{n}")) for n in ("red", "navy", "lilac")] == [
         ["red"],
         ["navy"],
+        ["lilac"],
     ]
-    assert cards(doc(project, "colours/lilac")) == ["../../designs/ana/lilac/"]
