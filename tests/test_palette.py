@@ -60,6 +60,16 @@ def test_two_colours_come_with_their_shares_largest_first() -> None:
     assert 0.9 < sum(s.share for s in found) <= 1  # the rest: edges blending into the hand
 
 
+def test_the_shadows_nails_cast_are_left_out_but_a_grey_polish_is_not() -> None:
+    image = Image.new("RGB", (480, 600), BACKDROP)
+    draw = ImageDraw.Draw(image)
+    for left in (80, 260):
+        draw.rounded_rectangle((left + 14, 214, left + 134, 434), radius=30, fill=(128, 126, 124))
+        draw.rounded_rectangle((left, 200, left + 120, 420), radius=30, fill=(205, 28, 36))
+    assert _shades(image) == ["red"]
+    assert _shades(_nail_photo((120, 120, 122))) == ["grey"]
+
+
 def test_white_on_a_white_backdrop_is_white_not_nothing() -> None:
     image = Image.new("RGB", (480, 600), (246, 246, 243))
     ImageDraw.Draw(image).ellipse((180, 200, 300, 400), fill=(250, 250, 250))

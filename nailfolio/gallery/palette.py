@@ -10,7 +10,8 @@ usually on a hand, and both the backdrop and the hand run off the picture's edge
 nails seldom do. So a cluster that fills part of the picture's frame (its outer band) and is
 neutral and light (a backdrop) or skin-toned (a hand) is left out. A colourful frame stays
 (a swatch photographed edge to edge is all design), and when nothing else is left, nothing
-is left out (white-on-white designs).
+is left out (white-on-white designs). Mid greys other than the largest colour are the
+shadows fingers and bottles cast, and are left out too.
 
 `similar` ranks other designs by `distance`, a symmetric nearest-colour difference weighted
 by share, in CIEDE2000 units: deterministic, ties broken by key.
@@ -45,6 +46,7 @@ MERGE_BELOW = 8.0  # CIEDE2000: clusters closer than this are one colour
 FRAME = 0.08  # the frame band's width, as a share of the picture's shorter side
 ON_FRAME = 0.06  # a cluster filling this share of the frame band touches the frame
 MIN_DESIGN = 0.03  # of the picture left after the backdrop, or nothing is left out
+SHADOW_CHROMA = 12.0  # greyer than this, and neither dark nor light: a shadow
 MIN_SHARE = 0.08  # colours under this share of the design's pixels are left out
 MAX_SWATCHES = 4
 SIMILAR_COUNT = 4  # "Similar designs" on a design page
@@ -84,7 +86,9 @@ def _swatches(pixels: bytes) -> tuple[Swatch, ...]:
     strip = Image.frombytes("RGB", (len(pixels) // 3, 1), bytes(pixels))
     quantized = strip.quantize(CLUSTERS, Image.Quantize.MEDIANCUT, kmeans=KMEANS)
     by_shade: dict[str, tuple[_Cluster, int]] = {}
-    for group, _ in _merge(_clusters(quantized, frame=False)):  # named alike: one colour
+    for rank, (group, _) in enumerate(_merge(_clusters(quantized, frame=False))):
+        if rank and _shadow(group):
+            continue
         shade = nearest_shade(group.lab)
         first, count = by_shade.get(shade, (group, 0))
         by_shade[shade] = (first, count + group.count)
@@ -185,6 +189,12 @@ def _background(cluster: _Cluster, frame_total: int) -> bool:
     backdrop = colourfulness < 12 and lightness > 60
     skin = 8 <= colourfulness <= 45 and 20 <= hue(cluster.lab) <= 80 and lightness >= 20
     return backdrop or skin
+
+
+def _shadow(cluster: _Cluster) -> bool:
+    """A mid grey: the shadows of fingers and bottles on the backdrop, unless it is the
+    design's largest colour (a grey polish)."""
+    return chroma(cluster.lab) < SHADOW_CHROMA and 25 < cluster.lab[0] < 80
 
 
 def _labs(swatches: Sequence[Swatch]) -> tuple[tuple[Lab, float], ...]:
