@@ -12,7 +12,7 @@ from nailfolio import config
 from nailfolio.gallery.palette import PALETTE_VERSION
 from nailfolio.gallery.pipeline import BuildReport, build_gallery
 
-RED, CHERRY, NAVY, LILAC = (205, 28, 36), (170, 22, 46), (28, 37, 80), (200, 165, 215)
+RED, RED2, NAVY, LILAC = (205, 28, 36), (215, 40, 44), (28, 37, 80), (200, 165, 215)
 
 
 def run(project: Project) -> BuildReport:
@@ -75,12 +75,12 @@ def test_sidecar_colours_always_win_over_the_pixels(project: Project) -> None:
 
 def test_each_design_page_shows_the_designs_nearest_by_palette(project: Project) -> None:
     project.add_image("ana/red.jpg", colour=RED)
-    project.add_image("bea/cherry.jpg", colour=CHERRY)
+    project.add_image("bea/red2.jpg", colour=RED2)
     project.add_image("bea/lilac.jpg", colour=LILAC)
     project.add_image("cleo/navy.jpg", colour=NAVY)
     run(project)
-    assert similar_links(doc(project, "designs/ana/red")) == ["bea/cherry/"]
-    assert similar_links(doc(project, "designs/bea/cherry")) == ["ana/red/"]
+    assert similar_links(doc(project, "designs/ana/red")) == ["bea/red2/"]
+    assert similar_links(doc(project, "designs/bea/red2")) == ["ana/red/"]
     assert similar_section(doc(project, "designs/cleo/navy")) == ""  # none near: no section
     assert ">Similar designs</h2>" in similar_section(doc(project, "designs/ana/red"))
 
@@ -90,9 +90,9 @@ def test_a_new_design_renders_the_pages_that_now_list_it_as_similar(project: Pro
     project.add_image("cleo/navy.jpg", colour=NAVY)
     run(project)
     assert similar_links(doc(project, "designs/ana/red")) == []
-    project.add_image("bea/cherry.jpg", colour=CHERRY)
+    project.add_image("bea/red2.jpg", colour=RED2)
     run(project)
-    assert similar_links(doc(project, "designs/ana/red")) == ["bea/cherry/"]
+    assert similar_links(doc(project, "designs/ana/red")) == ["bea/red2/"]
 
 
 def test_renditions_made_before_palettes_get_theirs_on_the_next_build_without_re_encoding(

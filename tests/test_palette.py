@@ -7,7 +7,7 @@ from PIL import Image, ImageDraw
 
 from nailfolio.gallery import palette
 from nailfolio.gallery.models import Swatch
-from nailfolio.gallery.palette import distance, read_palette, similar
+from nailfolio.gallery.palette import distance, read_palette, shared, similar
 from nailfolio.gallery.shades import SHADES, delta_e, hex_to_lab, nearest_shade
 from nailfolio.gallery.views import css_colour
 
@@ -136,43 +136,62 @@ def test_every_shade_name_has_a_swatch_and_is_written_as_in_sidecars() -> None:
 # --- palette distance and similar designs ------------------------------------------------
 
 
-def _palette(*colours: tuple[str, float]) -> tuple[Swatch, ...]:
-    return tuple(
-        Swatch(colour, share, nearest_shade(hex_to_lab(colour))) for colour, share in colours
-    )
+def _palette(*swatches: tuple[str, float, str]) -> tuple[Swatch, ...]:
+    return tuple(Swatch(colour, share, shade) for colour, share, shade in swatches)
 
 
-RED = _palette(("#d11f2a", 0.8), ("#f5f5f2", 0.2))
+RED = _palette(("#d11f2a", 0.8, "red"), ("#f5f5f2", 0.2, "white"))
 
 
 def test_distance_is_zero_for_the_same_palette_and_symmetric() -> None:
-    blue = _palette(("#2457c5", 1.0))
+    blue = _palette(("#2457c5", 1.0, "blue"))
     assert distance(RED, RED) == 0
     assert distance(RED, blue) == pytest.approx(distance(blue, RED))
     assert distance(RED, blue) > 30
     assert distance(RED, ()) == float("inf")
 
 
-def test_similar_designs_are_the_nearest_palettes_nearest_first_without_itself() -> None:
+def test_palettes_share_their_colour_by_named_shade() -> None:
+    cherry = _palette(("#b0122e", 0.7, "cherry"), ("#f4f4f0", 0.3, "white"))
+    assert shared(RED, cherry) == pytest.approx(0.2)  # the white alone
+    assert shared(RED, RED) == pytest.approx(1.0)
+
+
+def test_similar_designs_share_colour_and_come_nearest_first_without_itself() -> None:
     palettes = {
         "ana/red": RED,
-        "bea/cherry": _palette(("#b0122e", 0.8), ("#f5f5f2", 0.2)),
-        "bea/coral": _palette(("#f4735f", 1.0)),
-        "cleo/red-again": _palette(("#d0202b", 0.75), ("#f4f4f1", 0.25)),
-        "dan/navy": _palette(("#1c2550", 1.0)),
-        "eve/none": (),
+        "bea/dark-red": _palette(("#b81d28", 0.8, "red"), ("#f5f5f2", 0.2, "white")),
+        "cleo/red-again": _palette(("#d0202b", 0.75, "red"), ("#f4f4f1", 0.25, "white")),
+        "dan/navy": _palette(("#1c2550", 1.0, "navy")),
+        "eve/white-dots": _palette(("#f5f5f2", 0.9, "white"), ("#1c2550", 0.1, "navy")),
+        "fay/none": (),
     }
-    found = similar(palettes, count=2)
-    assert found["ana/red"] == ("cleo/red-again", "bea/cherry")
-    assert found["cleo/red-again"] == ("ana/red", "bea/cherry")
-    assert "eve/none" not in found  # no palette: neither similar nor with similar designs
+    found = similar(palettes, count=4)
+    assert found["ana/red"] == ("cleo/red-again", "bea/dark-red")  # nearest first
+    # a quarter white in common is enough (SIMILAR_SHARED), but the reds are nearer
+    assert found["cleo/red-again"] == ("ana/red", "bea/dark-red", "eve/white-dots")
+    assert found["dan/navy"] == ()  # 10% navy in the dots is not enough to be similar
+    assert "eve/white-dots" not in found["ana/red"]  # 20% white in common: not enough
+    assert "fay/none" not in found  # no palette: neither similar nor with similar designs
     assert all(key not in keys for key, keys in found.items())
-    assert "dan/navy" not in found["ana/red"] + found["bea/coral"]  # too far to be similar
+    assert similar(palettes, count=1)["ana/red"] == ("cleo/red-again",)
 
 
 def test_similar_designs_break_ties_by_key_and_do_not_depend_on_order() -> None:
-    same = _palette(("#b7a7e8", 1.0))
+    same = _palette(("#b7a7e8", 1.0, "lavender"))
     palettes = {"c/one": same, "a/one": same, "b/one": same, "d/one": same}
     assert similar(palettes, count=2)["c/one"] == ("a/one", "b/one")
     reordered = dict(reversed(palettes.items()))
     assert similar(reordered) == similar(palettes)
+
+
+def test_similar_designs_come_from_those_holding_most_of_a_shade() -> None:
+    # 100 lavender designs: only the ones holding most lavender are measured, so the work
+    # stays linear; the nearest of those still come first.
+    palettes = {
+        f"d/{i:03d}": _palette((f"#b7a7{0xE8 - i % 50:02x}", 1.0 - i / 400, "lavender"))
+        for i in range(100)
+    }
+    found = similar(palettes)
+    assert all(len(keys) == palette.SIMILAR_COUNT for keys in found.values())
+    assert found["d/000"] == ("d/001", "d/002", "d/003", "d/004")
