@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image, ImageColor, ImageDraw
 
 from nailfolio.gallery import palette
 from nailfolio.gallery.models import Swatch
 from nailfolio.gallery.palette import distance, read_palette, shared, similar
-from nailfolio.gallery.shades import SHADES, delta_e, hex_to_lab, nearest_shade
+from nailfolio.gallery.shades import SHADES, delta_e, hex_to_lab, nearest_shade, srgb_to_lab
 from nailfolio.gallery.views import css_colour
 
 BACKDROP = (236, 233, 230)  # a light grey studio backdrop
@@ -127,10 +127,11 @@ def test_every_shade_is_its_own_nearest_and_clearly_apart_from_the_others() -> N
         assert others > 4, f"{name} is hard to tell from its nearest shade"
 
 
-def test_every_shade_name_has_a_swatch_and_is_written_as_in_sidecars() -> None:
-    for name in SHADES:
+def test_every_shade_name_has_a_swatch_of_about_its_colour_and_is_written_as_in_sidecars() -> None:
+    for name, colour in SHADES.items():
         assert name == name.lower().strip()
-        assert css_colour(name), f"{name}: no swatch colour on its chips"
+        swatch = ImageColor.getrgb(css_colour(name))[:3]  # as a browser reads it
+        assert delta_e(srgb_to_lab(swatch), hex_to_lab(colour)) < 20, f"{name}: its chip's swatch"
 
 
 # --- palette distance and similar designs ------------------------------------------------

@@ -4,7 +4,8 @@
 design gets when its sidecar names none), each with a reference sRGB colour: the typical
 swatch of that polish, not a CSS keyword. Names are lower case, as designers write them in
 sidecars, so a tag read from the pixels and one typed share a colour page (/colours/<slug>/);
-every name has a swatch (nailfolio.gallery.views.css_colour: a polish name or a CSS keyword).
+every name has a swatch of about its colour (nailfolio.gallery.views.css_colour: a polish
+name, or a CSS keyword where CSS means the same colour).
 Colours are compared in CIELAB (D65) with CIEDE2000, the difference the eye sees, so "navy"
 is matched by how dark and blue it looks rather than by its nearest RGB numbers.
 

@@ -26,7 +26,8 @@ TERM_KINDS = {"tags": "Tags", "colours": "Colours", "techniques": "Techniques"}
 MIME_TYPES = {"webp": "image/webp", "avif": "image/avif", "jpeg": "image/jpeg", "png": "image/png"}
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
           "September", "October", "November", "December")  # fmt: skip
-# Polish names a browser does not know as CSS colours; other names are tried as CSS colours.
+# Polish names a browser does not know as CSS colours (or knows as another colour); other
+# names are tried as CSS colours.
 POLISH_COLOURS = {
     "nude": "#e3bc9a", "blush": "#de98a1", "burgundy": "#800020", "champagne": "#f7e7ce",
     "lilac": "#c8a2c8", "mauve": "#b784a7", "berry": "#8e3a59", "rosegold": "#b76e79",
@@ -35,6 +36,10 @@ POLISH_COLOURS = {
     "lemon": "#fff44f", "pearl": "#eae0c8", "ruby": "#9b111e", "rubyred": "#9b111e",
     "tangerine": "#f28500", "peach": "#ffcba4", "bronze": "#cd7f32", "copper": "#b87333",
     "taupe": "#8b7d6b", "charcoal": "#36454f",
+    # CSS knows these, but not as polish: its plum is pale, its chocolate orange (the shades
+    # of nailfolio.gallery.shades, so a tag read from the pixels shows the colour it names)
+    "lavender": "#b7a7e8", "violet": "#7b3fb2", "plum": "#5e2350", "chocolate": "#3f2518",
+    "magenta": "#c2187a", "brown": "#6b4226",
 }  # fmt: skip
 _CSS_COLOUR = re.compile(r"#(?:[0-9a-f]{3}|[0-9a-f]{6})|[a-z]{3,24}")
 _PLACEHOLDER = re.compile(r"data:image/(?:webp|jpeg|png|gif|avif);base64,[A-Za-z0-9+/=]+")
