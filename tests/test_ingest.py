@@ -12,8 +12,11 @@ import boto3
 import pytest
 from conftest import MarkerModerator
 from moto import mock_aws
+from moto_dynamodb import atomic_dynamodb, dynamodb_client
 from PIL import Image
 
+from nailfolio.aws.dynamodb import catalog_table
+from nailfolio.aws.dynamodb_catalog import DynamoCatalog
 from nailfolio.aws.s3_content_store import S3ContentStore
 from nailfolio.aws.s3_rendition_store import S3RenditionStore
 from nailfolio.errors import ContentNotFound
@@ -332,3 +335,30 @@ def test_a_damaged_variant_leaves_the_palette_unread_and_the_design_published(
     assert again.status is Status.APPROVED and again.problem is None
     assert again.rendition is not None and again.rendition.palette_version == 0
     assert "ana/red.jpg: palette not read from its rendition" in caplog.text
+
+
+def test_on_aws_the_palette_is_kept_in_dynamodb_and_recoloured_from_s3() -> None:
+    with atomic_dynamodb():
+        s3 = boto3.client("s3", region_name=REGION)
+        for bucket in (CONTENT, ASSETS):
+            s3.create_bucket(
+                Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION}
+            )
+        dynamodb_client().create_table(**catalog_table("catalog"))
+        catalog = DynamoCatalog(dynamodb_client(), "catalog")
+        stage = Stage(
+            S3ContentStore(s3, CONTENT),
+            S3RenditionStore(s3, ASSETS),
+            catalog,  # type: ignore[arg-type]
+            ListNotifier(),
+            lambda key, data: s3.put_object(Bucket=CONTENT, Key=key, Body=data),
+        )
+        stage.put("designs/ana/navy.jpg", _jpeg(colour=(28, 37, 80)))
+        first = stage.ingest("designs/ana/navy.jpg")
+        kept = catalog.get_rendition(first.content_hash, SMALL.fingerprint())
+        assert kept is not None and [s.shade for s in kept.palette] == ["navy"]
+        _forget_palette(stage, first.content_hash)
+        again = stage.ingest("designs/ana/navy.jpg")
+        assert again.rendition is not None and again.rendition.palette_version == PALETTE_VERSION
+        kept = catalog.get_rendition(first.content_hash, SMALL.fingerprint())
+        assert kept == again.rendition and [s.shade for s in kept.palette] == ["navy"]
