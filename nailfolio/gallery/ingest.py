@@ -3,7 +3,10 @@ when approved, its variants in the rendition store.
 
 - `plan` says what work one version of a design still needs, from the catalog alone.
 - `analyse` does that work: read the bytes, sniff and decode them safely, moderate, render
-  the variants. It touches no catalog, so the build runs it in its process pool.
+  the variants and read the palette (nailfolio.gallery.palette) from the smallest. A cached
+  rendition without a current palette is recoloured from that variant alone: the photo is
+  not decoded, nothing is encoded. It touches no catalog, so the build runs it in its
+  process pool.
 - `record` stores what `analyse` found (decision, rendition, refusal) and tells the admins
   when a design is held back.
 - `ingest(key, ...)` is the whole stage for one content key, as one upload event runs it.
