@@ -43,7 +43,7 @@ from nailfolio.gallery.shades import (
 # Bump when reading changes (this module or the shade table): stored palettes are read again
 # from each design's smallest rendition on the next build, with no photo decoded again.
 PALETTE_VERSION = 1
-SAMPLE_WIDTH = 96  # px: ~8,000 pixels; thin nails keep some pure pixels
+SAMPLE_WIDTH = 96  # px: ~11,000 pixels for a 4:5 photo; thin nails keep some pure ones
 CLUSTERS = 16  # median-cut colours before merging
 KMEANS = 1  # k-means passes refining the design's clusters (C speed)
 MERGE_BELOW = 8.0  # CIEDE2000: clusters closer than this are one colour
