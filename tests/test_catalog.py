@@ -20,7 +20,7 @@ from nailfolio.aws.dynamodb import catalog_table
 from nailfolio.aws.dynamodb_catalog import DynamoCatalog
 from nailfolio.errors import ConfigError
 from nailfolio.gallery.catalog import Catalog, Preloaded
-from nailfolio.gallery.models import Decision, Label, Rendition, Status, Variant
+from nailfolio.gallery.models import Decision, Label, Rendition, Status, Swatch, Variant
 from nailfolio.local import sqlite
 from nailfolio.local.outbox_notifier import OutboxNotifier
 from nailfolio.local.sqlite_catalog import APPLICATION_ID, MIGRATIONS, SqliteCatalog
@@ -277,6 +277,41 @@ def test_rendition_round_trips_exactly(catalog: Catalog, taken_at: datetime | No
     assert all(isinstance(v, Variant) for v in got.variants)
 
 
+PALETTE = (Swatch("#9b1027", 0.678, "ruby"), Swatch("#e2bc9e", 0.1 + 0.2, "nude"))
+
+
+def test_a_renditions_palette_round_trips_exactly(catalog: Catalog) -> None:
+    rendition = replace(_rendition(), palette=PALETTE, palette_version=3)
+    catalog.put_rendition("fp1", rendition)
+    assert catalog.get_rendition("h1", "fp1") == rendition  # 0.30000000000000004 included
+    assert catalog.snapshot("fp1", "caps").renditions == {"h1": rendition}
+
+
+def test_a_rendition_without_a_palette_reads_as_never_read(catalog: Catalog) -> None:
+    catalog.put_rendition("fp1", _rendition())
+    got = catalog.get_rendition("h1", "fp1")
+    assert got is not None and (got.palette, got.palette_version) == ((), 0)
+
+
+def test_a_rendition_item_put_before_palettes_reads_as_never_read() -> None:
+    with atomic_dynamodb():
+        client = dynamodb_client()
+        client.create_table(**catalog_table(CATALOG_TABLE))
+        item = {
+            "pk": {"S": "RENDITION#h1"},
+            "sk": {"S": "FP#fp1"},
+            "content_hash": {"S": "h1"},
+            "width": {"N": "3000"},
+            "height": {"N": "4000"},
+            "variants": {"L": []},
+            "placeholder": {"S": ""},
+            "dominant_colour": {"S": "#f4c2c2"},
+        }  # the item as the adapter wrote it before palettes
+        client.put_item(TableName=CATALOG_TABLE, Item=item)
+        got = DynamoCatalog(client, CATALOG_TABLE).get_rendition("h1", "fp1")
+        assert got is not None and (got.palette, got.palette_version) == ((), 0)
+
+
 def test_rendition_is_keyed_by_hash_and_fingerprint(catalog: Catalog) -> None:
     catalog.put_rendition("fp1", _rendition("h1"))
     assert catalog.get_rendition("h1", "fp2") is None  # settings changed: render again
@@ -371,6 +406,22 @@ def test_a_catalog_of_the_first_schema_gains_the_refusals_table(tmp_path: Path) 
         assert catalog.get_file_hash("designs/ana/red.jpg", 10, 1) == "h1"  # data kept
         catalog.put_refusal("h1", "caps", "truncated or corrupt image data")
         assert catalog.get_refusal("h1", "caps") == "truncated or corrupt image data"
+
+
+def test_renditions_of_the_second_schema_gain_an_unread_palette(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.sqlite3"
+    conn = sqlite.connect(path, MIGRATIONS[:2], application_id=APPLICATION_ID)
+    conn.execute(
+        "INSERT INTO renditions VALUES ('h1', 'fp1', 3000, 4000, '[]', '', '#f4c2c2', NULL)"
+    )
+    conn.close()
+    with SqliteCatalog(path) as catalog:
+        old = catalog.get_rendition("h1", "fp1")
+        assert old is not None and (old.palette, old.palette_version) == ((), 0)
+        catalog.put_rendition("fp1", replace(old, palette=PALETTE, palette_version=1))
+        assert catalog.get_rendition("h1", "fp1") == replace(
+            old, palette=PALETTE, palette_version=1
+        )
 
 
 def test_catalog_refuses_another_stores_file(tmp_path: Path) -> None:

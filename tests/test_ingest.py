@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -12,17 +12,24 @@ import boto3
 import pytest
 from conftest import MarkerModerator
 from moto import mock_aws
+from moto_dynamodb import atomic_dynamodb, dynamodb_client
 from PIL import Image
 
+from nailfolio.aws.dynamodb import catalog_table
+from nailfolio.aws.dynamodb_catalog import DynamoCatalog
 from nailfolio.aws.s3_content_store import S3ContentStore
 from nailfolio.aws.s3_rendition_store import S3RenditionStore
 from nailfolio.errors import ContentNotFound
+from nailfolio.gallery import images
 from nailfolio.gallery.content import scan_designs
 from nailfolio.gallery.content_store import ContentStore, version_stamp
 from nailfolio.gallery.ingest import IngestResult, ingest
 from nailfolio.gallery.models import Status
+from nailfolio.gallery.palette import PALETTE_VERSION
 from nailfolio.gallery.rendition_store import RenditionStore
 from nailfolio.gallery.settings import ImageSettings, ModerationSettings
+from nailfolio.gallery.shades import delta_e, hex_to_lab
+from nailfolio.gallery.variants import smallest_picture
 from nailfolio.local.folder_content_store import FolderContentStore
 from nailfolio.local.folder_rendition_store import FolderRenditionStore
 from nailfolio.local.sqlite_catalog import SqliteCatalog
@@ -251,3 +258,107 @@ def test_ingest_reads_only_the_image_its_sidecar_and_designer_md(stage: Stage) -
     ]
     (scanned,) = [d for d in scan_designs(counting.inner).designs if d.key == "ana/red"]
     assert result.source == scanned  # the same slugs, metadata and version as a full scan
+
+
+# --- the palette: read at ingest, and read again from a variant when missing ---------------
+
+
+def test_an_approved_image_gets_its_palette_with_its_rendition(stage: Stage) -> None:
+    stage.put("designs/ana/red.jpg", _jpeg(colour=(205, 28, 36)))
+    result = stage.ingest("designs/ana/red.jpg")
+    assert result.rendition is not None
+    assert [s.shade for s in result.rendition.palette] == ["red"]
+    assert result.rendition.palette_version == PALETTE_VERSION
+    kept = stage.catalog.get_rendition(result.content_hash, SMALL.fingerprint())
+    assert kept is not None and kept.palette == result.rendition.palette
+
+
+@dataclass
+class PutCountingStore:
+    """A rendition store noting what is put into it."""
+
+    store: RenditionStore
+    puts: list[str] = field(default_factory=list)
+
+    def put(self, name: str, data: bytes) -> None:
+        self.puts.append(name)
+        self.store.put(name, data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+
+def _forget_palette(stage: Stage, content_hash: str) -> None:
+    """The rendition as a catalog made before palettes holds it."""
+    fingerprint = SMALL.fingerprint()
+    old = stage.catalog.get_rendition(content_hash, fingerprint)
+    assert old is not None
+    stage.catalog.put_rendition(fingerprint, replace(old, palette=(), palette_version=0))
+
+
+def test_a_rendition_without_a_palette_gets_it_from_a_variant_without_decoding_the_photo(
+    stage: Stage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stage.put("designs/ana/red.jpg", _jpeg(colour=(205, 28, 36)))
+    first = stage.ingest("designs/ana/red.jpg")
+    _forget_palette(stage, first.content_hash)
+    counting = PutCountingStore(stage.renditions)
+    stage.renditions = counting  # type: ignore[assignment]
+
+    def no_decoding(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the photo was decoded again")
+
+    monkeypatch.setattr(images, "load_image_bytes", no_decoding)
+    again = stage.ingest("designs/ana/red.jpg")
+    assert first.rendition is not None and again.rendition is not None
+    assert again.rendition.palette_version == PALETTE_VERSION
+    assert replace(again.rendition, palette=first.rendition.palette) == first.rendition
+    ((swatch, share),) = [(s, s.share) for s in again.rendition.palette]  # from the WebP:
+    (read_first,) = first.rendition.palette  # the same shade, within a rounding of its colour
+    assert swatch.shade == read_first.shade and share == pytest.approx(read_first.share, abs=0.01)
+    assert delta_e(hex_to_lab(swatch.colour), hex_to_lab(read_first.colour)) < 2
+    assert counting.puts == [] and MarkerModerator.calls == 1  # nothing encoded or moderated
+    kept = stage.catalog.get_rendition(first.content_hash, SMALL.fingerprint())
+    assert kept == again.rendition
+    assert stage.ingest("designs/ana/red.jpg").processed is False  # and then no work at all
+
+
+def test_a_damaged_variant_leaves_the_palette_unread_and_the_design_published(
+    stage: Stage, caplog: pytest.LogCaptureFixture
+) -> None:
+    stage.put("designs/ana/red.jpg", _jpeg(colour=(205, 28, 36)))
+    first = stage.ingest("designs/ana/red.jpg")
+    assert first.rendition is not None
+    _forget_palette(stage, first.content_hash)
+    stage.renditions.put(smallest_picture(first.rendition).name, b"not a webp")
+    again = stage.ingest("designs/ana/red.jpg")
+    assert again.status is Status.APPROVED and again.problem is None
+    assert again.rendition is not None and again.rendition.palette_version == 0
+    assert "ana/red.jpg: palette not read from its rendition" in caplog.text
+
+
+def test_on_aws_the_palette_is_kept_in_dynamodb_and_recoloured_from_s3() -> None:
+    with atomic_dynamodb():
+        s3 = boto3.client("s3", region_name=REGION)
+        for bucket in (CONTENT, ASSETS):
+            s3.create_bucket(
+                Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION}
+            )
+        dynamodb_client().create_table(**catalog_table("catalog"))
+        catalog = DynamoCatalog(dynamodb_client(), "catalog")
+        stage = Stage(
+            S3ContentStore(s3, CONTENT),
+            S3RenditionStore(s3, ASSETS),
+            catalog,  # type: ignore[arg-type]
+            ListNotifier(),
+            lambda key, data: s3.put_object(Bucket=CONTENT, Key=key, Body=data),
+        )
+        stage.put("designs/ana/navy.jpg", _jpeg(colour=(28, 37, 80)))
+        first = stage.ingest("designs/ana/navy.jpg")
+        kept = catalog.get_rendition(first.content_hash, SMALL.fingerprint())
+        assert kept is not None and [s.shade for s in kept.palette] == ["navy"]
+        _forget_palette(stage, first.content_hash)
+        again = stage.ingest("designs/ana/navy.jpg")
+        assert again.rendition is not None and again.rendition.palette_version == PALETTE_VERSION
+        kept = catalog.get_rendition(first.content_hash, SMALL.fingerprint())
+        assert kept == again.rendition and [s.shade for s in kept.palette] == ["navy"]

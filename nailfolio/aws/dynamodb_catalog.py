@@ -33,8 +33,9 @@ may be missing from it (DynamoDB usually catches up within a second); every othe
 is strongly consistent.
 
 Datetimes are stored as timestamps.format_datetime writes them (aware ones in UTC, EXIF's naive
-ones kept naive); label confidences as exact DynamoDB numbers; both read back as equal
-dataclasses. An empty `taken_at` is a missing attribute.
+ones kept naive); label confidences and palette shares as exact DynamoDB numbers; both read
+back as equal dataclasses. An empty `taken_at` is a missing attribute, and so are `palette`
+and `palette_version` on a rendition put before palettes were read (it reads as version 0).
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ from nailfolio.aws.dynamodb import (
 )
 from nailfolio.errors import ServiceUnavailable
 from nailfolio.gallery.catalog import CatalogSnapshot
-from nailfolio.gallery.models import Decision, Label, Rendition, Status, Variant
+from nailfolio.gallery.models import Decision, Label, Rendition, Status, Swatch, Variant
 
 if TYPE_CHECKING:
     from botocore.client import BaseClient
@@ -342,7 +343,24 @@ def _rendition_fields(rendition: Rendition) -> dict[str, Any]:
     }
     if rendition.taken_at is not None:
         fields["taken_at"] = {"S": timestamps.format_datetime(rendition.taken_at)}
+    if rendition.palette or rendition.palette_version:
+        fields["palette"] = {"L": [_swatch_fields(swatch) for swatch in rendition.palette]}
+        fields["palette_version"] = {"N": str(int(rendition.palette_version))}
     return fields
+
+
+def _swatch_fields(swatch: Swatch) -> dict[str, Any]:
+    return {
+        "M": {
+            "colour": {"S": swatch.colour},
+            "share": number(swatch.share),
+            "shade": {"S": swatch.shade},
+        }
+    }
+
+
+def _swatch(fields: dict[str, Any]) -> Swatch:
+    return Swatch(fields["colour"]["S"], read_float(fields["share"]), fields["shade"]["S"])
 
 
 def _variant_fields(variant: Variant) -> dict[str, Any]:
@@ -367,6 +385,8 @@ def _rendition(item: dict[str, Any]) -> Rendition:
         placeholder=item["placeholder"]["S"],
         dominant_colour=item["dominant_colour"]["S"],
         taken_at=timestamps.parse_datetime(taken_at["S"]) if taken_at else None,
+        palette=tuple(_swatch(entry["M"]) for entry in item.get("palette", {}).get("L", [])),
+        palette_version=int(item.get("palette_version", {}).get("N", "0")),
     )
 
 

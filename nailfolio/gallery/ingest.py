@@ -3,7 +3,10 @@ when approved, its variants in the rendition store.
 
 - `plan` says what work one version of a design still needs, from the catalog alone.
 - `analyse` does that work: read the bytes, sniff and decode them safely, moderate, render
-  the variants. It touches no catalog, so the build runs it in its process pool.
+  the variants and read the palette (nailfolio.gallery.palette) from the smallest. A cached
+  rendition without a current palette is recoloured from that variant alone: the photo is
+  not decoded, nothing is encoded. It touches no catalog, so the build runs it in its
+  process pool.
 - `record` stores what `analyse` found (decision, rendition, refusal) and tells the admins
   when a design is held back.
 - `ingest(key, ...)` is the whole stage for one content key, as one upload event runs it.
@@ -20,7 +23,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from nailfolio.errors import ContentNotFound, ContentUnreadable, ImageRejected, NailfolioError
+from nailfolio.errors import (
+    ContentNotFound,
+    ContentUnreadable,
+    ImageRejected,
+    NailfolioError,
+    RenditionNotFound,
+)
 from nailfolio.gallery import images, variants
 from nailfolio.gallery.catalog import Catalog
 from nailfolio.gallery.content import find_design
@@ -28,6 +37,7 @@ from nailfolio.gallery.content_store import ContentStore, check_key, version_sta
 from nailfolio.gallery.models import Decision, DesignSource, Label, Rendition, Status
 from nailfolio.gallery.moderation import Moderator, decide
 from nailfolio.gallery.notify import Notifier
+from nailfolio.gallery.palette import PALETTE_VERSION
 from nailfolio.gallery.rendition_store import RenditionStore
 from nailfolio.gallery.settings import ImageSettings, ModerationSettings
 
@@ -70,6 +80,9 @@ class Job:
     moderate: bool  # no decision is recorded for this content yet
     render: bool  # renditions are wanted and not in the store
     known_status: Status | None
+    # A cached rendition whose palette is missing or read by an older PALETTE_VERSION: read
+    # again from its smallest variant, without decoding the photo (unless it is decoded anyway).
+    recolour: Rendition | None = None
 
 
 @dataclass(frozen=True)
@@ -148,7 +161,12 @@ def plan(
     status = decision.status if decision else None
     moderate = decision is None
     render = cached is None and status in (None, Status.APPROVED)
-    job = Job(source, content_hash, moderate, render, status) if moderate or render else None
+    recolour = None
+    if cached and cached.palette_version != PALETTE_VERSION and status in (None, Status.APPROVED):
+        recolour = cached
+    job = None
+    if moderate or render or recolour:
+        job = Job(source, content_hash, moderate, render, status, recolour)
     return Plan(status=status, rendition=cached, job=job)
 
 
@@ -170,8 +188,11 @@ def analyse(
     moderator: Callable[[], Moderator],
     data: bytes | None = None,
 ) -> Outcome:
-    """Read (unless given the bytes), decode once, moderate if needed, render if approved."""
+    """Read (unless given the bytes), decode once, moderate if needed, render if approved;
+    a job that only recolours reads a small variant, never the photo."""
     source = job.source
+    if not (job.moderate or job.render):
+        return Outcome(source.key, rendition=_recoloured(job, renditions))
     try:
         if data is None:
             data = content.read(source.rel_path, settings.max_file_bytes)
@@ -188,11 +209,26 @@ def analyse(
             rendition = variants.render_variants(
                 loaded, job.content_hash, settings, renditions, consume=True
             )
+        elif status is Status.APPROVED:
+            rendition = _recoloured(job, renditions)
         return Outcome(source.key, labels, status if job.moderate else None, rendition, None, model)
     except ImageRejected as exc:
         return Outcome(source.key, problem=Problem(exc.path, exc.reason))
     except ContentUnreadable as exc:  # a link swapped in, a file gone: not the bytes' fault
         return Outcome(source.key, problem=Problem(display(source), exc.reason), remember=False)
+
+
+def _recoloured(job: Job, renditions: RenditionStore) -> Rendition | None:
+    """The job's cached rendition with its palette read again, if it asks for that. A variant
+    gone or damaged is logged and leaves the palette as it was: the design still publishes,
+    and the next build tries again."""
+    if job.recolour is None:
+        return None
+    try:
+        return variants.recolour(job.recolour, renditions)
+    except (RenditionNotFound, OSError) as exc:
+        logger.warning("%s: palette not read from its rendition: %s", display(job.source), exc)
+        return None
 
 
 def record(

@@ -64,6 +64,15 @@ class Variant:
 
 
 @dataclass(frozen=True)
+class Swatch:
+    """One dominant colour of a design, read from its pixels (nailfolio.gallery.palette)."""
+
+    colour: str  # "#rrggbb", as measured
+    share: float  # of the design's pixels (background and hands left out), 0-1
+    shade: str  # the nearest named polish shade (nailfolio.gallery.shades.SHADES)
+
+
+@dataclass(frozen=True)
 class Rendition:
     """Everything the pipeline derived from one source image."""
 
@@ -74,6 +83,8 @@ class Rendition:
     placeholder: str  # tiny data: URI painted before the real image arrives
     dominant_colour: str  # "#rrggbb"
     taken_at: datetime | None = None  # EXIF DateTimeOriginal, if any
+    palette: tuple[Swatch, ...] = ()  # dominant colours, largest share first
+    palette_version: int = 0  # palette.PALETTE_VERSION it was read with; 0: never read
 
 
 @dataclass(frozen=True)

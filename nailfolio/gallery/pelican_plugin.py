@@ -283,8 +283,9 @@ class GalleryGenerator(Generator):
         )
 
     def _write_design(self, writer, view: DesignView, newer, older) -> None:
-        # A design page is made of the three views alone: checked before the work below.
-        fingerprint = self._kept(view.url, "design", (view, newer, older))
+        # A design page is made of its views alone: checked before the work below.
+        similar = self.gallery.similar.get(view.key, ())
+        fingerprint = self._kept(view.url, "design", (view, newer, older, similar))
         if fingerprint is None:
             return
         source = view.design.source
@@ -322,6 +323,7 @@ class GalleryGenerator(Generator):
             design=view,
             newer=newer,
             older=older,
+            similar=similar,
             section="gallery",
             page_title=f"{view.title} by {by}",
             csp=DESIGN_CSP,

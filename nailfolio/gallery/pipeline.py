@@ -58,7 +58,7 @@ class BuildReport:
     """
 
     designs: int = 0  # files found in designer folders, and anything else left in their way
-    processed: int = 0  # images decoded this build (moderated and/or rendered)
+    processed: int = 0  # images decoded this build (moderated, rendered, or recoloured)
     reused: int = 0  # usable images needing no image work
     published: int = 0
     rejected: int = 0

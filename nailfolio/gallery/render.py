@@ -55,6 +55,8 @@ _HERE = Path(__file__).resolve().parent
 CODE_FILES = (
     _HERE / "pelican_plugin.py",
     _HERE / "views.py",
+    _HERE / "palette.py",  # similar designs
+    _HERE / "shades.py",  # colour swatches
     _HERE / "render.py",
     _HERE / "studio.py",
     _HERE.parent / "web" / "csp.py",

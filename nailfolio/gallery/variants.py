@@ -10,12 +10,14 @@ from __future__ import annotations
 import base64
 import io
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 from types import TracebackType
 from typing import TYPE_CHECKING
 
 from PIL import Image, ImageFilter
 
 from nailfolio.gallery.models import Rendition, Variant
+from nailfolio.gallery.palette import PALETTE_VERSION, read_palette
 from nailfolio.gallery.scaling import ScaleChain
 from nailfolio.gallery.settings import ImageSettings
 
@@ -93,7 +95,26 @@ def render_variants(
         placeholder=_placeholder(previous, settings.placeholder_width),
         dominant_colour=_dominant_colour(previous),
         taken_at=loaded.taken_at,
+        palette=read_palette(previous),  # the smallest picture: a few ms, as recolour reads
+        palette_version=PALETTE_VERSION,
     )
+
+
+def recolour(rendition: Rendition, store: RenditionStore) -> Rendition:
+    """`rendition` with its palette read again from its smallest picture in the store (a
+    ~480 px WebP: a few ms), for renditions made before palettes or by an older reading; no
+    photo is decoded and nothing is encoded. Raises RenditionNotFound; a damaged file
+    raises OSError (PIL.UnidentifiedImageError among them)."""
+    with Image.open(io.BytesIO(store.get(smallest_picture(rendition).name))) as image:
+        image.load()
+        found = read_palette(image)
+    return replace(rendition, palette=found, palette_version=PALETTE_VERSION)
+
+
+def smallest_picture(rendition: Rendition) -> Variant:
+    """The narrowest whole-picture variant: what render_variants read the palette from."""
+    pictures = [v for v in rendition.variants if v.role != "thumb"] or list(rendition.variants)
+    return min(pictures, key=lambda v: (v.width, v.name))
 
 
 def _responsive_widths(width: int, widths: tuple[int, ...]) -> list[int]:

@@ -9,7 +9,7 @@ renders.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -18,14 +18,16 @@ from urllib.parse import quote
 from markupsafe import Markup
 
 from nailfolio.errors import ConfigError
-from nailfolio.gallery.models import Designer, PublishedDesign, Variant
+from nailfolio.gallery import palette
+from nailfolio.gallery.models import Designer, PublishedDesign, Rendition, Variant
 from nailfolio.gallery.slugs import slugify
 
 TERM_KINDS = {"tags": "Tags", "colours": "Colours", "techniques": "Techniques"}
 MIME_TYPES = {"webp": "image/webp", "avif": "image/avif", "jpeg": "image/jpeg", "png": "image/png"}
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
           "September", "October", "November", "December")  # fmt: skip
-# Polish names a browser does not know as CSS colours; other names are tried as CSS colours.
+# Polish names a browser does not know as CSS colours (or knows as another colour); other
+# names are tried as CSS colours.
 POLISH_COLOURS = {
     "nude": "#e3bc9a", "blush": "#de98a1", "burgundy": "#800020", "champagne": "#f7e7ce",
     "lilac": "#c8a2c8", "mauve": "#b784a7", "berry": "#8e3a59", "rosegold": "#b76e79",
@@ -34,6 +36,10 @@ POLISH_COLOURS = {
     "lemon": "#fff44f", "pearl": "#eae0c8", "ruby": "#9b111e", "rubyred": "#9b111e",
     "tangerine": "#f28500", "peach": "#ffcba4", "bronze": "#cd7f32", "copper": "#b87333",
     "taupe": "#8b7d6b", "charcoal": "#36454f",
+    # CSS knows these, but not as polish: its plum is pale, its chocolate orange (the shades
+    # of nailfolio.gallery.shades, so a tag read from the pixels shows the colour it names)
+    "lavender": "#b7a7e8", "violet": "#7b3fb2", "plum": "#5e2350", "chocolate": "#3f2518",
+    "magenta": "#c2187a", "brown": "#6b4226",
 }  # fmt: skip
 _CSS_COLOUR = re.compile(r"#(?:[0-9a-f]{3}|[0-9a-f]{6})|[a-z]{3,24}")
 _PLACEHOLDER = re.compile(r"data:image/(?:webp|jpeg|png|gif|avif);base64,[A-Za-z0-9+/=]+")
@@ -136,6 +142,7 @@ class Gallery:
     designs: tuple[DesignView, ...]  # newest first
     designers: tuple[Group, ...]  # by name
     terms: tuple[tuple[str, tuple[Group, ...]], ...]  # (kind, groups by name)
+    similar: Mapping[str, tuple[DesignView, ...]] = field(default_factory=dict)  # by key
 
 
 def gallery_views(
@@ -152,7 +159,14 @@ def gallery_views(
         by_designer.setdefault(view.designer.slug, []).append(view)
     designer_groups = [_designer_group(vs) for vs in by_designer.values()]
     terms = tuple((kind, _term_groups(kind, views)) for kind in TERM_KINDS)
-    return Gallery(views, _by_name(designer_groups), terms)
+    return Gallery(views, _by_name(designer_groups), terms, _similar(views))
+
+
+def _similar(views: Sequence[DesignView]) -> dict[str, tuple[DesignView, ...]]:
+    """Each design's nearest designs by palette (nailfolio.gallery.palette.similar)."""
+    by_key = {view.key: view for view in views}
+    found = palette.similar({key: view.design.rendition.palette for key, view in by_key.items()})
+    return {key: tuple(by_key[other] for other in keys) for key, keys in found.items()}
 
 
 def _designer_group(views: Sequence[DesignView]) -> Group:
@@ -207,10 +221,15 @@ def _design_view(design: PublishedDesign, designer: Designer) -> DesignView:
         fallback=fallback,
         sources=sources,
         tags=_links("tags", source.tags),
-        colours=_links("colours", source.colours),
+        colours=_links("colours", source.colours or _shades(rendition)),
         technique=next(iter(_links("techniques", (source.technique,))), None),
         placeholder_style=style,
     )
+
+
+def _shades(rendition: Rendition) -> tuple[str, ...]:
+    """The named shades read from the pixels: a design's colours when its sidecar has none."""
+    return tuple(swatch.shade for swatch in rendition.palette)
 
 
 def _links(kind: str, names: Sequence[str]) -> tuple[Link, ...]:

@@ -12,7 +12,7 @@ from typing import Any
 
 from nailfolio import timestamps
 from nailfolio.gallery.catalog import CatalogSnapshot
-from nailfolio.gallery.models import Decision, Label, Rendition, Status, Variant
+from nailfolio.gallery.models import Decision, Label, Rendition, Status, Swatch, Variant
 from nailfolio.local import sqlite
 
 APPLICATION_ID = 0x4E46_4361  # "NFCa": marks a SQLite file as a Nailfolio catalog
@@ -59,9 +59,19 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (content_hash, input_fingerprint)
     ) WITHOUT ROWID;
     """,
+    # Renditions made before palettes get none (version 0): the next build reads theirs
+    # from a small variant (nailfolio.gallery.ingest), re-encoding nothing.
+    """
+    ALTER TABLE renditions ADD COLUMN palette TEXT NOT NULL DEFAULT '[]';  -- JSON Swatches
+    ALTER TABLE renditions ADD COLUMN palette_version INTEGER NOT NULL DEFAULT 0;
+    """,
 )
 
 
+_RENDITION_COLUMNS = (
+    "content_hash, width, height, variants, placeholder, dominant_colour, taken_at, palette,"
+    " palette_version"
+)
 _DECISION_COLUMNS = "key, content_hash, status, model, labels, decided_at, decided_by, reason"
 
 
@@ -143,8 +153,8 @@ class SqliteCatalog(sqlite.SqliteStore):
         row = (
             self._conn()
             .execute(
-                "SELECT content_hash, width, height, variants, placeholder, dominant_colour,"
-                " taken_at FROM renditions WHERE content_hash = ? AND fingerprint = ?",
+                f"SELECT {_RENDITION_COLUMNS} FROM renditions"
+                " WHERE content_hash = ? AND fingerprint = ?",
                 (content_hash, fingerprint),
             )
             .fetchone()
@@ -154,17 +164,19 @@ class SqliteCatalog(sqlite.SqliteStore):
     def put_rendition(self, fingerprint: str, rendition: Rendition) -> None:
         """Store (or replace) what the pipeline rendered from one source with these settings."""
         self._conn().execute(
-            "INSERT OR REPLACE INTO renditions (content_hash, fingerprint, width, height,"
-            " variants, placeholder, dominant_colour, taken_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT OR REPLACE INTO renditions (fingerprint, {_RENDITION_COLUMNS})"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                rendition.content_hash,
                 fingerprint,
+                rendition.content_hash,
                 rendition.width,
                 rendition.height,
                 json.dumps([asdict(variant) for variant in rendition.variants]),
                 rendition.placeholder,
                 rendition.dominant_colour,
                 timestamps.format_datetime(rendition.taken_at),
+                json.dumps([asdict(swatch) for swatch in rendition.palette]),
+                rendition.palette_version,
             ),
         )
 
@@ -213,8 +225,7 @@ class SqliteCatalog(sqlite.SqliteStore):
         db = self._conn()
         hashes = db.execute("SELECT rel_path, size, mtime_ns, content_hash FROM file_hashes")
         renditions = db.execute(
-            "SELECT content_hash, width, height, variants, placeholder, dominant_colour,"
-            " taken_at FROM renditions WHERE fingerprint = ?",
+            f"SELECT {_RENDITION_COLUMNS} FROM renditions WHERE fingerprint = ?",
             (fingerprint,),
         )
         refusals = db.execute(
@@ -231,7 +242,7 @@ class SqliteCatalog(sqlite.SqliteStore):
 
 
 def _rendition(row: tuple[Any, ...]) -> Rendition:
-    content_hash, width, height, variants, placeholder, colour, taken_at = row
+    content_hash, width, height, variants, placeholder, colour, taken_at, palette, version = row
     return Rendition(
         content_hash=content_hash,
         width=width,
@@ -240,6 +251,8 @@ def _rendition(row: tuple[Any, ...]) -> Rendition:
         placeholder=placeholder,
         dominant_colour=colour,
         taken_at=timestamps.parse_datetime(taken_at),
+        palette=tuple(Swatch(**fields) for fields in json.loads(palette)),
+        palette_version=version,
     )
 
 
