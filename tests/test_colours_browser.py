@@ -55,7 +55,7 @@ def test_a_design_page_shows_its_pixel_colours_and_similar_designs(
     page.goto(sample_site + DESIGN)
     _settle(page)
     colours = page.locator(".facts__row", has_text="Colours").locator("a.chip")
-    assert colours.all_inner_texts() == ["lavender", "nude"]
+    assert colours.all_inner_texts() == ["Lavender", "Nude"]
     similar = page.get_by_role("region", name="Similar designs")
     assert similar.is_visible()
     cards = similar.locator("a.card__link")
