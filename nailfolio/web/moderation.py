@@ -158,6 +158,7 @@ def outbox_json(request: Request) -> dict[str, Any]:
     from nailfolio import config
 
     api.admin(request)
+    plumbing.query_params(request, ())  # none: an unknown one is a 400
     settings = _settings()
     if settings.backend == "aws":
         topic = settings.aws.values.get("topic_arn", "")
