@@ -189,6 +189,15 @@ def test_preview_of_a_key_outside_the_designs_is_404(admin: Admin, key: str) -> 
     assert json.loads(answer.body)["error"]["code"] == "not_found"
 
 
+def test_preview_of_a_file_over_the_size_cap_is_404(admin: Admin) -> None:
+    settings = admin.project.settings
+    small = replace(settings, images=replace(settings.images, max_file_bytes=1000))
+    api.configure(small, generous_limits())
+    answer = admin.get(f"/api/admin/moderation/preview?key={quote(HELD, safe='')}")
+    assert answer.status_code == 404
+    assert "NAILFOLIO_MAX_FILE_MB" in json.loads(answer.body)["error"]["message"]
+
+
 def test_approving_publishes_the_design_and_keeps_the_audit_log(admin: Admin) -> None:
     page = admin.project.settings.output_dir / "designs" / HELD_KEY / "index.html"
     assert not page.exists()

@@ -83,7 +83,10 @@ def preview_response(request: Request) -> Response:
         if settings.backend == "aws":
             url = config.open_preview_links(settings).url(key, kind)
             return Response("", {"Location": url}, 302)
-        data = content.read(key)
+        limit = settings.images.max_file_bytes  # a bigger file was never ingested either
+        data = content.read(key, limit)
+        if len(data) > limit:
+            raise NotPreviewable(f"{key!r} is over NAILFOLIO_MAX_FILE_MB: not an image to show")
     except (NotPreviewable, ContentNotFound) as exc:
         raise HttpError(404, "not_found", str(exc)) from None
     headers = {
