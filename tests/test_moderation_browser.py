@@ -118,3 +118,36 @@ def test_admin_approves_a_held_photo_and_sees_it_go_live(
     # The original is never in the built site: only the renditions are.
     assert not list(studio.settings.output_dir.rglob("Crème*"))
     assert errors == []
+
+
+def test_admin_rejects_a_published_design_and_sees_it_go_off_the_site(
+    browser: Browser, studio: Studio
+) -> None:
+    page, errors = _page(browser, "desktop")
+    live_page = f"{studio.url}/designs/ana/fine/"
+    assert page.request.get(live_page).status == 200
+    page.goto(f"{studio.url}/admin/moderation/")
+    form = page.locator("form[data-sign-in]")
+    form.get_by_label("Email").fill(ADMIN)
+    form.get_by_label("Password").fill(PASSWORD)
+    form.get_by_role("button", name="Sign in").click()
+    expect(page.locator(".moderation__item")).to_have_count(1)  # the held one only
+
+    page.get_by_label("Show").select_option("approved")
+    page.get_by_role("button", name="Show", exact=True).click()
+    card = page.locator(".moderation__item").filter(has_text="ana/fine")
+    expect(card).to_have_count(1)
+    expect(card.locator(".badge")).to_have_text("Approved")
+    card.get_by_label("Reason").fill("Blurry <b>photo</b>")
+    card.get_by_role("button", name="Reject").click()
+    expect(card.locator(".moderation__live")).to_have_text(
+        "The design is off the site.", timeout=60_000
+    )
+    assert page.request.get(live_page).status == 404
+    card.locator("summary", has_text="Audit log").click()
+    expect(card.locator(".moderation__history li").first).to_contain_text(
+        f"by {ADMIN}: Blurry <b>photo</b>"  # shown as text, never as markup
+    )
+    assert card.locator(".moderation__history b").count() == 0
+    # Chromium logs the poll's expected 404 (the page is gone) as a failed resource.
+    assert [e for e in errors if "status of 404" not in e] == []
