@@ -14,7 +14,7 @@ from chalice import Chalice, Rate
 from chalice.app import CloudWatchEvent, Response, SQSEvent
 
 # configure_logs=False: Chalice would take over the "nailfolio" logger (the app's name), the
-from nailfolio.web import api, plumbing
+from nailfolio.web import api, moderation, plumbing
 
 # parent of every nailfolio.* module's, set it to ERROR and stop it propagating.
 app = Chalice(app_name="nailfolio", configure_logs=False)
@@ -163,6 +163,40 @@ def delete_comment(comment_id: str) -> Response:
     if not api.comments().delete(comment_id):
         raise plumbing.HttpError(404, "not_found", "There is no comment with that id")
     return plumbing.no_content()
+
+
+# --- The moderation queue (admins; nailfolio/web/moderation.py). Previews are images. ---
+app.api.binary_types.extend(["image/webp", "image/avif", "image/*"])  # img Accept headers
+
+
+@app.route("/api/admin/moderation", methods=["GET"], content_types=ANY)
+@api.endpoint
+def moderation_queue() -> Response:
+    return plumbing.json_response(moderation.queue_json(app.current_request))
+
+
+@app.route("/api/admin/moderation/preview", methods=["GET"], content_types=ANY)
+@api.endpoint
+def moderation_preview() -> Response:
+    return moderation.preview_response(app.current_request)
+
+
+@app.route("/api/admin/moderation/decisions", methods=["POST"], content_types=ANY)
+@api.endpoint
+def moderation_decide() -> Response:
+    return plumbing.json_response(moderation.decide_json(app.current_request))
+
+
+@app.route("/api/admin/moderation/history", methods=["GET"], content_types=ANY)
+@api.endpoint
+def moderation_history() -> Response:
+    return plumbing.json_response(moderation.history_json(app.current_request))
+
+
+@app.route("/api/admin/moderation/outbox", methods=["GET"], content_types=ANY)
+@api.endpoint
+def moderation_outbox() -> Response:
+    return plumbing.json_response(moderation.outbox_json(app.current_request))
 
 
 # --- The hooks (nailfolio/gallery/events.py does the work; each imports it on first use). ---

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from nailfolio.gallery.content_store import ContentStore
     from nailfolio.gallery.content_sync import ContentBucket
     from nailfolio.gallery.moderation import Moderator
+    from nailfolio.gallery.moderation_queue import PreviewLinks
     from nailfolio.gallery.notify import Notifier
     from nailfolio.gallery.publish import SiteTarget
     from nailfolio.gallery.rebuild_queue import RebuildQueue
@@ -121,6 +122,12 @@ AWS_SETTINGS = {
         "NAILFOLIO_INVALIDATION_MAX_PATHS",
         "100",
         "more changed paths than this invalidate /* instead (1,000 paths a month are free)",
+    ),
+    "preview_ttl_s": AwsSetting(
+        "NAILFOLIO_PREVIEW_TTL_S",
+        "300",
+        "seconds a moderation preview's presigned URL to the content bucket stays valid "
+        "(1 to 3600; admins only)",
     ),
     "origin_secret": AwsSetting(
         "NAILFOLIO_ORIGIN_SECRET",
@@ -453,6 +460,31 @@ def open_outbox(settings: Settings) -> OutboxNotifier:
     from nailfolio.local.outbox_notifier import OutboxNotifier
 
     return OutboxNotifier(settings.outbox_path)
+
+
+PREVIEW_TTL_MAX_S = 3600  # a preview link lives minutes, never a day
+
+
+def open_preview_links(settings: Settings) -> PreviewLinks:
+    """Links an admin's browser previews originals with: the admin-only API route locally;
+    presigned GET URLs (SigV4, NAILFOLIO_PREVIEW_TTL_S seconds) to the content bucket on aws."""
+    if settings.backend == "aws":
+        from nailfolio.aws.clients import client
+        from nailfolio.aws.s3_preview_links import S3PreviewLinks
+
+        aws = settings.aws
+        bucket = aws.get("content_bucket")
+        text = aws.values.get("preview_ttl_s", "")
+        if not (text.isdigit() and 1 <= int(text) <= PREVIEW_TTL_MAX_S):
+            raise ConfigError(
+                f"NAILFOLIO_PREVIEW_TTL_S={text!r} must be a whole number of seconds from 1 "
+                f"to {PREVIEW_TTL_MAX_S}"
+            )
+        s3 = client("s3", aws.get("region"), aws.values.get("endpoint_url", ""), "s3v4")
+        return S3PreviewLinks(s3, bucket, int(text))
+    from nailfolio.local.route_preview_links import RoutePreviewLinks
+
+    return RoutePreviewLinks()
 
 
 def moderator_factory(settings: Settings) -> Callable[[], Moderator]:

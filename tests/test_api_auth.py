@@ -51,6 +51,8 @@ class Row:
 
 
 OK = (200, 200, 200, 200, 200)
+ADMIN_200, ADMIN_400, ADMIN_404 = ((401, 403, 403, status, 401) for status in (200, 400, 404))
+MISSING_DECISION = {"design": "no/such", "status": "approved", "reason": "x"}
 TABLE = [
     Row("GET", "/api/health", OK),
     Row("GET", "/api/openapi.json", OK),
@@ -79,6 +81,16 @@ TABLE = [
     Row("GET", "/api/admin/comments.csv?limit=0", (401, 403, 403, 400, 401)),
     Row("DELETE", "/api/admin/comments/{existing}", (401, 403, 403, 204, 401)),
     Row("DELETE", "/api/admin/comments/{missing}", (401, 403, 403, 404, 401)),
+    # The moderation queue (nailfolio/web/moderation.py): admins only, before any lookup.
+    Row("GET", "/api/admin/moderation", (401, 403, 403, 200, 401)),
+    Row("GET", "/api/admin/moderation?status=maybe", (401, 403, 403, 400, 401)),
+    Row("GET", "/api/admin/moderation/preview?key=designs%2Fno%2Fsuch.jpg", ADMIN_404),
+    Row("GET", "/api/admin/moderation/preview?key=..%2Fpelicanconf.py", ADMIN_404),
+    Row("GET", f"/api/admin/moderation/history?design={UNPUBLISHED}", ADMIN_200),
+    Row("GET", "/api/admin/moderation/history?design=no/such", ADMIN_404),
+    Row("GET", "/api/admin/moderation/outbox", ADMIN_200),
+    Row("POST", "/api/admin/moderation/decisions", ADMIN_400, {"design": UNPUBLISHED}),
+    Row("POST", "/api/admin/moderation/decisions", ADMIN_404, MISSING_DECISION),
 ]
 
 

@@ -317,6 +317,25 @@ def test_cloudfront_serves_the_private_bucket_over_https_with_security_headers(
     ] == csp.csp_header("/admin/")
 
 
+def test_the_moderation_page_has_its_own_csp_and_the_api_may_preview_content(
+    sam: dict[str, Any],
+) -> None:
+    """Its previews are presigned content-bucket URLs: /admin/moderation* carries
+    MODERATION_CSP (before /admin*, which keeps ADMIN_CSP), and the API's role may list and
+    read designs/ in the content bucket (to sign those URLs), never write it."""
+    behaviours = props(sam, "SiteDistribution")["DistributionConfig"]["CacheBehaviors"]
+    patterns = [b["PathPattern"] for b in behaviours]
+    assert patterns.index("/admin/moderation*") < patterns.index("/admin*")
+    (moderation,) = (b for b in behaviours if b["PathPattern"] == "/admin/moderation*")
+    assert moderation["ResponseHeadersPolicyId"] == {"Ref": "ModerationHeadersPolicy"}
+    policy = props(sam, "ModerationHeadersPolicy")["ResponseHeadersPolicyConfig"]
+    found = policy["SecurityHeadersConfig"]["ContentSecurityPolicy"]["ContentSecurityPolicy"]
+    assert found == csp.csp_header("/admin/moderation/")
+    role = json.dumps(resources(sam, "AWS::IAM::Role")["ApiHandlerRole"])
+    assert '"s3:GetObject"' in role and "${ContentBucket.Arn}/designs/*" in role
+    assert "s3:PutObject" not in role and "s3:DeleteObject" not in role
+
+
 def test_api_behaviour_is_uncached_and_forwards_the_cookies_the_api_sets(
     sam: dict[str, Any],
 ) -> None:

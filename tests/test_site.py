@@ -21,10 +21,10 @@ from PIL import Image
 
 from nailfolio.config import Settings
 from nailfolio.gallery.models import Designer, DesignSource, PublishedDesign, Rendition, Variant
-from nailfolio.gallery.pelican_plugin import GalleryGenerator
+from nailfolio.gallery.pelican_plugin import UNLISTED, GalleryGenerator
 from nailfolio.gallery.site import render_site
 from nailfolio.gallery.views import css_colour, gallery_views
-from nailfolio.web.csp import ADMIN_CSP, DESIGN_CSP
+from nailfolio.web.csp import ADMIN_CSP, DESIGN_CSP, MODERATION_CSP
 
 REPO = Path(__file__).resolve().parent.parent
 SITE_URL = "https://nails.test/gallery"  # a sub-path, to prove links survive one
@@ -313,6 +313,22 @@ def test_design_page_carries_the_comment_form_for_its_script(out):
     assert "'unsafe-inline'" in DESIGN_CSP.partition("style-src")[2]  # placeholder styles
 
 
+def test_moderation_page_is_unlisted_noindex_and_holds_no_image(out):
+    doc = Doc(out / "admin" / "moderation" / "index.html")
+    assert doc.meta("robots") == "noindex" and not doc.find_all("link", rel="canonical")
+    [csp] = [a for t, a in doc.tags if t == "meta" and a.get("http-equiv")]
+    assert csp["content"] == MODERATION_CSP
+    assert "unsafe" not in MODERATION_CSP and "script-src 'self';" in MODERATION_CSP
+    [script] = doc.find_all("script")
+    assert script["type"] == "module"
+    assert script["src"].startswith("../../theme/js/moderation.js?v=")
+    assert not [a for _, a in doc.tags if "style" in a] and "<style" not in doc.html
+    assert doc.find("div", id="moderation")["data-root"] == "../../"
+    assert not doc.find_all("img")  # previews come from the admin-only API, never the page
+    sitemap = (out / "sitemap.xml").read_text()
+    assert "admin/moderation" not in sitemap
+
+
 def test_admin_page_is_unlisted_noindex_and_strict(out):
     doc = Doc(out / "admin" / "index.html")
     assert doc.meta("robots") == "noindex"
@@ -390,7 +406,7 @@ def test_sitemap_lists_every_html_page(out):
     expected = set()
     for path in html_files(out):
         rel = path.relative_to(out).as_posix()
-        if rel not in ("404.html", "admin/index.html"):
+        if rel not in UNLISTED:  # 404.html and the admin pages
             expected.add(f"{SITE_URL}/{rel.removesuffix('index.html')}")
     assert len(locs) == len(set(locs)) and set(locs) == expected
     assert f"{SITE_URL}/about/" in locs and f"{SITE_URL}/designs/ana/design-0/" in locs
@@ -418,7 +434,7 @@ def test_every_page_has_head_metadata(out):
         assert doc.find_all("title") and doc.meta("description"), path
         assert doc.meta("viewport") and doc.meta("theme-color") and doc.meta("twitter:card")
         assert doc.find("link", rel="icon")
-        if path.name != "404.html" and path.parent.name != "admin":
+        if path.relative_to(out).as_posix() not in UNLISTED:
             canonical = doc.find("link", rel="canonical")["href"]
             assert canonical.startswith(SITE_URL + "/") and doc.meta("og:url") == canonical
             assert doc.meta("og:title") and doc.meta("og:type")
@@ -469,10 +485,14 @@ def test_pages_have_one_h1_unique_ids_and_ordered_headings(out):
 def test_no_request_leaves_the_site(out):
     """Only SITEURL itself (canonical, OpenGraph, JSON-LD) and schema.org's @context."""
     allowed = re.compile(rf"{re.escape(SITE_URL)}(/[^\s\"'<>]*)?|https://schema\.org")
+    # The moderation page's CSP lets its admin-only previews come from presigned S3 URLs.
+    previews = re.compile(rf"{allowed.pattern}|https://\*\.amazonaws\.com;")
     files = html_files(out) + sorted(out.rglob("*.css"))
     for path in files:
+        moderation = path.relative_to(out).as_posix() == "admin/moderation/index.html"
+        sources = previews if moderation else allowed
         for url in re.findall(r"(?:https?:)?//[^\s\"'<>)]+", path.read_text()):
-            assert allowed.fullmatch(url), f"{path}: {url}"
+            assert sources.fullmatch(url), f"{path}: {url}"
         for attr in re.findall(r'(?:src|href|srcset)="(/[^"]*)"', path.read_text()):
             assert path.name == "404.html" and attr.startswith("/gallery/"), f"{path}: {attr}"
 

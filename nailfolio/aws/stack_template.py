@@ -163,9 +163,14 @@ def user_pool_resources() -> dict[str, Any]:
 
 
 def _fill_cloudfront(resources: dict[str, Any], api_stage: str) -> None:
-    """The project's CSP in the two headers policies, the API's cookies and headers in its
+    """The project's CSP in the headers policies, the API's cookies and headers in its
     origin request policy, and its stage as the API origin's path."""
-    for logical_id, path in (("SiteHeadersPolicy", "/designs/"), ("AdminHeadersPolicy", "/admin/")):
+    policies = (
+        ("SiteHeadersPolicy", "/designs/"),
+        ("AdminHeadersPolicy", "/admin/"),
+        ("ModerationHeadersPolicy", "/admin/moderation/"),
+    )
+    for logical_id, path in policies:
         policy = resources[logical_id]["Properties"]["ResponseHeadersPolicyConfig"]
         headers = copy.deepcopy(policy["SecurityHeadersConfig"])
         headers["ContentSecurityPolicy"]["ContentSecurityPolicy"] = csp.csp_header(path)

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from nailfolio.cli.publish import publish
 from nailfolio.cli.stores import backup, check
 from nailfolio.cli.users import users
 from nailfolio.errors import DesignNotFound, NailfolioError
+from nailfolio.gallery import moderation_queue
 from nailfolio.gallery.models import Decision, Status
 from nailfolio.gallery.pipeline import BuildReport, build_configured
 
@@ -269,28 +270,19 @@ def moderation_outbox(limit: int) -> None:
 def _override(key: str, status: Status, reason: str, rebuild: bool) -> None:
     settings = _settings()
     with config.open_catalog(settings) as catalog:
-        current = catalog.latest_decision(key)
-        if current is None:
-            raise DesignNotFound(f"no design {key!r} in the catalog; see {_prog()} moderation list")
-        catalog.record_decision(
-            Decision(
-                key=key,
-                content_hash=current.content_hash,
-                status=status,
-                model="admin",
-                labels=current.labels,
-                decided_at=datetime.now(UTC),
-                decided_by=getpass.getuser(),
-                reason=reason,
+        try:
+            decision = moderation_queue.record_override(
+                catalog, key, status, reason, getpass.getuser()
             )
-        )
+        except DesignNotFound as exc:
+            raise DesignNotFound(f"{exc}; see {_prog()} moderation list") from None
     click.echo(f"{key}: {status.value}")
     if not rebuild:
         return
     # An approval (or a withdrawal) republishes the site through the rebuild queue: at once
     # here locally, by the rebuild Lambda on aws.
     queue = config.open_rebuild_queue(settings, lambda: click.echo(_summary(run_build(settings))))
-    queue.request(f"{status.value} by {getpass.getuser()}", [key])
+    moderation_queue.request_republish(queue, decision)
     if settings.backend == "aws":
         click.echo("rebuild requested: the rebuild queue republishes the site within a minute")
 

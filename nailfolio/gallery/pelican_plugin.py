@@ -24,9 +24,10 @@ URL layout (each page is <path>/index.html, linked as <path>/; links are documen
   "tags/" "tags/<slug>/", "colours/"..., "techniques/"...
   "contact/"                           the studio's address, hours, phone and NailSalon JSON-LD
   "admin/"                             comments for admins (noindex, not in the sitemap)
+  "admin/moderation/"                  the moderation queue for admins (likewise)
   feeds/designs.atom.xml, sitemap.xml, robots.txt, 404.html, img/<variant.name>
-Templates: gallery, design, designer, designers, term, terms, contact, admin and 404 (.html),
-all extending base.html; Pelican's own pages from content/pages use page.html.
+Templates: gallery, design, designer, designers, term, terms, contact, admin, moderation
+and 404 (.html), all extending base.html; Pelican's own pages from content/pages use page.html.
 Pages that run scripts carry a Content-Security-Policy <meta>: DESIGN_CSP on design pages (the
 comment form), ADMIN_CSP on /admin/ and /contact/; servers send them as headers too, with
 frame-ancestors.
@@ -52,13 +53,14 @@ from nailfolio.errors import ConfigError
 from nailfolio.gallery.render import PageCache
 from nailfolio.gallery.studio import Studio, studio_jsonld
 from nailfolio.gallery.views import TERM_KINDS, DesignView, Group, as_utc, gallery_views
-from nailfolio.web.csp import ADMIN_CSP, DESIGN_CSP
+from nailfolio.web.csp import ADMIN_CSP, DESIGN_CSP, MODERATION_CSP
 
 PER_PAGE = 24
 EAGER_IMAGES = 4
 FEED_SIZE = 20
 FEED_PATH = "feeds/designs.atom.xml"
-UNLISTED = ("404.html", "admin/index.html")  # written, but not in the sitemap
+# Written, but not in the sitemap.
+UNLISTED = ("404.html", "admin/index.html", "admin/moderation/index.html")
 
 
 @dataclass(frozen=True)
@@ -198,6 +200,16 @@ class GalleryGenerator(Generator):
             noindex=True,
             canonical=None,
             csp=ADMIN_CSP,
+        )
+        self._write(
+            writer,
+            "admin/moderation/",
+            "moderation",
+            page_title="Moderation · Admin",
+            description="Held-back photos to approve or reject, for the studio's admins.",
+            noindex=True,
+            canonical=None,
+            csp=MODERATION_CSP,
         )
 
     def _write(self, writer, path: str, template: str, fingerprint: str = "", **kwargs) -> None:

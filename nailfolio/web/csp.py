@@ -11,9 +11,17 @@ ADMIN_CSP = (
 # Design pages keep each placeholder's colour and image in a style attribute.
 DESIGN_CSP = ADMIN_CSP.replace("style-src 'self';", "style-src 'self' 'unsafe-inline';")
 
+# The moderation queue shows previews from the private content bucket through presigned URLs
+# on aws (S3's virtual-hosted or path-style addresses); locally they come from 'self'.
+MODERATION_CSP = ADMIN_CSP.replace(
+    "img-src 'self' data:;", "img-src 'self' data: https://*.amazonaws.com;"
+)
+
 
 def csp_header(path: str) -> str | None:
     """The Content-Security-Policy header for a site path, or None for pages without one."""
+    if path.startswith("/admin/moderation"):
+        return MODERATION_CSP + "; frame-ancestors 'none'"
     if path.startswith(("/admin", "/contact")):
         return ADMIN_CSP + "; frame-ancestors 'none'"
     if path.startswith("/designs/"):

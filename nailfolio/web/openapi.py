@@ -507,6 +507,8 @@ def _paths() -> Schema:
 
 def openapi() -> Schema:
     """The OpenAPI 3.1 document of the API, as plain data."""
+    from nailfolio.web.openapi_moderation import moderation_paths, moderation_schemas
+
     return {
         "openapi": "3.1.0",
         "info": {
@@ -521,9 +523,9 @@ def openapi() -> Schema:
             ),
         },
         "servers": [{"url": "/"}],
-        "paths": _with_unavailable(_paths()),
+        "paths": _with_unavailable(_paths() | moderation_paths()),
         "components": {
-            "schemas": _schemas(),
+            "schemas": _schemas() | moderation_schemas(),
             "securitySchemes": {
                 "session": {"type": "apiKey", "in": "cookie", "name": SESSION_COOKIE},
                 "refresh": {"type": "apiKey", "in": "cookie", "name": REFRESH_COOKIE},
