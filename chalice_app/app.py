@@ -132,7 +132,13 @@ def post_comment(designer: str, design: str) -> Response:
     body = plumbing.read_json(request)
     key = request.headers.get("idempotency-key") or None
     result = api.comments().post(
-        f"{designer}/{design}", author.sub, author.name, body, api.client_ip(request), key
+        f"{designer}/{design}",
+        author.sub,
+        author.name,
+        body,
+        api.client_ip(request),
+        key,
+        author_email=author.email,  # kept for the admins' replies, never shown back
     )
     return plumbing.json_response(api.posted_json(result.comment), 201 if result.created else 200)
 
@@ -163,6 +169,20 @@ def delete_comment(comment_id: str) -> Response:
     if not api.comments().delete(comment_id):
         raise plumbing.HttpError(404, "not_found", "There is no comment with that id")
     return plumbing.no_content()
+
+
+# --- Answering customers (nailfolio/web/replies.py): a comment's status. ---
+
+
+@app.route("/api/admin/comments/{comment_id}", methods=["PATCH"], content_types=ANY)
+@api.endpoint
+def set_comment_status(comment_id: str) -> Response:
+    from nailfolio.web.replies import status_body
+
+    request = app.current_request
+    api.admin(request)
+    comment = api.comments().set_status(comment_id, status_body(request))
+    return plumbing.json_response(api.admin_comment_json(comment))
 
 
 # --- The hooks (nailfolio/gallery/events.py does the work; each imports it on first use). ---

@@ -79,6 +79,11 @@ TABLE = [
     Row("GET", "/api/admin/comments.csv?limit=0", (401, 403, 403, 400, 401)),
     Row("DELETE", "/api/admin/comments/{existing}", (401, 403, 403, 204, 401)),
     Row("DELETE", "/api/admin/comments/{missing}", (401, 403, 403, 404, 401)),
+    Row("PATCH", "/api/admin/comments/{existing}", (401, 403, 403, 200, 401), {"status": "closed"}),
+    Row("PATCH", "/api/admin/comments/{missing}", (401, 403, 403, 404, 401), {"status": "closed"}),
+    Row("PATCH", "/api/admin/comments/{existing}", (401, 403, 403, 400, 401), {"status": "done"}),
+    Row("GET", "/api/admin/comments?status=answered", (401, 403, 403, 200, 401)),
+    Row("GET", "/api/admin/comments.csv?status=gone", (401, 403, 403, 400, 401)),
 ]
 
 
