@@ -1,6 +1,6 @@
 """Nailfolio's HTTP API (Chalice): sign-up (with its emailed code), sign-in, refresh and sign-out,
 customers' comments, the admins' inbox; and the hooks' Lambdas (at the bottom): moderate an
-upload, rebuild the site, backfill sentiment scores.
+upload, rebuild the site, backfill sentiment scores, send the admins' comment digest.
 
 Each view authenticates, calls a service and shapes the answer; the wiring, auth and error
 mapping are in nailfolio/web/api.py, the HTTP plumbing in nailfolio/plumbing.py, the contract in
@@ -217,3 +217,13 @@ def backfill_sentiment(event: Any) -> dict[str, Any]:
     from nailfolio.gallery import events
 
     return {"scored": events.handle_backfill()}
+
+
+# Every 5 minutes (comments.digest.CHECK_MINUTES): a digest goes out at most once per
+# NAILFOLIO_DIGEST_MINUTES and only when there is something new, so most runs send nothing.
+@app.schedule(Rate(5, unit=Rate.MINUTES), name="comment_digest")
+def comment_digest(event: Any) -> dict[str, Any]:
+    """Send the admins one digest of the comments posted since the last, if one is due."""
+    from nailfolio.gallery import events
+
+    return events.handle_comment_digest()

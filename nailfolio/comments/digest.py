@@ -13,6 +13,7 @@ never listed. Without a mark (the first run), the digest covers the last FIRST_L
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,6 +21,7 @@ from typing import Protocol
 
 from nailfolio.comments.query import PAGE_MAX
 from nailfolio.comments.service import Comment, CommentStore
+from nailfolio.errors import NailfolioError
 from nailfolio.gallery.notify import Notifier
 
 logger = logging.getLogger(__name__)
@@ -31,6 +33,8 @@ LISTED_MAX = 50  # comments named in one message; the rest are counted
 READ_MAX = 1_000  # comments one run reads; a busier spell is reported as "1000+"
 FIRST_LINE_MAX = 120  # characters of a comment's first line
 DIGEST_TAGS = ("comments", "digest")
+CHECK_INTERVAL_S = 60.0  # how often `serve` asks whether a digest is due
+CHECK_MINUTES = 5  # how often the aws schedule asks (chalice_app/app.py)
 
 
 @dataclass(frozen=True)
@@ -129,3 +133,26 @@ def _after_mark(
 def _first_line(text: str) -> str:
     line = next((line.strip() for line in text.splitlines() if line.strip()), "")
     return line if len(line) <= FIRST_LINE_MAX else line[: FIRST_LINE_MAX - 3].rstrip() + "..."
+
+
+def run_digests(
+    send: Callable[[], Digest],
+    stop: threading.Event,
+    on_sent: Callable[[int], None] = lambda count: None,
+    interval: float = CHECK_INTERVAL_S,
+) -> None:
+    """Call `send` (a digest, if due) at once and then every `interval` seconds until `stop`
+    is set; `on_sent(n)` hears of each digest sent. A failing round is logged and the next
+    one tries again (the mark stayed, so its comments are in the next digest)."""
+    while True:
+        try:
+            digest = send()
+        except NailfolioError as exc:  # a known trouble (a damaged store): its message says all
+            logger.warning("comment digest failed; trying again later: %s", exc)
+        except Exception:  # the loop must outlive an outage; the comments wait for the next
+            logger.warning("comment digest failed; trying again later", exc_info=True)
+        else:
+            if digest.sent:
+                on_sent(digest.sent)
+        if stop.wait(interval):
+            return

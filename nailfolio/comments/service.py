@@ -9,6 +9,9 @@ A post that fills the honeypot field is handled exactly like a real one (rate li
 idempotency, the author's own list) but stored as spam: admins never see it (list, export)
 and it is never scored, so nothing tells a signed-in bot it was caught.
 The CSV export is formula-safe: a cell a spreadsheet would run gets a leading quote.
+Each comment keeps its author's email (for the admins' replies; only admin views show it)
+and a CommentStatus (new, answered, closed) that admins set with set_status; new comments
+reach the admins as a digest (comments.digest).
 """
 
 from __future__ import annotations
