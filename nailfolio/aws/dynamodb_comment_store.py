@@ -42,9 +42,10 @@ reads, summed over its items): a page of 50 reads 51 items, about 26 KB, so abou
 a page of 200 about 13 RCU; filters add the items they skip, capped by read_budget
 (1,000 items, about 63 RCU). get is 1 RCU (strong), find 2. add writes the comment to the
 table and 4 GSIs (about 5 WCU), with a key in a transaction (2 WCU per item: about 8 WCU);
-set_sentiment about 5 WCU. GSIs are eventually consistent: a comment may take a moment to
-appear in a list, and delete_by_author also reads the author's idempotency keys from the
-table itself, so a keyed comment is never missed.
+set_sentiment and set_status about 5 WCU each; the digest's mark 1 RCU to read (strong)
+and 1 WCU to write. GSIs are eventually consistent: a comment may take a moment to appear
+in a list (the digest waits comments.digest.SETTLE for it), and delete_by_author also reads
+the author's idempotency keys from the table itself, so a keyed comment is never missed.
 
 Every failed, refused or throttled call (after botocore's own retries) raises
 ServiceUnavailable naming DynamoDB, the operation and the error code.
