@@ -1,6 +1,6 @@
 """Nailfolio's HTTP API (Chalice): sign-up (with its emailed code), sign-in, refresh and sign-out,
 customers' comments, the admins' inbox; and the hooks' Lambdas (at the bottom): moderate an
-upload, rebuild the site, backfill sentiment scores.
+upload, rebuild the site, backfill sentiment scores, send the admins' comment digest.
 
 Each view authenticates, calls a service and shapes the answer; the wiring, auth and error
 mapping are in nailfolio/web/api.py, the HTTP plumbing in nailfolio/plumbing.py, the contract in
@@ -132,7 +132,13 @@ def post_comment(designer: str, design: str) -> Response:
     body = plumbing.read_json(request)
     key = request.headers.get("idempotency-key") or None
     result = api.comments().post(
-        f"{designer}/{design}", author.sub, author.name, body, api.client_ip(request), key
+        f"{designer}/{design}",
+        author.sub,
+        author.name,
+        body,
+        api.client_ip(request),
+        key,
+        author_email=author.email,  # kept for the admins' replies, never shown back
     )
     return plumbing.json_response(api.posted_json(result.comment), 201 if result.created else 200)
 
@@ -199,6 +205,20 @@ def moderation_outbox() -> Response:
     return plumbing.json_response(moderation.outbox_json(app.current_request))
 
 
+# --- Answering customers (nailfolio/web/replies.py): a comment's status. ---
+
+
+@app.route("/api/admin/comments/{comment_id}", methods=["PATCH"], content_types=ANY)
+@api.endpoint
+def set_comment_status(comment_id: str) -> Response:
+    from nailfolio.web.replies import status_body
+
+    request = app.current_request
+    api.admin(request)
+    comment = api.comments().set_status(comment_id, status_body(request))
+    return plumbing.json_response(api.admin_comment_json(comment))
+
+
 # --- The hooks (nailfolio/gallery/events.py does the work; each imports it on first use). ---
 
 
@@ -231,3 +251,13 @@ def backfill_sentiment(event: Any) -> dict[str, Any]:
     from nailfolio.gallery import events
 
     return {"scored": events.handle_backfill()}
+
+
+# Every 5 minutes (comments.digest.CHECK_MINUTES): a digest goes out at most once per
+# NAILFOLIO_DIGEST_MINUTES and only when there is something new, so most runs send nothing.
+@app.schedule(Rate(5, unit=Rate.MINUTES), name="comment_digest")
+def comment_digest(event: Any) -> dict[str, Any]:
+    """Send the admins one digest of the comments posted since the last, if one is due."""
+    from nailfolio.gallery import events
+
+    return events.handle_comment_digest()

@@ -14,6 +14,7 @@ Environment variables read here and nowhere else:
   NAILFOLIO_MAX_MEGAPIXELS    largest image accepted, in millions of pixels (default 64)
   NAILFOLIO_REVIEW_AT         moderation confidence (0-100) that holds an image for review (40)
   NAILFOLIO_REJECT_AT         moderation confidence (0-100) that rejects it outright (85)
+  NAILFOLIO_DIGEST_MINUTES    the admins get a digest of new comments at most this often (15)
 With NAILFOLIO_BACKEND=aws, the resources (AWS_SETTINGS below: each name, its variable, its
 default, what it is for). Only the resources a command uses must be set; a missing one is a
 ConfigError naming its variable when that command first needs it.
@@ -168,6 +169,8 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ()
     # Multiplies every rate limit of the web API; raise it for load tests, never in production.
     rate_limit_scale: float = 1.0
+    # The admins' digest of new comments goes out at most once per this many minutes.
+    digest_minutes: float = 15.0
     images: ImageSettings = field(default_factory=ImageSettings)
     moderation: ModerationSettings = field(default_factory=ModerationSettings)
     aws: AwsSettings = field(default_factory=AwsSettings)
@@ -254,6 +257,7 @@ def load_settings(env: Mapping[str, str] | None = None, root: Path | None = None
                 f"NAILFOLIO_TRUSTED_PROXIES: {proxy!r} is not an address or CIDR"
             ) from None
     scale = _number(env, "NAILFOLIO_RATE_LIMIT_SCALE", 1, 0, above=True)
+    digest_minutes = _number(env, "NAILFOLIO_DIGEST_MINUTES", 15, 0, above=True)
     images = ImageSettings(
         max_file_bytes=round(_number(env, "NAILFOLIO_MAX_FILE_MB", 50, 0, above=True) * 2**20),
         max_pixels=round(_number(env, "NAILFOLIO_MAX_MEGAPIXELS", 64, 0, above=True) * 1e6),
@@ -276,6 +280,7 @@ def load_settings(env: Mapping[str, str] | None = None, root: Path | None = None
         project_found=bool(chosen or found),
         trusted_proxies=proxies,
         rate_limit_scale=scale,
+        digest_minutes=digest_minutes,
         images=images,
         moderation=moderation,
         aws=_aws_settings(env),

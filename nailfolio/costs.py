@@ -88,6 +88,9 @@ class Assumptions:
     rebuild_lambda: tuple[int, float] = (1769, 45.0)  # render in /tmp, publish the diff
     backfill_lambda: tuple[int, float] = (256, 2.0)
     backfill_runs: float = 720  # hourly schedule
+    digest_lambda: tuple[int, float] = (256, 0.3)  # read the mark, maybe list and publish
+    digest_runs: float = 8_640  # every 5 minutes (comments.digest.CHECK_MINUTES)
+    digest_minutes: float = 15  # at most one digest (an SNS email) per 15 minutes
 
 
 @dataclass(frozen=True)
@@ -315,6 +318,7 @@ def _compute(w: Workload, a: Assumptions, api_calls: float) -> list[Usage]:
         "sidecar events": (w.designs, *a.sidecar_lambda),
         "rebuild": (_rebuilds(w, a), *a.rebuild_lambda),
         "backfill": (a.backfill_runs, *a.backfill_lambda),
+        "comment digest": (a.digest_runs, *a.digest_lambda),
     }
     invocations = sum(count for count, _, _ in lambdas.values())
     gb_seconds = sum(count * mb / 1024 * seconds for count, mb, seconds in lambdas.values())
@@ -343,8 +347,8 @@ def _compute(w: Workload, a: Assumptions, api_calls: float) -> list[Usage]:
         ),
         (
             "eventbridge_aws_events",
-            "S3 Object Created/Deleted events, the backfill schedule",
-            2 * w.designs + a.backfill_runs,
+            "S3 Object Created/Deleted events, the backfill and comment digest schedules",
+            2 * w.designs + a.backfill_runs + a.digest_runs,
         ),
         (
             "cloudwatch_logs",
@@ -362,6 +366,7 @@ def _data(w: Workload, a: Assumptions, api_calls: float) -> list[Usage]:
     catalog_reads = _rebuilds(w, a) * stored * 2_000 / 4_096 / 2  # eventually consistent
     units = max(3, math.ceil(a.comment_chars / 100))
     held = math.ceil(w.designs * a.held_back_share)
+    digests = min(w.comments, SECONDS_A_MONTH / 60 / a.digest_minutes)
     return [
         (
             "dynamodb_write",
@@ -372,8 +377,8 @@ def _data(w: Workload, a: Assumptions, api_calls: float) -> list[Usage]:
         (
             "dynamodb_read",
             "1 an API call (revocation check), the catalog read by each rebuild (2 KB an "
-            "item, eventually consistent)",
-            api_calls + catalog_reads,
+            "item, eventually consistent), 1 a comment digest check (its mark)",
+            api_calls + catalog_reads + a.digest_runs,
         ),
         ("dynamodb_storage", f"{stored:,.0f} designs and a year of comments", table_gb),
         ("dynamodb_pitr", "the same, backed up continuously", table_gb),
@@ -389,8 +394,13 @@ def _data(w: Workload, a: Assumptions, api_calls: float) -> list[Usage]:
             f"one DetectSentiment per comment ({a.comment_chars:g} characters: {units} units)",
             w.comments * units,
         ),
-        ("sns_publish", f"{a.held_back_share:.0%} of uploads held back or rejected", held),
-        ("sns_email", "one email to the admin each", held),
+        (
+            "sns_publish",
+            f"{a.held_back_share:.0%} of uploads held back or rejected; comment digests (at "
+            f"most one per {a.digest_minutes:g} minutes, and per comment)",
+            held + digests,
+        ),
+        ("sns_email", "one email to the admin each", held + digests),
     ]
 
 

@@ -91,6 +91,11 @@ TABLE = [
     Row("GET", "/api/admin/moderation/outbox", ADMIN_200),
     Row("POST", "/api/admin/moderation/decisions", ADMIN_400, {"design": UNPUBLISHED}),
     Row("POST", "/api/admin/moderation/decisions", ADMIN_404, MISSING_DECISION),
+    Row("PATCH", "/api/admin/comments/{existing}", (401, 403, 403, 200, 401), {"status": "closed"}),
+    Row("PATCH", "/api/admin/comments/{missing}", (401, 403, 403, 404, 401), {"status": "closed"}),
+    Row("PATCH", "/api/admin/comments/{existing}", (401, 403, 403, 400, 401), {"status": "done"}),
+    Row("GET", "/api/admin/comments?status=answered", (401, 403, 403, 200, 401)),
+    Row("GET", "/api/admin/comments.csv?status=gone", (401, 403, 403, 400, 401)),
 ]
 
 

@@ -6,6 +6,7 @@ import base64
 import json
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,9 +16,11 @@ import pytest
 from moto import mock_aws
 
 from nailfolio.aws.dynamodb_comment_store import DynamoCommentStore, table_definition
+from nailfolio.comments.digest import DigestMark
 from nailfolio.comments.query import InvalidCursor, InvalidQuery, encode_cursor, new_comment_id
 from nailfolio.comments.sentiment import Sentiment, SentimentLabel
 from nailfolio.comments.service import Comment, CommentStore, SentimentStatus
+from nailfolio.comments.status import CommentStatus, InvalidStatus
 from nailfolio.errors import ConfigError
 from nailfolio.local import sqlite
 from nailfolio.local.outbox_notifier import OutboxNotifier
@@ -391,3 +394,87 @@ def test_sqlite_store_refuses_another_stores_file(tmp_path: Path) -> None:
     OutboxNotifier(path).close()
     with pytest.raises(ConfigError, match="belongs to another store"):
         SqliteCommentStore(path)
+
+
+# -- answering customers: the author's email, the admins' status, the digest's mark ----------
+
+
+def test_author_email_and_status_round_trip(store: CommentStore) -> None:
+    comment = replace(make_comment(), author_email="ana@example.com")
+    store.add(comment)
+    stored = store.get(comment.id)
+    assert stored == comment
+    assert stored is not None
+    assert (stored.author_email, stored.status) == ("ana@example.com", CommentStatus.NEW)
+    assert stored.status_changed_at == comment.created_at
+
+
+def test_set_status_records_the_status_and_when(store: CommentStore) -> None:
+    comment = make_comment()
+    store.add(comment)
+    later = BASE + timedelta(hours=2, microseconds=7)
+    updated = store.set_status(comment.id, CommentStatus.ANSWERED, later)
+    assert updated == replace(comment, status=CommentStatus.ANSWERED, status_changed_at=later)
+    assert store.get(comment.id) == updated
+    assert store.set_status("0" * 32, CommentStatus.CLOSED, later) is None
+
+
+def test_list_filters_by_status(store: CommentStore) -> None:
+    new, answered, closed = (make_comment(seconds) for seconds in (0, 1, 2))
+    for comment in (new, answered, closed):
+        store.add(comment)
+    store.set_status(answered.id, CommentStatus.ANSWERED, BASE)
+    store.set_status(closed.id, CommentStatus.CLOSED, BASE)
+    by_status = {
+        status: [c.id for page in all_pages(store, 1, status=status) for c in page]
+        for status in ("new", CommentStatus.ANSWERED, "closed")
+    }
+    assert by_status == {"new": [new.id], "answered": [answered.id], "closed": [closed.id]}
+    with pytest.raises(InvalidStatus, match="not one of new, answered, closed"):
+        store.list(status="done")  # type: ignore[arg-type]
+
+
+def test_digest_mark_is_kept_and_replaced(store: CommentStore) -> None:
+    marks: Any = store
+    assert marks.digest_mark() is None
+    first = DigestMark(BASE, "a" * 32, BASE + timedelta(minutes=1))
+    marks.set_digest_mark(first)
+    assert marks.digest_mark() == first
+    second = DigestMark(BASE + timedelta(hours=1), "b" * 32, BASE + timedelta(hours=1, seconds=9))
+    marks.set_digest_mark(second)
+    assert marks.digest_mark() == second
+    assert store.list().comments == ()  # the mark is never listed as a comment
+
+
+def test_sqlite_store_upgrades_a_file_from_before_statuses(tmp_path: Path) -> None:
+    path = tmp_path / "comments.sqlite3"
+    conn = sqlite.connect(path, MIGRATIONS[:2], application_id=APPLICATION_ID)
+    conn.execute(
+        "INSERT INTO comments (id, design, author_sub, author_name, text, created_at,"
+        " sentiment_status) VALUES (?, 'ana/red', 'sub-ana', 'Ana', 'Old', ?, 'pending')",
+        ("0" * 32, BASE.isoformat(timespec="microseconds")),
+    )
+    conn.close()
+    with SqliteCommentStore(path) as store:
+        (old,) = store.list(status=CommentStatus.NEW).comments
+        assert (old.text, old.author_email, old.status) == ("Old", "", CommentStatus.NEW)
+        assert old.status_changed_at == BASE
+        assert store.digest_mark() is None
+
+
+def test_dynamodb_items_from_before_statuses_read_as_new(tmp_path: Path) -> None:
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="eu-west-1")
+        client.create_table(**table_definition("comments"))
+        store = DynamoCommentStore(client, "comments")
+        comment = make_comment()
+        store.add(comment)
+        client.update_item(
+            TableName="comments",
+            Key={"pk": {"S": f"C#{comment.id}"}, "sk": {"S": "comment"}},
+            UpdateExpression="REMOVE author_email, #status, status_changed_at",
+            ExpressionAttributeNames={"#status": "status"},
+        )
+        assert store.get(comment.id) == comment
+        assert store.list(status=CommentStatus.NEW).comments == (comment,)
+        assert store.list(status=CommentStatus.ANSWERED).comments == ()

@@ -25,11 +25,13 @@ from nailfolio.comments.service import (
     CSV_COLUMNS,
     Comment,
     CommentLimits,
+    CommentNotFound,
     CommentService,
     IdempotencyKeyReused,
     PostResult,
     SentimentStatus,
 )
+from nailfolio.comments.status import CommentStatus, InvalidStatus
 from nailfolio.comments.text import InvalidComment, parse_comment_payload
 from nailfolio.errors import DesignNotFound, NailfolioError
 from nailfolio.local.sqlite_comment_store import SqliteCommentStore
@@ -568,3 +570,66 @@ def test_parse_list_query(query: dict[str, str], expected: tuple[object, ...]) -
 def test_parse_list_query_refuses(query: dict[str, str], message: str) -> None:
     with pytest.raises(InvalidQuery, match=message):
         parse_list_query(query)
+
+
+# --- answering customers: the author's email and the admins' status -----------------------
+
+
+def test_post_keeps_the_authors_email_for_the_admins(
+    service: CommentService, store: SqliteCommentStore
+) -> None:
+    result = service.post("ana/red", "sub-ana", "Ana", {"text": "Book?"}, IP, author_email="a@x.io")
+    stored = store.get(result.comment.id)
+    assert stored is not None
+    assert (stored.author_email, stored.status) == ("a@x.io", CommentStatus.NEW)
+
+
+def test_set_status_changes_the_status_and_its_time(
+    service: CommentService, store: SqliteCommentStore, clock: FakeClock
+) -> None:
+    posted = service.post("ana/red", "sub-ana", "Ana", {"text": "Book?"}, IP).comment
+    clock.advance(minutes=5)
+    answered = service.set_status(posted.id, "answered")
+    assert (answered.status, answered.status_changed_at) == (CommentStatus.ANSWERED, clock.now)
+    assert store.get(posted.id) == answered
+    clock.advance(minutes=5)
+    assert service.set_status(posted.id, CommentStatus.ANSWERED) == answered  # unchanged time
+    assert service.list_for_admin(CommentFilter(status="answered")).comments == (answered,)  # type: ignore[arg-type]
+    assert service.list_for_admin(CommentFilter(status="new")).comments == ()  # type: ignore[arg-type]
+
+
+def test_set_status_refuses_bad_statuses_unknown_ids_and_spam(service: CommentService) -> None:
+    posted = service.post("ana/red", "sub-ana", "Ana", {"text": "Book?"}, IP).comment
+    with pytest.raises(InvalidStatus, match="'done' is not one of new, answered, closed"):
+        service.set_status(posted.id, "done")
+    with pytest.raises(CommentNotFound, match="no comment with id"):
+        service.set_status("0" * 32, "closed")
+    spam = service.post("ana/red", "sub-bot", "Bot", {"text": "x", "website": "y"}, IP).comment
+    with pytest.raises(CommentNotFound):
+        service.set_status(spam.id, "closed")
+
+
+def test_parse_list_query_reads_and_checks_the_status() -> None:
+    assert parse_list_query({"status": "closed"}).filters.status is CommentStatus.CLOSED
+    with pytest.raises(InvalidStatus, match="not one of"):
+        parse_list_query({"status": "open"})
+
+
+def test_export_csv_has_email_and_status_in_appended_columns(
+    service: CommentService, clock: FakeClock
+) -> None:
+    posted = service.post("ana/red", "sub-ana", "Ana", {"text": "hi"}, IP, author_email="a@x.io")
+    clock.advance(minutes=1)
+    service.set_status(posted.comment.id, "closed")
+    assert CSV_COLUMNS[-3:] == ("author_email", "status", "status_changed_at")
+    (row,) = csv.DictReader(io.StringIO("".join(service.export_csv())))
+    assert (row["author_email"], row["status"]) == ("a@x.io", "closed")
+    assert row["status_changed_at"] == clock.now.isoformat()
+    (closed,) = csv.DictReader(
+        io.StringIO("".join(service.export_csv(CommentFilter(status="closed"))))
+    )  # type: ignore[arg-type]
+    assert closed["id"] == posted.comment.id
+    assert (
+        list(csv.DictReader(io.StringIO("".join(service.export_csv(CommentFilter(status="new"))))))
+        == []
+    )  # type: ignore[arg-type]

@@ -175,3 +175,15 @@ def test_refusals_are_keyed_on_the_input_caps_only() -> None:
     assert ImageSettings(webp_quality=50).input_fingerprint() == base.input_fingerprint()
     assert ImageSettings(max_pixels=100_000_000).input_fingerprint() != base.input_fingerprint()
     assert ImageSettings(max_file_bytes=1).input_fingerprint() != base.input_fingerprint()
+
+
+def test_digest_minutes_default_to_15_and_must_be_positive(tmp_path: Path) -> None:
+    assert load_settings(env={}, root=tmp_path).digest_minutes == 15
+    assert (
+        load_settings(env={"NAILFOLIO_DIGEST_MINUTES": "2.5"}, root=tmp_path).digest_minutes == 2.5
+    )
+    for text in ("0", "-1", "soon"):
+        with pytest.raises(
+            ConfigError, match=f"NAILFOLIO_DIGEST_MINUTES='{text}' must be a number"
+        ):
+            load_settings(env={"NAILFOLIO_DIGEST_MINUTES": text}, root=tmp_path)

@@ -71,11 +71,17 @@ def small() -> dict[str, object]:
         ("s3_put", 140, 140 / 1000 * 0.005),
         ("s3_get", 20 + 1_320, 1_340 / 1000 * 0.0004),  # originals + 10% of 13,200
         ("apigateway_rest", 1_080, 1_080 / 1e6 * 3.50),
-        ("lambda_requests", 1_080 + 10 + 10 + 2 + 720, 1_822 / 1e6 * 0.20),
+        ("lambda_requests", 1_080 + 10 + 10 + 2 + 720 + 8_640, 10_462 / 1e6 * 0.20),
         # 1,080 × 0.5 GB × 0.12 s + 10 × 4 + 10 × 0.5 + 2 × 1769/1024 × 45 + 720 × 0.25 × 2
-        ("lambda_compute", 625.278515625, 625.278515625 * 0.0000166667),
+        # + 8,640 digest checks × 0.25 × 0.3
+        ("lambda_compute", 1_273.278515625, 1_273.278515625 * 0.0000166667),
         ("dynamodb_write", 5 * 20 + 4 * 10 + 1_080, 1_220 / 1e6 * 0.625),
-        ("dynamodb_read", 1_080 + 2 * 120 * 2_000 / 4_096 / 2, 1_138.59375 / 1e6 * 0.125),
+        (
+            "dynamodb_read",
+            1_080 + 2 * 120 * 2_000 / 4_096 / 2 + 8_640,  # + each digest check's mark
+            9_778.59375 / 1e6 * 0.125,
+        ),
+        ("sns_publish", 1 + 20, 21 / 1e6 * 0.50),  # 1 held back; at most 20 digests
         ("cognito_mau_lite", 40, 40 * 0.0055),  # 20 comments / 2 + 30
         ("rekognition_moderation", 10, 10 * 0.001),
         ("comprehend_sentiment", 60, 60 * 0.0001),  # 200 characters: the minimum 3 units
@@ -288,6 +294,7 @@ def test_the_model_prices_what_the_stack_deploys() -> None:
         "moderate": a.moderate_lambda,
         "rebuild": a.rebuild_lambda,
         "backfill_sentiment": a.backfill_lambda,
+        "comment_digest": a.digest_lambda,
     }.items():
         assert memory == functions[name].get("lambda_memory_size", default), name
     assert a.cognito_plan.upper() == cognito_pool.user_pool("x")["UserPoolTier"]

@@ -507,3 +507,31 @@ def test_the_packaged_stack_goes_through_a_dry_run_change_set(
         assert {c.logical_id for c in change_set.changes} == set(sam["Resources"])
         cloudformation.delete_change_set(cfn, "nailfolio-prod", change_set.name)
         assert cloudformation.stack_status(cfn, "nailfolio-prod") is None
+
+
+def test_the_comment_digest_runs_every_5_minutes_and_may_only_read_comments_and_notify(
+    sam: dict[str, Any],
+) -> None:
+    from nailfolio.comments.digest import CHECK_MINUTES
+
+    digest = props(sam, "CommentDigest")
+    (event,) = digest["Events"].values()
+    assert (event["Type"], event["Properties"]["Schedule"]) == (
+        "Schedule",
+        f"rate({CHECK_MINUTES} minutes)",
+    )
+    variables = digest["Environment"]["Variables"]
+    assert variables["NAILFOLIO_SITE_URL"] == stack_template.SITE_URL  # the digest's link
+    assert variables["NAILFOLIO_TOPIC_ARN"] == {"Ref": "AdminTopic"}
+    (policy,) = props(sam, "CommentDigestRole")["Policies"]
+    granted = {
+        action: json.dumps(statement["Resource"])
+        for statement in policy["PolicyDocument"]["Statement"]
+        for action in statement["Action"]
+    }
+    assert set(granted) == {
+        "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
+        "dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "sns:Publish",
+    }  # fmt: skip
+    assert "CommentsTable" in granted["dynamodb:PutItem"]
+    assert granted["sns:Publish"] == json.dumps({"Ref": "AdminTopic"})

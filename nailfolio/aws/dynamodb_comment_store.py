@@ -30,6 +30,10 @@ Table design (`table_definition` gives the CreateTable arguments):
   key, as the same opaque base64url JSON the SQLite store makes (comment_query); the rest of
   the key (pk, sk, the index's hash key) comes back from the query itself, so a cursor can
   never point a Query into another partition, and a tampered one raises InvalidCursor.
+- `status` (new, answered, closed; "new" when absent, as in items stored before it) and
+  `status_changed_at` are set by set_status in one conditional UpdateItem; the status filter
+  is a FilterExpression like label's. `author_email` is a plain attribute.
+- The digest's mark is one item, `pk="M#digest", sk="mark"`: in no index, so never listed.
 - Scores are DynamoDB numbers: a float goes in as Decimal(repr(x)) and comes back as
   float(Decimal), the exact round trip, so a stored Comment compares equal to the read one.
 
@@ -38,9 +42,10 @@ reads, summed over its items): a page of 50 reads 51 items, about 26 KB, so abou
 a page of 200 about 13 RCU; filters add the items they skip, capped by read_budget
 (1,000 items, about 63 RCU). get is 1 RCU (strong), find 2. add writes the comment to the
 table and 4 GSIs (about 5 WCU), with a key in a transaction (2 WCU per item: about 8 WCU);
-set_sentiment about 5 WCU. GSIs are eventually consistent: a comment may take a moment to
-appear in a list, and delete_by_author also reads the author's idempotency keys from the
-table itself, so a keyed comment is never missed.
+set_sentiment and set_status about 5 WCU each; the digest's mark 1 RCU to read (strong)
+and 1 WCU to write. GSIs are eventually consistent: a comment may take a moment to appear
+in a list (the digest waits comments.digest.SETTLE for it), and delete_by_author also reads
+the author's idempotency keys from the table itself, so a keyed comment is never missed.
 
 Every failed, refused or throttled call (after botocore's own retries) raises
 ServiceUnavailable naming DynamoDB, the operation and the error code.
@@ -57,6 +62,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from nailfolio.aws.clients import SharedClient
+from nailfolio.comments.digest import DigestMark
 from nailfolio.comments.query import (
     PAGE_SIZE,
     CommentFilter,
@@ -66,12 +72,14 @@ from nailfolio.comments.query import (
 )
 from nailfolio.comments.sentiment import Sentiment, SentimentLabel
 from nailfolio.comments.service import Comment, Page, SentimentStatus
+from nailfolio.comments.status import CommentStatus, parse_status
 from nailfolio.errors import ServiceUnavailable
 
 if TYPE_CHECKING:
     from botocore.client import BaseClient
 
 COMMENT_SK = "comment"
+DIGEST_KEY = {"pk": {"S": "M#digest"}, "sk": {"S": "mark"}}
 FEED = "all"  # the constant partition key of the all-time index
 PENDING = "pending"  # the `pending` attribute's one value, on the backlog only
 DESIGN_INDEX, AUTHOR_INDEX, ALL_INDEX, PENDING_INDEX = (
@@ -209,6 +217,45 @@ class DynamoCommentStore(SharedClient):
         item = self._get(_comment_key(comment_id))
         return _comment(item) if item else None
 
+    def set_status(
+        self, comment_id: str, status: CommentStatus, changed_at: datetime
+    ) -> Comment | None:
+        try:
+            response = self._call(
+                "UpdateItem",
+                Key=_comment_key(comment_id),
+                UpdateExpression="SET #status = :status, #changed = :changed",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeNames={"#status": "status", "#changed": "status_changed_at"},
+                ExpressionAttributeValues={
+                    ":status": _s(str(parse_status(status))),
+                    ":changed": _s(_timestamp(changed_at)),
+                },
+                ReturnValues="ALL_NEW",
+            )
+        except _Refused:
+            return None
+        return _comment(response["Attributes"])
+
+    def digest_mark(self) -> DigestMark | None:
+        item = self._get(DIGEST_KEY)
+        if item is None:
+            return None
+        return DigestMark(
+            datetime.fromisoformat(item["created_at"]["S"]),
+            item["comment_id"]["S"],
+            datetime.fromisoformat(item["sent_at"]["S"]),
+        )
+
+    def set_digest_mark(self, mark: DigestMark) -> None:
+        item = {
+            **DIGEST_KEY,
+            "created_at": _s(_timestamp(mark.created_at)),
+            "comment_id": _s(mark.comment_id),
+            "sent_at": _s(_timestamp(mark.sent_at)),
+        }
+        self._call("PutItem", Item=item)
+
     def list(
         self,
         design: str | None = None,
@@ -219,9 +266,10 @@ class DynamoCommentStore(SharedClient):
         limit: int = PAGE_SIZE,
         cursor: str | None = None,
         include_spam: bool = False,
+        status: CommentStatus | None = None,
     ) -> Page:
         limit = check_page_limit(limit)
-        filters = CommentFilter(design, label, since, until, author_sub)  # validates them
+        filters = CommentFilter(design, label, since, until, author_sub, status)  # validates
         position = None if cursor is None else _time_id(*decode_cursor(cursor))
         low = filters.since and _timestamp(filters.since)
         high = filters.until and _timestamp(filters.until)
@@ -395,6 +443,11 @@ def _list_query(
     if not include_spam:
         wanted.append(("spam", {"BOOL": False}))
     condition = "#hash = :hash"
+    status_filter = []
+    if filters.status is CommentStatus.NEW:  # items from before statuses have none: new
+        status_filter.append("(attribute_not_exists(#status) OR #status = :status)")
+    elif filters.status is not None:
+        status_filter.append("#status = :status")
     if low is not None and high is not None:
         condition += " AND #time BETWEEN :low AND :high"  # time_ids never equal a bare time
     elif low is not None:
@@ -406,10 +459,13 @@ def _list_query(
     values.update({":low": _s(low)} if low else {})
     values.update({":high": _s(high)} if high else {})
     query: dict[str, Any] = {"IndexName": index, "KeyConditionExpression": condition}
-    if wanted:
+    if filters.status is not None:
+        names["#status"], values[":status"] = "status", _s(str(filters.status))
+    if wanted or status_filter:
         names.update({f"#{name}": name for name, _ in wanted})
         values.update({f":{name}": value for name, value in wanted})
-        query["FilterExpression"] = " AND ".join(f"#{name} = :{name}" for name, _ in wanted)
+        clauses = [f"#{name} = :{name}" for name, _ in wanted] + status_filter
+        query["FilterExpression"] = " AND ".join(clauses)
     query.update(ExpressionAttributeNames=names, ExpressionAttributeValues=values)
     return query
 
@@ -502,6 +558,9 @@ def _item(comment: Comment, idempotency_key: str | None) -> Item:
         "feed": _s(FEED),
         "sentiment_status": _s(str(comment.sentiment_status)),
         "spam": {"BOOL": comment.spam},
+        "author_email": _s(comment.author_email),
+        "status": _s(str(comment.status)),
+        "status_changed_at": _s(_timestamp(comment.status_changed_at or comment.created_at)),
     }
     if idempotency_key is not None:
         item["idempotency_key"] = _s(idempotency_key)
@@ -528,4 +587,9 @@ def _comment(item: Item) -> Comment:
         sentiment=sentiment,
         sentiment_status=SentimentStatus(item["sentiment_status"]["S"]),
         spam=item["spam"]["BOOL"],
+        author_email=item.get("author_email", {"S": ""})["S"],
+        status=CommentStatus(item.get("status", {"S": "new"})["S"]),
+        status_changed_at=datetime.fromisoformat(
+            item.get("status_changed_at", item["created_at"])["S"]
+        ),
     )

@@ -34,6 +34,7 @@ FUNCTIONS = {
     "moderate": "Moderate",
     "rebuild": "Rebuild",
     "backfill_sentiment": "BackfillSentiment",
+    "comment_digest": "CommentDigest",
 }
 REBUILD_EVENT = "RebuildSqsEventSource"
 MODERATE_EVENT = "ModerateEvent"
@@ -77,7 +78,7 @@ SITE_URL = {
 }
 PLAIN_ENVIRONMENT: dict[str, tuple[Any, tuple[str, ...]]] = {
     "NAILFOLIO_BACKEND": ("aws", _EVERY),
-    "NAILFOLIO_SITE_URL": (SITE_URL, ("rebuild",)),
+    "NAILFOLIO_SITE_URL": (SITE_URL, ("rebuild", "comment_digest")),  # the digest's link
 }
 # The headers the API reads (nailfolio/web); its cookies are added from nailfolio.web.api.
 # CloudFront-Viewer-Address is CloudFront's own (the viewer's ip:port, not forgeable through

@@ -187,8 +187,9 @@ def serve(host: str, port: int, watch: bool) -> None:
 
 
 def _start_api_upkeep(stop: threading.Event) -> None:
-    """Say which stores are unhealthy (their routes answer 503), and score comments left
-    pending in the background until `stop`."""
+    """Say which stores are unhealthy (their routes answer 503); score comments left
+    pending and send the admins' comment digests in the background until `stop`."""
+    from nailfolio.cli.digest import start_comment_digests
     from nailfolio.comments.backfill import run_sentiment_backfill
     from nailfolio.web import api
 
@@ -202,6 +203,7 @@ def _start_api_upkeep(stop: threading.Event) -> None:
 
     args = (api.comments, stop, scored)
     threading.Thread(target=run_sentiment_backfill, args=args, daemon=True).start()
+    start_comment_digests(stop)
 
 
 def _rebuild(settings: config.Settings) -> None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from nailfolio.comments.sentiment import SentimentLabel
+from nailfolio.comments.status import CommentStatus, parse_status
 from nailfolio.errors import NailfolioError
 from nailfolio.identity.base64url import decode_base64url, encode_base64url
 
@@ -24,7 +25,7 @@ COMMENT_ID = re.compile(r"[0-9a-f]{32}")  # 12 hex digits of Unix ms, then 20 ra
 PAGE_SIZE = 50
 PAGE_MAX = 200
 CURSOR_MAX = 200  # characters; real cursors are about 110
-QUERY_FIELDS = ("design", "label", "since", "until", "author", "limit", "cursor")
+QUERY_FIELDS = ("design", "label", "since", "until", "author", "status", "limit", "cursor")
 
 
 class InvalidQuery(NailfolioError):
@@ -45,6 +46,7 @@ class CommentFilter:
     since: datetime | None = None
     until: datetime | None = None
     author_sub: str | None = None
+    status: CommentStatus | None = None  # a name is converted; raises InvalidStatus
 
     def __post_init__(self) -> None:
         if self.label is not None:
@@ -64,6 +66,8 @@ class CommentFilter:
                         f"{name}={value.isoformat()} is out of range; use a time in the years "
                         "1 to 9999 (UTC)"
                     ) from None
+        if self.status is not None:
+            object.__setattr__(self, "status", parse_status(self.status))
         if self.since and self.until and self.since >= self.until:
             raise InvalidQuery("since must be earlier than until")
 
@@ -115,7 +119,7 @@ def check_page_limit(limit: object) -> int:
 
 def parse_list_query(query: Mapping[str, str] | None) -> ListQuery:
     """Listing parameters from a query string: design, label, since, until (ISO-8601 date or
-    datetime; UTC if no offset), author, limit, cursor. Raises InvalidQuery."""
+    datetime; UTC if no offset), author, status, limit, cursor. Raises InvalidQuery."""
     query = query or {}
     unknown = sorted(set(query) - set(QUERY_FIELDS))
     if unknown:
@@ -128,6 +132,7 @@ def parse_list_query(query: Mapping[str, str] | None) -> ListQuery:
         since=_parse_when(query.get("since"), "since"),
         until=_parse_when(query.get("until"), "until"),
         author_sub=query.get("author") or None,
+        status=query.get("status") or None,  # type: ignore[arg-type]  # converted
     )
     return ListQuery(filters, check_page_limit(limit), query.get("cursor") or None)
 

@@ -9,6 +9,9 @@ A post that fills the honeypot field is handled exactly like a real one (rate li
 idempotency, the author's own list) but stored as spam: admins never see it (list, export)
 and it is never scored, so nothing tells a signed-in bot it was caught.
 The CSV export is formula-safe: a cell a spreadsheet would run gets a leading quote.
+Each comment keeps its author's email (for the admins' replies; only admin views show it)
+and a CommentStatus (new, answered, closed) that admins set with set_status; new comments
+reach the admins as a digest (comments.digest).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from nailfolio.comments.sentiment import (
     SentimentError,
     SentimentLabel,
 )
+from nailfolio.comments.status import CommentStatus, parse_status
 from nailfolio.comments.text import (
     check_idempotency_key,
     merge_idempotency_keys,
@@ -43,6 +47,7 @@ logger = logging.getLogger(__name__)
 CSV_COLUMNS = (
     "id", "created_at", "design", "author_sub", "author_name", "text",
     "sentiment_status", "label", "positive", "negative", "neutral", "mixed",
+    "author_email", "status", "status_changed_at",  # appended: earlier columns keep places
 )  # fmt: skip
 CSV_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # spreadsheets run these as formulas
 
@@ -53,6 +58,10 @@ class SentimentStatus(StrEnum):
     FAILED = "failed"  # the analyzer can never score this text
 
 
+class CommentNotFound(NailfolioError):
+    """No comment (an admin may see) has that id."""
+
+
 class IdempotencyKeyReused(NailfolioError):
     """The author already used this idempotency key for a different comment."""
 
@@ -60,7 +69,9 @@ class IdempotencyKeyReused(NailfolioError):
 @dataclass(frozen=True)
 class Comment:
     """A stored comment. `created_at` is aware UTC; `sentiment` is set once scored; `spam`
-    marks a honeypot post, shown only to its author."""
+    marks a honeypot post, shown only to its author. `author_email` is the author's email
+    when posting (admins only ever see it; "" for comments stored before it was kept);
+    `status_changed_at` is when `status` last changed (default: created_at)."""
 
     id: str
     design: str  # "designer/slug"
@@ -71,11 +82,19 @@ class Comment:
     sentiment: Sentiment | None = None
     sentiment_status: SentimentStatus = SentimentStatus.PENDING
     spam: bool = False
+    author_email: str = ""
+    status: CommentStatus = CommentStatus.NEW
+    status_changed_at: datetime | None = None
 
     def __post_init__(self) -> None:
         if self.created_at.tzinfo is None:
             raise ValueError(f"comment {self.id}: created_at must be timezone-aware")
         object.__setattr__(self, "created_at", self.created_at.astimezone(UTC))
+        changed = self.status_changed_at or self.created_at
+        if changed.tzinfo is None:
+            raise ValueError(f"comment {self.id}: status_changed_at must be timezone-aware")
+        object.__setattr__(self, "status_changed_at", changed.astimezone(UTC))
+        object.__setattr__(self, "status", parse_status(self.status))
         status = SentimentStatus(self.sentiment_status)
         object.__setattr__(self, "sentiment_status", status)
         if (self.sentiment is not None) != (status is SentimentStatus.SCORED):
@@ -126,6 +145,13 @@ class CommentStore(Protocol):
 
     def get(self, comment_id: str) -> Comment | None: ...
 
+    def set_status(
+        self, comment_id: str, status: CommentStatus, changed_at: datetime
+    ) -> Comment | None:
+        """Record an admin's status and when it changed; the updated comment, or None if
+        there is no comment with that id."""
+        ...
+
     def list(
         self,
         design: str | None = None,
@@ -136,9 +162,10 @@ class CommentStore(Protocol):
         limit: int = PAGE_SIZE,
         cursor: str | None = None,
         include_spam: bool = False,
+        status: CommentStatus | None = None,
     ) -> Page:
         """Newest first, spam left out unless include_spam; raises InvalidQuery for a limit
-        outside 1..PAGE_MAX, InvalidCursor."""
+        outside 1..PAGE_MAX, InvalidCursor, InvalidStatus."""
         ...
 
     def pending_sentiment(self, limit: int) -> builtins.list[Comment]:
@@ -182,8 +209,10 @@ class CommentService:
         payload: object,
         client_ip: str,
         idempotency_key: str | None = None,
+        author_email: str = "",
     ) -> PostResult:
         """Validate, rate-limit, store, then score one comment; durable once this returns.
+        `author_email` is kept for the admins' replies (only admins are ever shown it).
 
         A retry with an idempotency key already used returns the first result without
         spending the rate limit. Raises DesignNotFound, InvalidComment, RateLimited,
@@ -201,7 +230,14 @@ class CommentService:
         enforce(self._limiter, self._rate_hits(author_sub, client_ip), "comments")
         now = self._clock()
         comment = Comment(
-            new_comment_id(now), design, author_sub, author_name, new.text, now, spam=new.honeypot
+            new_comment_id(now),
+            design,
+            author_sub,
+            author_name,
+            new.text,
+            now,
+            spam=new.honeypot,
+            author_email=author_email,
         )
         if new.honeypot:
             logger.info("stored a comment on %s as spam: the honeypot field was filled", design)
@@ -244,6 +280,21 @@ class CommentService:
             author_sub=author_sub, limit=limit, cursor=cursor, include_spam=True
         )
 
+    def set_status(self, comment_id: str, status: CommentStatus | str) -> Comment:
+        """Mark a comment new, answered or closed (admins only: the caller checks); the
+        comment as stored now. Setting the status it has changes nothing. Raises
+        InvalidStatus, CommentNotFound (spam too: admins never see it)."""
+        wanted = parse_status(status)
+        comment = self._store.get(comment_id)
+        if comment is None or comment.spam:
+            raise CommentNotFound(f"There is no comment with id {comment_id!r}")
+        if comment.status is wanted:
+            return comment
+        updated = self._store.set_status(comment_id, wanted, self._clock())
+        if updated is None:  # deleted meanwhile
+            raise CommentNotFound(f"There is no comment with id {comment_id!r}")
+        return updated
+
     def delete(self, comment_id: str) -> bool:
         """Delete one comment; False if there was none with that id."""
         return self._store.delete(comment_id)
@@ -284,6 +335,7 @@ class CommentService:
             author_sub=filters.author_sub,
             limit=limit,
             cursor=cursor,
+            status=filters.status,
         )
 
     def _rate_hits(self, author_sub: str, client_ip: str) -> Iterator[tuple[str, RateRule]]:
@@ -345,6 +397,9 @@ def _csv_cells(comment: Comment) -> tuple[str, ...]:
         str(sentiment.label) if sentiment else "",
         *(f"{score:.4f}" for score in scores),
         *([""] * (4 - len(scores))),
+        comment.author_email,
+        str(comment.status),
+        comment.status_changed_at.isoformat() if comment.status_changed_at else "",
     )
 
 

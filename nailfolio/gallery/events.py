@@ -8,6 +8,8 @@
   catalog, through config.open_site_target. On aws it moderates nothing (each upload has its
   own ingest) and a failure raises, so SQS retries the batch and at last dead-letters it.
 - backfill: score the comments whose sentiment scoring never finished (on a schedule).
+- comment digest: one message to the admins listing the comments posted since the last one,
+  at most every settings.digest_minutes (on a schedule; locally `serve` runs it).
 
 EventBridge events carry the object key as stored: S3's own notifications (to SQS, SNS or
 a Lambda) URL-encode it, those sent through EventBridge do not (see the S3 guide's
@@ -19,6 +21,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from nailfolio import config
@@ -30,6 +33,7 @@ from nailfolio.gallery.models import Status
 from nailfolio.gallery.rebuild_queue import RebuildQueue, RebuildRequest
 
 if TYPE_CHECKING:
+    from nailfolio.comments.digest import Digest
     from nailfolio.gallery.pipeline import Ingested
 
 logger = logging.getLogger(__name__)
@@ -187,6 +191,26 @@ def backfill_sentiment(settings: Settings, batch: int = BACKFILL_BATCH) -> int:
 def handle_backfill() -> int:
     """The scheduled backfill Lambda."""
     return backfill_sentiment(config.load_settings())
+
+
+def send_comment_digest(settings: Settings) -> Digest:
+    """Send the admins a digest of new comments if one is due (comments.digest): through the
+    outbox locally, the SNS topic on aws. A failed send raises and the comments wait."""
+    from nailfolio.comments.digest import send_digest
+
+    every = timedelta(minutes=settings.digest_minutes)
+    admin_url = f"{settings.site_url}/admin/"
+    with (
+        config.open_comment_store(settings) as store,
+        config.open_notifier(settings) as notifier,
+    ):
+        return send_digest(store, notifier, admin_url, every, site_name=settings.site_name)
+
+
+def handle_comment_digest() -> dict[str, Any]:
+    """The scheduled digest Lambda."""
+    digest = send_comment_digest(config.load_settings())
+    return {"sent": digest.sent, "reason": digest.reason}
 
 
 def _decision_name(found: Ingested | None) -> str:

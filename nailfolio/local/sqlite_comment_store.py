@@ -7,6 +7,7 @@ Semantics every CommentStore adapter keeps (tests/test_comment_store.py checks t
 - Spam (honeypot posts) is stored like any comment but only listed with include_spam=True
   (its author's own list) and never returned by pending_sentiment.
 - Datetimes come back as aware UTC, equal to what was stored (microsecond precision).
+- One row, digest_mark, holds where the admins' digest of new comments stopped.
 
 Each thread gets its own connection (sqlite3 connections stay in the thread that made them),
 so one store serves a threaded server; WAL lets readers run beside the one writer, and the
@@ -19,6 +20,7 @@ from __future__ import annotations
 import builtins
 from datetime import UTC, datetime
 
+from nailfolio.comments.digest import DigestMark
 from nailfolio.comments.query import (
     PAGE_SIZE,
     CommentFilter,
@@ -28,6 +30,7 @@ from nailfolio.comments.query import (
 )
 from nailfolio.comments.sentiment import Sentiment, SentimentLabel
 from nailfolio.comments.service import Comment, Page, SentimentStatus
+from nailfolio.comments.status import CommentStatus, parse_status
 from nailfolio.local import sqlite
 
 APPLICATION_ID = 0x4E46_436D  # "NFCm": marks a SQLite file as Nailfolio's comments
@@ -64,11 +67,27 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX comments_pending ON comments (created_at, id)
         WHERE sentiment_status = 'pending' AND spam = 0;
     """,
+    # Answering customers: the author's email, the admins' status, the digest's mark.
+    # Comments stored before it get no email and status new since they were posted.
+    """
+    ALTER TABLE comments ADD COLUMN author_email TEXT NOT NULL DEFAULT '';
+    ALTER TABLE comments ADD COLUMN status TEXT NOT NULL DEFAULT 'new'
+        CHECK (status IN ('new', 'answered', 'closed'));
+    ALTER TABLE comments ADD COLUMN status_changed_at TEXT;
+    UPDATE comments SET status_changed_at = created_at;
+    CREATE INDEX comments_by_status ON comments (status, created_at, id);
+    CREATE TABLE digest_mark (
+        one INTEGER PRIMARY KEY CHECK (one = 1),  -- a single row
+        created_at TEXT NOT NULL,
+        comment_id TEXT NOT NULL,
+        sent_at TEXT NOT NULL
+    );
+    """,
 )
 
 _COLUMNS = (
     "id, design, author_sub, author_name, text, created_at, sentiment_status,"
-    " label, positive, negative, neutral, mixed, spam"
+    " label, positive, negative, neutral, mixed, spam, author_email, status, status_changed_at"
 )
 _SELECT = f"SELECT {_COLUMNS} FROM comments"
 
@@ -84,7 +103,7 @@ class SqliteCommentStore(sqlite.SqliteStore):
         with sqlite.transaction(conn):
             inserted = conn.execute(
                 f"INSERT INTO comments ({_COLUMNS}, idempotency_key)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (author_sub, idempotency_key) DO NOTHING",
                 (*_row(comment), idempotency_key),
             ).rowcount
@@ -128,6 +147,40 @@ class SqliteCommentStore(sqlite.SqliteStore):
         row = self._conn().execute(f"{_SELECT} WHERE id = ?", (comment_id,)).fetchone()
         return _comment(row) if row else None
 
+    def set_status(
+        self, comment_id: str, status: CommentStatus, changed_at: datetime
+    ) -> Comment | None:
+        row = (
+            self._conn()
+            .execute(
+                f"UPDATE comments SET status = ?, status_changed_at = ? WHERE id = ?"
+                f" RETURNING {_COLUMNS}",
+                (str(parse_status(status)), _timestamp(changed_at), comment_id),
+            )
+            .fetchone()
+        )
+        return _comment(row) if row else None
+
+    def digest_mark(self) -> DigestMark | None:
+        row = (
+            self._conn()
+            .execute("SELECT created_at, comment_id, sent_at FROM digest_mark")
+            .fetchone()
+        )
+        if row is None:
+            return None
+        created_at, comment_id, sent_at = row
+        return DigestMark(
+            datetime.fromisoformat(created_at), comment_id, datetime.fromisoformat(sent_at)
+        )
+
+    def set_digest_mark(self, mark: DigestMark) -> None:
+        self._conn().execute(
+            "INSERT OR REPLACE INTO digest_mark (one, created_at, comment_id, sent_at)"
+            " VALUES (1, ?, ?, ?)",
+            (_timestamp(mark.created_at), mark.comment_id, _timestamp(mark.sent_at)),
+        )
+
     def list(
         self,
         design: str | None = None,
@@ -138,9 +191,10 @@ class SqliteCommentStore(sqlite.SqliteStore):
         limit: int = PAGE_SIZE,
         cursor: str | None = None,
         include_spam: bool = False,
+        status: CommentStatus | None = None,
     ) -> Page:
         limit = check_page_limit(limit)
-        filters = CommentFilter(design, label, since, until, author_sub)  # validates them
+        filters = CommentFilter(design, label, since, until, author_sub, status)  # validates
         clauses: list[str] = [] if include_spam else ["spam = 0"]
         params: list[object] = []
         for clause, value in (
@@ -149,6 +203,7 @@ class SqliteCommentStore(sqlite.SqliteStore):
             ("created_at >= ?", filters.since and _timestamp(filters.since)),
             ("created_at < ?", filters.until and _timestamp(filters.until)),
             ("author_sub = ?", filters.author_sub),
+            ("status = ?", filters.status and str(filters.status)),
         ):
             if value is not None:
                 clauses.append(clause)
@@ -213,6 +268,9 @@ def _row(comment: Comment) -> tuple[object, ...]:
         str(comment.sentiment_status),
         *_sentiment_row(comment.sentiment),
         int(comment.spam),
+        comment.author_email,
+        str(comment.status),
+        _timestamp(comment.status_changed_at or comment.created_at),
     )
 
 
@@ -229,9 +287,8 @@ def _sentiment_row(sentiment: Sentiment | None) -> tuple[object, ...]:
 
 
 def _comment(row: tuple[object, ...]) -> Comment:
-    comment_id, design, author_sub, author_name, text, created_at, status, label, *scores, spam = (
-        row
-    )
+    comment_id, design, author_sub, author_name, text, created_at, status, label, *rest = row
+    *scores, spam, author_email, comment_status, status_changed_at = rest
     sentiment = None if label is None else Sentiment(SentimentLabel(label), *scores)
     return Comment(
         id=str(comment_id),
@@ -243,4 +300,7 @@ def _comment(row: tuple[object, ...]) -> Comment:
         sentiment=sentiment,
         sentiment_status=SentimentStatus(status),
         spam=bool(spam),
+        author_email=str(author_email),
+        status=CommentStatus(comment_status),
+        status_changed_at=datetime.fromisoformat(str(status_changed_at)),
     )

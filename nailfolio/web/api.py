@@ -50,7 +50,7 @@ REFRESH_PATH = "/api/auth"  # only the auth routes ever see the refresh token
 REFRESH_MAX_AGE = 30 * 86_400  # the refresh token's own lifetime (identity.REFRESH_TTL_S)
 ORIGIN_HEADER = "x-nailfolio-origin"  # CloudFront adds it to API requests (the origin secret)
 POSTED_MESSAGE = "Thanks! Your comment went privately to the studio."
-ADMIN_QUERY = ("design", "sentiment", "since", "until", "cursor", "limit")
+ADMIN_QUERY = ("design", "sentiment", "since", "until", "status", "cursor", "limit")
 OWN_QUERY = ("cursor", "limit")
 SIGN_UP_FIELDS = ("email", "password", "name")
 SIGN_IN_FIELDS = ("email", "password")
@@ -292,7 +292,8 @@ def http_error(exc: Exception) -> HttpError | None:
 @functools.cache
 def _error_table() -> tuple[tuple[type[Exception], int, str, str | None], ...]:
     from nailfolio.comments.query import InvalidQuery
-    from nailfolio.comments.service import IdempotencyKeyReused
+    from nailfolio.comments.service import CommentNotFound, IdempotencyKeyReused
+    from nailfolio.comments.status import InvalidStatus
     from nailfolio.comments.text import InvalidComment
     from nailfolio.errors import DesignNotFound, ServiceUnavailable, StoreDamaged
     from nailfolio.identity.provider import (
@@ -324,6 +325,8 @@ def _error_table() -> tuple[tuple[type[Exception], int, str, str | None], ...]:
         (InvalidComment, 400, "invalid_comment", None),
         (IdempotencyKeyReused, 409, "idempotency_key_reused", None),
         (InvalidQuery, 400, "invalid_query", None),
+        (InvalidStatus, 400, "invalid_status", None),
+        (CommentNotFound, 404, "not_found", "There is no comment with that id"),
         (RateLimited, 429, "rate_limited", None),
         (DesignNotFound, 404, "design_not_found", None),
         # The message names a file on the server: log it, tell the client less.
@@ -529,12 +532,16 @@ def own_comment_json(comment: Comment) -> dict[str, str]:
 
 
 def admin_comment_json(comment: Comment) -> dict[str, Any]:
+    """A comment as admins see it: sentiment, status and the author's email (admins only)."""
     sentiment = comment.sentiment
     return {
         "id": comment.id,
         "design": comment.design,
         "author_name": comment.author_name,
         "author_id": comment.author_sub,
+        "author_email": comment.author_email,
+        "status": str(comment.status),
+        "status_changed_at": _timestamp(comment.status_changed_at or comment.created_at),
         "text": comment.text,
         "created_at": _timestamp(comment.created_at),
         "sentiment": None

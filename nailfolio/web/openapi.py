@@ -28,6 +28,7 @@ PASSWORD = "Polish-2025!"  # the examples'
 _SLUG_SCHEMA = {"type": "string", "pattern": "^[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?$"}
 _ID = "^[0-9a-f]{32}$"
 _LABELS = ["POSITIVE", "NEGATIVE", "NEUTRAL", "MIXED"]
+_STATUSES = ["new", "answered", "closed"]
 
 
 def _ref(name: str) -> Schema:
@@ -133,6 +134,7 @@ _FILTERS = [
     _param("sentiment", "query", {"type": "string", "enum": _LABELS}, "Only this label."),
     _param("since", "query", {"type": "string"}, "ISO-8601 date or time, inclusive (UTC)."),
     _param("until", "query", {"type": "string"}, "ISO-8601 date or time, exclusive (UTC)."),
+    _param("status", "query", {"type": "string", "enum": _STATUSES}, "Only this status."),
 ]
 
 
@@ -212,8 +214,15 @@ def _comment_schemas() -> Schema:
                 "author_id": {"type": "string"},
                 "sentiment": {"anyOf": [_ref("Sentiment"), {"type": "null"}]},
                 "sentiment_status": {"type": "string", "enum": ["pending", "scored", "failed"]},
+                "author_email": {
+                    "type": "string",
+                    "description": "The author's email when posting (admins only; may be empty).",
+                },
+                "status": {"type": "string", "enum": _STATUSES},
+                "status_changed_at": timestamp,
             }
         ),
+        "StatusChange": _obj({"status": {"type": "string", "enum": _STATUSES}}),
         "AdminCommentPage": _obj(
             {
                 "comments": {"type": "array", "items": _ref("AdminComment")},
@@ -465,7 +474,9 @@ def _paths() -> Schema:
                 "parameters": _FILTERS + _PAGE,
                 "responses": {
                     "200": _json(_ref("AdminCommentPage"), "A page of comments."),
-                    "400": _error("A bad filter, cursor or limit.", "invalid_query"),
+                    "400": _error(
+                        "A bad filter, cursor or limit.", "invalid_query", "invalid_status"
+                    ),
                     "401": _UNAUTHORIZED,
                     "403": _FORBIDDEN,
                 },
@@ -483,7 +494,9 @@ def _paths() -> Schema:
                         "headers": {"Content-Disposition": _header("The download's name.")},
                         "content": {"text/csv": {"schema": {"type": "string"}}},
                     },
-                    "400": _error("A bad filter, cursor or limit.", "invalid_query"),
+                    "400": _error(
+                        "A bad filter, cursor or limit.", "invalid_query", "invalid_status"
+                    ),
                     "401": _UNAUTHORIZED,
                     "403": _FORBIDDEN,
                 },
@@ -500,7 +513,26 @@ def _paths() -> Schema:
                     "403": _FORBIDDEN,
                     "404": _error("No comment with that id.", "not_found"),
                 },
-            }
+            },
+            "patch": {
+                "summary": "Mark a comment new, answered or closed (admins)",
+                "security": _SECURED,
+                "parameters": [_param("comment_id", "path", {"type": "string"}, "Its id.")],
+                "requestBody": _body(_ref("StatusChange"), example={"status": "answered"}),
+                "responses": {
+                    "200": _json(_ref("AdminComment"), "The comment, as now stored."),
+                    "400": _error(
+                        "Not a JSON object, or not a status.",
+                        *bad_body,
+                        "invalid_status",
+                    ),
+                    "401": _UNAUTHORIZED,
+                    "403": _FORBIDDEN,
+                    "404": _error("No comment with that id.", "not_found"),
+                    "413": _TOO_LARGE,
+                    "415": _NOT_JSON,
+                },
+            },
         },
     }
 

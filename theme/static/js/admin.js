@@ -14,8 +14,9 @@ import {
   showUserName,
   signOut,
 } from "./account.js";
+import { STATUSES, bindStatus, replyHref } from "./replies.js";
 
-const FILTERS = ["design", "sentiment", "since", "until"]; // the page's query string
+const FILTERS = ["design", "sentiment", "status", "since", "until"]; // the page's query string
 const LABELS = { POSITIVE: "Positive", NEGATIVE: "Negative", NEUTRAL: "Neutral", MIXED: "Mixed" };
 const WHEN = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
 const ISO_DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
@@ -52,6 +53,7 @@ const PROBLEMS = {
     DESIGN_KEY.test(value) ? "" : "not a design such as ana/red-chrome (designer/design, in lowercase)",
   sentiment: (value) =>
     Object.hasOwn(LABELS, value.toUpperCase()) ? "" : "not one of Positive, Negative, Neutral or Mixed",
+  status: (value) => (Object.hasOwn(STATUSES, value) ? "" : "not one of new, answered or closed"),
   since: dateProblem,
   until: dateProblem,
 };
@@ -93,6 +95,7 @@ function apiQuery(filters, cursor = null, limit = null) {
   const query = new URLSearchParams();
   if (filters.design) query.set("design", filters.design);
   if (filters.sentiment) query.set("sentiment", filters.sentiment);
+  if (filters.status) query.set("status", filters.status);
   if (filters.since) query.set("since", localMidnight(filters.since));
   if (filters.until) query.set("until", localMidnight(filters.until, 1));
   if (limit) query.set("limit", String(limit));
@@ -110,6 +113,12 @@ function badge(comment) {
   }
   const text = status === "failed" ? "Not scored (failed)" : "Pending";
   return el("span", { class: "badge badge--none" }, text);
+}
+
+/** The author's email under their name, or a note that none was kept (older comments). */
+function authorEmail(email) {
+  if (!email) return el("span", { class: "admin-table__email admin-table__email--none" }, "No email kept");
+  return el("span", { class: "admin-table__email" }, email);
 }
 
 function start(root) {
@@ -246,6 +255,17 @@ function start(root) {
     const when = new Date(comment.created_at);
     const time = el("time", { datetime: comment.created_at }, WHEN.format(when));
     const author = comment.author_name || "No name given";
+    const reply = comment.author_email
+      ? el(
+          "a",
+          { class: "button button--small", href: replyHref(comment, new URL(href, location.href).href) },
+          "Reply",
+          el("span", { class: "visually-hidden" }, ` to ${author} by email`),
+        )
+      : null;
+    const status = el("select", { class: "status-select", "aria-label": `Status of the comment by ${author}` });
+    for (const [value, label] of Object.entries(STATUSES)) status.append(el("option", { value }, label));
+    status.value = comment.status;
     const remove = el(
       "button",
       { type: "button", class: "button button--quiet button--small" },
@@ -256,13 +276,20 @@ function start(root) {
       "tr",
       {},
       el("th", { scope: "row", "data-label": "Design" }, el("a", { href }, comment.design)),
-      el("td", { "data-label": "Author" }, author),
+      el("td", { "data-label": "Author" }, author, authorEmail(comment.author_email)),
       el("td", { "data-label": "Time" }, time),
       el("td", { "data-label": "Sentiment" }, badge(comment)),
+      el("td", { "data-label": "Status" }, status),
       el("td", { "data-label": "Comment", class: "admin-table__text" }, comment.text),
-      el("td", { class: "admin-table__actions" }, remove),
+      el("td", { class: "admin-table__actions" }, ...(reply ? [reply] : []), remove),
     );
     remove.addEventListener("click", () => deleteComment(comment, tr, author));
+    bindStatus(comment, status, reply, {
+      report: (message) => {
+        listStatus.textContent = message;
+      },
+      refused,
+    });
     return tr;
   }
 
