@@ -31,7 +31,7 @@ _lock = threading.Lock()
 
 
 @functools.cache
-def _cached(service: str, region: str, endpoint_url: str) -> BaseClient:
+def _cached(service: str, region: str, endpoint_url: str, signature: str) -> BaseClient:
     import boto3
     from botocore.config import Config
 
@@ -40,15 +40,19 @@ def _cached(service: str, region: str, endpoint_url: str) -> BaseClient:
         connect_timeout=CONNECT_TIMEOUT_S,
         read_timeout=READ_TIMEOUT_S,
         retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
+        signature_version=signature or None,
     )
     return boto3.session.Session().client(service, endpoint_url=endpoint_url or None, config=config)
 
 
-def client(service: str, region: str, endpoint_url: str = "") -> BaseClient:
+def client(
+    service: str, region: str, endpoint_url: str = "", signature_version: str = ""
+) -> BaseClient:
     """The shared low-level client for `service` ("dynamodb", "s3"...) in `region`; an
-    `endpoint_url` (moto's server, say) replaces AWS's own endpoints."""
+    `endpoint_url` (moto's server, say) replaces AWS's own endpoints. `signature_version`
+    "s3v4" makes S3's presigned forms SigV4 (botocore presigns with SigV2 unless told)."""
     with _lock:  # one client per key even when two threads ask first at the same moment
-        return _cached(service, region, endpoint_url)
+        return _cached(service, region, endpoint_url, signature_version)
 
 
 def forget_clients() -> None:

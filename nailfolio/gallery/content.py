@@ -174,6 +174,17 @@ def designer_folders(content: ContentStore) -> tuple[DesignerFolder, ...]:
     return tuple(found)
 
 
+def folder_designs(content: ContentStore, folder_key: str) -> tuple[DesignSource, ...]:
+    """The designs scan_designs would find in one designer folder, with the same slugs,
+    reading only that folder's sidecars (a designer's own listing)."""
+    scanner = _Scanner(content, "", SidecarCache(None))
+    folders, inside, slugs = _designer_folders(content, scanner)
+    for folder in folders:
+        if folder.key == folder_key:
+            scanner.scan_folder(folder, inside.get(folder.key, []), slugs[folder.name])
+    return tuple(sorted(scanner.designs, key=lambda design: design.key))
+
+
 def _designer_folders(
     content: ContentStore, scanner: _Scanner
 ) -> tuple[list[ContentEntry], dict[str, list[ContentEntry]], dict[str, str]]:
