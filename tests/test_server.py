@@ -231,6 +231,30 @@ def test_server_refuses_a_huge_body_without_reading_it(live_api: str) -> None:
         assert response.headers["Cache-Control"] == "no-store"
 
 
+@pytest.mark.parametrize(("megabytes", "status"), [(2, 403), (51, 413)])
+def test_an_upload_post_may_carry_one_image_up_to_the_size_cap(
+    live_api: str, megabytes: int, status: int
+) -> None:
+    """Over the API's 1 MB, under the 50 MB image cap: the app reads it (and refuses the
+    forged form); over the cap, the server refuses it unread."""
+    boundary = "x"
+    body = (
+        b'--x\r\nContent-Disposition: form-data; name="file"; filename="a.jpg"\r\n\r\n'
+        + b"\xff\xd8\xff"
+        + b"\0" * (megabytes * 2**20)
+        + b"\r\n--x--\r\n"
+    )
+    with _connect(live_api) as connection:
+        connection.putrequest("POST", "/api/studio/files")
+        connection.putheader("Content-Type", f"multipart/form-data; boundary={boundary}")
+        connection.putheader("Content-Length", str(len(body)))
+        connection.endheaders()
+        if status == 403:
+            connection.send(body)
+        response = connection.getresponse()
+        assert response.status == status, response.read()[:200]
+
+
 def test_server_refuses_chunked_bodies(live_api: str) -> None:
     # Refused before the body is read: the answer must survive the close every time
     # (without a lingering close the kernel's reset could destroy it: a race, so repeat).

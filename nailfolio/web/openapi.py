@@ -18,6 +18,7 @@ from nailfolio.web.api import (
     SESSION_COOKIE,
     SESSION_MAX_AGE,
 )
+from nailfolio.web.openapi_studio import studio_paths, studio_schemas
 from nailfolio.web.plumbing import MAX_BODY_BYTES
 
 VERSION = "1.0.0"
@@ -521,9 +522,9 @@ def openapi() -> Schema:
             ),
         },
         "servers": [{"url": "/"}],
-        "paths": _with_unavailable(_paths()),
+        "paths": _with_unavailable(_paths() | studio_paths()),
         "components": {
-            "schemas": _schemas(),
+            "schemas": _schemas() | studio_schemas(),
             "securitySchemes": {
                 "session": {"type": "apiKey", "in": "cookie", "name": SESSION_COOKIE},
                 "refresh": {"type": "apiKey", "in": "cookie", "name": REFRESH_COOKIE},
