@@ -43,6 +43,7 @@ MAX_STEM = 60
 TEXT_LIMITS = {"title": 120, "technique": 60, "description": 5000}
 MAX_TERMS, MAX_TERM = 20, 40  # tags and colours: how many, how long each
 METADATA_FIELDS = ("title", "tags", "colours", "technique", "description")
+_FIELD_LINE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*:")  # as nailfolio.gallery.content reads them
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -317,3 +318,24 @@ def _terms(fields: Mapping[str, Any], name: str) -> tuple[str, ...]:
     if any(_CONTROL.search(term) for term in terms):
         raise InvalidUpload(f"{name} contains a character that cannot be used", name)
     return terms
+
+
+def with_account(text: str, email: str, name: str = "") -> str:
+    """designer.md's text with its Account: field set to `email` (the other fields and the
+    body kept); a new file gets `Name: name` too."""
+    if not text.strip():
+        return f"Name: {name}\nAccount: {email}\n" if name else f"Account: {email}\n"
+    lines = text.lstrip("\ufeff").splitlines()
+    header = 0  # the lines parse_metadata reads as fields
+    while header < len(lines) and (
+        _FIELD_LINE.match(lines[header])
+        or (header and lines[header][:1] in (" ", "\t") and lines[header].strip())
+    ):
+        header += 1
+    for index, line in enumerate(lines[:header]):
+        if line.split(":", 1)[0].lower() == "account":
+            lines[index] = f"Account: {email}"
+            break
+    else:
+        lines[header:header] = [f"Account: {email}"] + ([] if header else [""])
+    return "\n".join(lines) + "\n"
