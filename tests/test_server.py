@@ -24,7 +24,7 @@ from conftest import PASSWORD, ApiProject, generous_limits
 
 from nailfolio.errors import ConfigError
 from nailfolio.ratelimit import RateRule
-from nailfolio.web.csp import ADMIN_CSP, DESIGN_CSP
+from nailfolio.web.csp import ADMIN_CSP, DESIGN_CSP, STUDIO_CSP
 from nailfolio.web.server import SiteServer, make_server
 
 
@@ -34,7 +34,7 @@ def site_root(tmp_path: Path) -> Path:
     (tmp_path / "index.html").write_text("<h1>Gallery</h1>")
     (tmp_path / "404.html").write_text("<h1>Lost nail</h1>")
     (tmp_path / "img" / "abc-480w.webp").write_bytes(b"RIFF....WEBP")
-    for page in ("admin", "designs/ana/red"):
+    for page in ("admin", "designs/ana/red", "studio"):
         (tmp_path / page).mkdir(parents=True)
         (tmp_path / page / "index.html").write_text("<h1>page</h1>")
     return tmp_path
@@ -65,6 +65,7 @@ def test_serves_pages_with_revalidation(site: str) -> None:
     [
         ("/admin/", ADMIN_CSP + "; frame-ancestors 'none'"),
         ("/designs/ana/red/", DESIGN_CSP + "; frame-ancestors 'none'"),
+        ("/studio/", STUDIO_CSP + "; frame-ancestors 'none'"),
         ("/", None),
     ],
 )
