@@ -21,6 +21,8 @@ URL layout (each page is <path>/index.html, linked as <path>/; links are documen
   "designers/"  "designers/<slug>/"    (listings continue at <listing>/page/<n>/)
   "tags/" "tags/<slug>/", "colours/"..., "techniques/"...
   "admin/"                             comments for admins (noindex, not in the sitemap)
+  "studio/"                            designers' uploads (noindex, not in the sitemap; its
+                                       CSP is a header only: see nailfolio.web.csp)
   feeds/designs.atom.xml, sitemap.xml, robots.txt, 404.html, img/<variant.name>
 Templates: gallery, design, designer, designers, term, terms, admin and 404 (.html), all
 extending base.html; Pelican's own pages from content/pages use page.html.
@@ -53,7 +55,7 @@ PER_PAGE = 24
 EAGER_IMAGES = 4
 FEED_SIZE = 20
 FEED_PATH = "feeds/designs.atom.xml"
-UNLISTED = ("404.html", "admin/index.html")  # written, but not in the sitemap
+UNLISTED = ("404.html", "admin/index.html", "studio/index.html")  # not in the sitemap
 
 
 @dataclass(frozen=True)
@@ -176,6 +178,15 @@ class GalleryGenerator(Generator):
             noindex=True,
             canonical=None,
             csp=ADMIN_CSP,
+        )
+        self._write(
+            writer,
+            "studio/",
+            "studio",
+            page_title="Your designs · Studio",
+            description="Designers upload their photos and follow their moderation.",
+            noindex=True,
+            canonical=None,
         )
 
     def _write(self, writer, path: str, template: str, fingerprint: str = "", **kwargs) -> None:
@@ -402,7 +413,7 @@ def _asset_version(static: Path) -> str:
 
 def _robots(siteurl: str) -> str:
     return (
-        "User-agent: *\nAllow: /\nDisallow: /admin/\nDisallow: /api/\n\n"
+        "User-agent: *\nAllow: /\nDisallow: /admin/\nDisallow: /studio/\nDisallow: /api/\n\n"
         f"Sitemap: {_absolute(siteurl, 'sitemap.xml')}\n"
     )
 
