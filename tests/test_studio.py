@@ -379,3 +379,28 @@ def test_a_presigned_post_lands_in_the_bucket(api_project: ApiProject, studio: A
     policy = json.loads(base64.b64decode(form["fields"]["policy"]))
     conditions = policy["conditions"]  # all of them: tests/test_upload_forms.py
     assert {"key": form["key"]} in conditions and {"Content-Type": "image/jpeg"} in conditions
+
+
+# -- the pieces ------------------------------------------------------------------------------
+
+
+def test_every_accepted_upload_type_is_one_the_decoder_reads() -> None:
+    from nailfolio.gallery.images import PLUGINS, UPLOAD_TYPES
+
+    assert {kind for kind, _ in UPLOAD_TYPES.values()} == set(PLUGINS)
+    assert {"image/heic", "image/heif", "image/avif"} <= set(UPLOAD_TYPES)
+
+
+@pytest.mark.local_only
+def test_designer_md_names_its_account_folded_and_the_hooks_skip_it_on_aws(
+    api_project: ApiProject, studio: ApiClient
+) -> None:
+    from dataclasses import replace as changed
+
+    from nailfolio.gallery.content import designer_folders
+
+    store = open_content_store(api_project.settings)
+    store.write("designs/bo/designer.md", b"Name: Bo\nAccount:  Bo@Example.COM \n")
+    accounts = {f.name: f.designer.account for f in designer_folders(store)}
+    assert accounts == {"ana-lima": ANA, "bo": "bo@example.com"}
+    assert config.content_written_hook(changed(api_project.settings, backend="aws")) is None
