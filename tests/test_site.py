@@ -313,6 +313,18 @@ def test_design_page_carries_the_comment_form_for_its_script(out):
     assert "'unsafe-inline'" in DESIGN_CSP.partition("style-src")[2]  # placeholder styles
 
 
+def test_studio_page_is_unlisted_noindex_and_takes_photos(out):
+    doc = Doc(out / "studio" / "index.html")
+    assert doc.meta("robots") == "noindex" and not doc.find_all("link", rel="canonical")
+    assert not [a for t, a in doc.tags if t == "meta" and a.get("http-equiv")]  # a header
+    [script] = doc.find_all("script")
+    assert script["type"] == "module" and script["src"].startswith("../theme/js/studio.js?v=")
+    photos = doc.find("input", id="studio-photos")
+    assert photos["type"] == "file" and photos["accept"].startswith("image/*")
+    assert "multiple" in photos and doc.find("label", for_="studio-photos")
+    assert not [a for _, a in doc.tags if "style" in a], "no style attribute under the CSP"
+
+
 def test_admin_page_is_unlisted_noindex_and_strict(out):
     doc = Doc(out / "admin" / "index.html")
     assert doc.meta("robots") == "noindex"
@@ -390,7 +402,7 @@ def test_sitemap_lists_every_html_page(out):
     expected = set()
     for path in html_files(out):
         rel = path.relative_to(out).as_posix()
-        if rel not in ("404.html", "admin/index.html"):
+        if rel not in ("404.html", "admin/index.html", "studio/index.html"):
             expected.add(f"{SITE_URL}/{rel.removesuffix('index.html')}")
     assert len(locs) == len(set(locs)) and set(locs) == expected
     assert f"{SITE_URL}/about/" in locs and f"{SITE_URL}/designs/ana/design-0/" in locs
@@ -400,6 +412,7 @@ def test_robots_txt_allows_all_but_admin_and_api(out):
     lines = (out / "robots.txt").read_text().splitlines()
     assert "User-agent: *" in lines and "Allow: /" in lines
     assert "Disallow: /admin/" in lines and "Disallow: /api/" in lines
+    assert "Disallow: /studio/" in lines
     assert f"Sitemap: {SITE_URL}/sitemap.xml" in lines
 
 
@@ -418,7 +431,7 @@ def test_every_page_has_head_metadata(out):
         assert doc.find_all("title") and doc.meta("description"), path
         assert doc.meta("viewport") and doc.meta("theme-color") and doc.meta("twitter:card")
         assert doc.find("link", rel="icon")
-        if path.name != "404.html" and path.parent.name != "admin":
+        if path.name != "404.html" and path.parent.name not in ("admin", "studio"):
             canonical = doc.find("link", rel="canonical")["href"]
             assert canonical.startswith(SITE_URL + "/") and doc.meta("og:url") == canonical
             assert doc.meta("og:title") and doc.meta("og:type")
