@@ -324,6 +324,14 @@ def test_metadata_becomes_the_sidecar_and_cannot_smuggle_fields(
     assert listed["status"] == ("approved" if local else "processing")
 
 
+def test_metadata_never_writes_designer_md(api_project: ApiProject, studio: ApiClient) -> None:
+    store = open_content_store(api_project.settings)
+    store.write("designs/ana-lima/Designer.jpg", jpeg())  # dropped in by hand
+    answer = studio.request("PUT", "/api/studio/designs/ana-lima/designer", {"title": "Evil"})
+    assert error(answer) == (400, "invalid_upload")
+    assert store.read("designs/ana-lima/designer.md").decode().endswith(f"Account: {ANA}\n")
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [

@@ -197,6 +197,10 @@ class Studio:
         design = self._design(folder, slug)
         text = sidecar_text(fields)
         stem = PurePosixPath(design.rel_path).stem
+        if f"{stem}{SIDECAR_SUFFIX}".lower() == DESIGNER_FILE:  # designer.jpg: never designer.md
+            raise InvalidUpload(
+                "This photo's sidecar would be designer.md; ask an admin to rename it"
+            )
         key = f"{folder.key}/{stem}{SIDECAR_SUFFIX}"
         self._content.write(key, text.encode("utf-8"))
         return key
