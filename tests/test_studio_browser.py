@@ -120,18 +120,19 @@ def test_a_designer_uploads_from_her_phone_and_sees_each_status(
     expect(card(page, "ana-lima/old-favourite").locator(".badge")).to_have_text("Live")
     assert_accessible(page, "studio, signed in")
 
-    photos = page.get_by_label("Photos", exact=True)
+    upload = page.locator("form[data-upload-form]")
+    photos = upload.get_by_label("Photos", exact=True)
     expect(photos).to_have_attribute("accept", "image/*,.heic,.heif,.avif")
     photos.set_input_files(
         [photo(tmp_path, "Ruby Glass.jpg", 0), photo(tmp_path, "IMG_2041.jpg", 128)]
     )
     expect(page.locator("[data-picked] li")).to_have_count(2)
     expect(page.locator("[data-picked] img").first).to_be_visible()  # a blob: preview, under CSP
-    page.get_by_label("Tags").fill("wedding, Chrome")
-    page.get_by_label("Colours").fill("red")
-    page.get_by_label("Technique").fill("chrome powder")
+    upload.get_by_label("Tags").fill("wedding, Chrome")
+    upload.get_by_label("Colours").fill("red")
+    upload.get_by_label("Technique").fill("chrome powder")
     page.screenshot(path=str(SHOTS / "phone-picked.png"), full_page=True)
-    page.get_by_role("button", name="Upload").click()
+    upload.get_by_role("button", name="Upload").click()
 
     uploads = page.locator("[data-progress] li")
     expect(uploads).to_have_count(2)
@@ -144,12 +145,21 @@ def test_a_designer_uploads_from_her_phone_and_sees_each_status(
     expect(card(page, "ana-lima/img-2041").locator(".badge")).to_have_text("Held for review")
     expect(card(page, "ana-lima/img-2041").get_by_role("link")).to_have_count(0)
     page.screenshot(path=str(SHOTS / "phone-uploaded.png"), full_page=True)
+    held = card(page, "ana-lima/img-2041")
+    held.get_by_text("Edit details").click()
+    held.get_by_label("Title").fill("Bridal French")
+    held.get_by_role("button", name="Save details").click()
+    expect(card(page, "ana-lima/img-2041").locator(".studio__design-title")).to_have_text(
+        "Bridal French"
+    )
+    page.screenshot(path=str(SHOTS / "phone-edited.png"), full_page=True)
     assert_accessible(page, "studio, after uploading")
     assert page.errors == [] and page.csp == []  # type: ignore[attr-defined]
 
     live.get_by_role("link", name="Ruby Glass").click()
     expect(page).to_have_url(f"{studio_site.url}/designs/ana-lima/ruby-glass/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Ruby Glass")
+    assert ANA not in page.content()  # designer.md's Account: is never published
     stored = sorted(p.name for p in (studio_site.settings.designs_dir / "ana-lima").iterdir())
     assert stored == [
         "designer.md",

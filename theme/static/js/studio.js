@@ -162,7 +162,54 @@ function start(root) {
     );
     if (design.reason) item.append(el("p", { class: "studio__design-reason" }, design.reason));
     if (facts) item.append(el("p", { class: "studio__design-facts" }, facts));
+    item.append(editor(design));
     return item;
+  }
+
+  /** "Edit details": the design's metadata in a form of its own, saved as its sidecar. */
+  function editor(design) {
+    const id = `edit-${design.design.replace("/", "--")}`;
+    const values = {
+      title: design.title,
+      tags: design.tags.join(", "),
+      colours: design.colours.join(", "),
+      technique: design.technique,
+      description: design.description,
+    };
+    const form = el("form", { class: "form", novalidate: "" });
+    for (const name of METADATA) {
+      const label = name[0].toUpperCase() + name.slice(1);
+      const field = name === "description" ? el("textarea", { rows: "3" }) : el("input", { type: "text" });
+      field.id = `${id}-${name}`;
+      field.name = name;
+      field.value = values[name];
+      form.append(el("div", { class: "field" }, el("label", { for: field.id }, label), field));
+    }
+    form.append(
+      el("p", { class: "form__error", id: `${id}-error`, role: "alert", "data-form-error": "" }),
+      el("button", { class: "button button--small", type: "submit" }, "Save details"),
+    );
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      clearError(form);
+      const body = {};
+      for (const name of METADATA) {
+        const value = form.elements[name].value.trim();
+        body[name] = name === "tags" || name === "colours" ? value.split(",") : value;
+      }
+      setBusy(form, true);
+      try {
+        const [folder, slug] = design.design.split("/");
+        await api(`studio/designs/${folder}/${slug}`, { method: "PUT", body });
+        listStatus.textContent = `Saved the details of ${body.title || design.file}.`;
+        await load(admin ? designer.slug : "");
+      } catch (error) {
+        if (!(error instanceof ApiError)) throw error;
+        setBusy(form, false);
+        showError(form, error.message, error.field ? form.elements[error.field] : null);
+      }
+    });
+    return el("details", { class: "studio__edit" }, el("summary", {}, "Edit details"), form);
   }
 
   function showPicked() {
