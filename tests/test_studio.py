@@ -21,6 +21,7 @@ from PIL import Image
 from chalice_app.app import app
 from nailfolio import config
 from nailfolio.config import open_catalog, open_content_store
+from nailfolio.gallery import events
 from nailfolio.gallery import studio as studio_module
 from nailfolio.gallery.models import Status
 
@@ -384,6 +385,19 @@ def test_a_presigned_post_lands_in_the_bucket(api_project: ApiProject, studio: A
     assert store.read(form["key"]) == jpeg()
     [listed] = listing(studio)["designs"]
     assert (listed["design"], listed["status"]) == ("ana-lima/ruby-chrome", "processing")
+    # What the bucket's "Object Created" event makes the moderate Lambda do, with its handler:
+    requested: list[tuple[str, list[str]]] = []
+
+    class Queue:
+        def request(self, reason: str, keys: list[str] = ()) -> None:
+            requested.append((reason, list(keys)))
+
+    change = events.ContentChange(form["key"])
+    report = events.moderate_changes(api_project.settings, [change], Queue())
+    assert report.decisions == {form["key"]: "approved"}
+    assert [keys for _, keys in requested] == [[form["key"]]]  # the rebuild queue's message
+    [listed] = listing(studio)["designs"]
+    assert (listed["status"], listed["page"]) == ("approved", "designs/ana-lima/ruby-chrome/")
     policy = json.loads(base64.b64decode(form["fields"]["policy"]))
     conditions = policy["conditions"]  # all of them: tests/test_upload_forms.py
     assert {"key": form["key"]} in conditions and {"Content-Type": "image/jpeg"} in conditions
