@@ -128,3 +128,51 @@ def test_the_local_form_carries_the_same_fields_and_is_received_once_checked(
     other = SignedUploadForms(tmp_path / "other.pem", "/api/studio/files", content)
     with pytest.raises(UploadRefused):  # another signing key: another secret
         other.receive(form.fields, png)
+
+
+def _heic() -> bytes:
+    import io
+
+    import pillow_heif
+    from PIL import Image
+
+    out = io.BytesIO()
+    pillow_heif.from_pillow(Image.new("RGB", (64, 64), (200, 10, 10))).save(out, format="HEIF")
+    return out.getvalue()
+
+
+def test_an_iphone_photo_is_received_as_heic_and_a_jpeg_is_not(tmp_path: Path) -> None:
+    from nailfolio.gallery.studio import InvalidUpload
+
+    (tmp_path / "designs" / "ana").mkdir(parents=True)
+    content = FolderContentStore(tmp_path)
+    forms = SignedUploadForms(tmp_path / "key.pem", "/api/studio/files", content)
+    form = forms.form("designs/ana/img-2041.heic", "image/heic", 10**6, 60)
+    with pytest.raises(InvalidUpload, match=r"not a HEIF image \(looks like JPEG\)"):
+        forms.receive(form.fields, b"\xff\xd8\xff\xe0" + b"\0" * 100)
+    heic = _heic()
+    assert forms.receive(form.fields, heic) == "designs/ana/img-2041.heic"
+    assert content.read("designs/ana/img-2041.heic") == heic
+
+
+@pytest.fixture(params=["s3", "local"])
+def forms(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+    if request.param == "local":
+        yield SignedUploadForms(
+            tmp_path / "key.pem", "/api/studio/files", FolderContentStore(tmp_path)
+        )
+        return
+    with mock_aws():
+        client = boto3.client("s3", region_name=REGION, config=_v4())
+        yield S3UploadForms(client, BUCKET, upload_url(BUCKET, REGION))
+
+
+def test_every_form_names_its_key_and_type_and_expires(forms: Any) -> None:
+    """The contract both adapters keep: the browser posts `fields` (the key and the declared
+    Content-Type among them), then the file, to `url`, before `expires_at`."""
+    form = forms.form(KEY, "image/heic", CAP, 1800)
+    assert form.key == KEY and form.fields["key"] == KEY
+    assert form.fields["Content-Type"] == "image/heic" and form.fields["policy"]
+    assert form.url.endswith("/") or form.url == "/api/studio/files"
+    left = form.expires_at - datetime.now(UTC)
+    assert timedelta(minutes=29) < left <= timedelta(minutes=30)
