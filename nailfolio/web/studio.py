@@ -3,15 +3,14 @@ HTTP statuses, the multipart form the local backend receives, and the JSON shape
 
 Authorization, before anything is looked up: a visitor gets 401, a customer 403; a designer
 works only in the folder whose designer.md names their email (else 403 saying what to ask
-the admin); an admin in any folder, named by its designer slug. The Studio service is built
-on first use beside the API's services (nailfolio.web.api) and rebuilt when they are.
+the admin); an admin in any folder, named by its designer slug. The Studio service is made
+per request on the API's services (nailfolio.web.api).
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-import threading
 from collections.abc import Callable
 from email.parser import BytesParser
 from email.policy import HTTP
@@ -35,32 +34,22 @@ LIST_QUERY = ("designer",)
 MULTIPART = "multipart/form-data"
 _STAFF = ("designers", "admins")
 
-_lock = threading.Lock()
-_built: tuple[api.Services, Studio, UploadForms] | None = None
-
 
 def service() -> Studio:
-    """The Studio for the API's current services (rebuilt when api.configure changes them)."""
-    return _current()[1]
+    """The Studio on the API's current services (cheap to make: one per request, so nothing
+    outlives api.reset's closing of the stores)."""
+    return _current()[0]
 
 
-def _current() -> tuple[api.Services, Studio, UploadForms]:
-    global _built
-    current = api.services()
-    with _lock:
-        if _built is None or _built[0] is not current:
-            _built = _build(current)
-        return _built
-
-
-def _build(services: api.Services) -> tuple[api.Services, Studio, UploadForms]:
+def _current() -> tuple[Studio, UploadForms]:
     from nailfolio import config
     from nailfolio.gallery.studio import Studio
 
+    services = api.services()
     settings = services.settings
     content = config.open_content_store(settings)
     forms = config.open_upload_forms(settings)
-    return services, Studio(content, services.stores["catalog"], forms, settings.images), forms
+    return Studio(content, services.stores["catalog"], forms, settings.images), forms
 
 
 def guarded(view: Callable[..., Response]) -> Callable[..., Response]:
@@ -128,7 +117,7 @@ def receive(request: Request) -> str:
     if settings.backend != "local":
         raise HttpError(404, "not_found", "Uploads go straight to the content bucket here")
     fields, data = read_multipart(request)
-    key = _current()[2].receive(fields, data)  # type: ignore[attr-defined]  (the local forms)
+    key = _current()[1].receive(fields, data)  # type: ignore[attr-defined]  (the local forms)
     written(key)
     return key
 
