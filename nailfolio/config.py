@@ -40,12 +40,12 @@ if TYPE_CHECKING:
     from nailfolio.gallery.catalog import Catalog
     from nailfolio.gallery.content_store import ContentStore
     from nailfolio.gallery.content_sync import ContentBucket
+    from nailfolio.gallery.design_uploads import UploadForms
     from nailfolio.gallery.moderation import Moderator
     from nailfolio.gallery.notify import Notifier
     from nailfolio.gallery.publish import SiteTarget
     from nailfolio.gallery.rebuild_queue import RebuildQueue
     from nailfolio.gallery.rendition_store import RenditionStore
-    from nailfolio.gallery.studio import UploadForms
     from nailfolio.identity.provider import IdentityProvider
     from nailfolio.local.outbox_notifier import OutboxNotifier
     from nailfolio.ratelimit import RateLimiter

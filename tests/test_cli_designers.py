@@ -9,7 +9,7 @@ from click.testing import CliRunner, Result
 
 from nailfolio.cli import main
 from nailfolio.config import Settings
-from nailfolio.gallery.studio import with_account
+from nailfolio.gallery.design_uploads import with_account
 
 PASSWORD = "Nail-Art-2024"
 

@@ -15,7 +15,7 @@ import pytest
 from moto import mock_aws
 
 from nailfolio.aws.s3_upload_forms import S3UploadForms, upload_url
-from nailfolio.gallery.studio import UploadRefused
+from nailfolio.gallery.design_uploads import UploadRefused
 from nailfolio.local.folder_content_store import FolderContentStore
 from nailfolio.local.signed_upload_forms import SignedUploadForms
 
@@ -142,7 +142,7 @@ def _heic() -> bytes:
 
 
 def test_an_iphone_photo_is_received_as_heic_and_a_jpeg_is_not(tmp_path: Path) -> None:
-    from nailfolio.gallery.studio import InvalidUpload
+    from nailfolio.gallery.design_uploads import InvalidUpload
 
     (tmp_path / "designs" / "ana").mkdir(parents=True)
     content = FolderContentStore(tmp_path)

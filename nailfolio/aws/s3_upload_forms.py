@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from nailfolio.aws.calls import call
 from nailfolio.aws.clients import SharedClient
-from nailfolio.gallery.studio import UploadForm
+from nailfolio.gallery.design_uploads import UploadForm
 
 if TYPE_CHECKING:
     from botocore.client import BaseClient

@@ -14,7 +14,7 @@ import click
 from nailfolio.config import Settings, open_content_store, open_identity
 from nailfolio.errors import ConfigError, ContentNotFound
 from nailfolio.gallery.content import DESIGNER_FILE, designer_folders
-from nailfolio.gallery.studio import with_account
+from nailfolio.gallery.design_uploads import with_account
 from nailfolio.identity.provider import fold_email
 
 _FOLDER = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")

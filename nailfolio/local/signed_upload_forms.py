@@ -21,9 +21,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from nailfolio.gallery.content_store import ContentStore
+from nailfolio.gallery.design_uploads import (
+    InvalidUpload,
+    UploadForm,
+    UploadRefused,
+    UploadTooLarge,
+)
 from nailfolio.gallery.events import is_content_key
 from nailfolio.gallery.images import HEAD_BYTES, UPLOAD_TYPES, sniff_type
-from nailfolio.gallery.studio import InvalidUpload, UploadForm, UploadRefused, UploadTooLarge
 from nailfolio.identity.base64url import decode_base64url, encode_base64url
 from nailfolio.local.signing_key import derived_secret
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from nailfolio.gallery.design_uploads import MAX_TERMS, METADATA_FIELDS, TEXT_LIMITS
 from nailfolio.gallery.images import UPLOAD_TYPES
-from nailfolio.gallery.studio import MAX_TERMS, METADATA_FIELDS, TEXT_LIMITS
 from nailfolio.web.studio import LOCAL_UPLOAD_PATH, MULTIPART
 
 Schema = dict[str, Any]

@@ -3,7 +3,7 @@ HTTP statuses, the multipart form the local backend receives, and the JSON shape
 
 Authorization, before anything is looked up: a visitor gets 401, a customer 403; a designer
 works only in the folder whose designer.md names their email (else 403 saying what to ask
-the admin); an admin in any folder, named by its designer slug. The Studio service is made
+the admin); an admin in any folder, named by its designer slug. The DesignerStudio service is made
 per request on the API's services (nailfolio.web.api).
 """
 
@@ -24,7 +24,12 @@ from nailfolio.web.plumbing import HttpError
 
 if TYPE_CHECKING:
     from nailfolio.gallery.content import DesignerFolder
-    from nailfolio.gallery.studio import DesignStatus, Studio, UploadForm, UploadForms
+    from nailfolio.gallery.design_uploads import (
+        DesignerStudio,
+        DesignStatus,
+        UploadForm,
+        UploadForms,
+    )
 
 logger = logging.getLogger(__name__)
 
@@ -35,21 +40,21 @@ MULTIPART = "multipart/form-data"
 _STAFF = ("designers", "admins")
 
 
-def service() -> Studio:
-    """The Studio on the API's current services (cheap to make: one per request, so nothing
+def service() -> DesignerStudio:
+    """The DesignerStudio on the API's current services (cheap to make: one per request, so nothing
     outlives api.reset's closing of the stores)."""
     return _current()[0]
 
 
-def _current() -> tuple[Studio, UploadForms]:
+def _current() -> tuple[DesignerStudio, UploadForms]:
     from nailfolio import config
-    from nailfolio.gallery.studio import Studio
+    from nailfolio.gallery.design_uploads import DesignerStudio
 
     services = api.services()
     settings = services.settings
     content = config.open_content_store(settings)
     forms = config.open_upload_forms(settings)
-    return Studio(content, services.stores["catalog"], forms, settings.images), forms
+    return DesignerStudio(content, services.stores["catalog"], forms, settings.images), forms
 
 
 def guarded(view: Callable[..., Response]) -> Callable[..., Response]:
@@ -57,7 +62,7 @@ def guarded(view: Callable[..., Response]) -> Callable[..., Response]:
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Response:
-        from nailfolio.gallery import studio
+        from nailfolio.gallery import design_uploads as studio
 
         try:
             return view(*args, **kwargs)

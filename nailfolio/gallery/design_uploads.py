@@ -121,7 +121,7 @@ class DesignStatus:
     decided_at: datetime | None = None
 
 
-class Studio:
+class DesignerStudio:
     """What the studio's API does, on the content store, the catalog and an UploadForms."""
 
     def __init__(

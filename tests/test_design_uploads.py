@@ -21,8 +21,8 @@ from PIL import Image
 from chalice_app.app import app
 from nailfolio import config
 from nailfolio.config import open_catalog, open_content_store
+from nailfolio.gallery import design_uploads as studio_module
 from nailfolio.gallery import events
-from nailfolio.gallery import studio as studio_module
 from nailfolio.gallery.models import Status
 
 ANA = "ana@example.com"
