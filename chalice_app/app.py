@@ -14,7 +14,7 @@ from chalice import Chalice, Rate
 from chalice.app import CloudWatchEvent, Response, SQSEvent
 
 # configure_logs=False: Chalice would take over the "nailfolio" logger (the app's name), the
-from nailfolio.web import api, moderation, plumbing
+from nailfolio.web import api, moderation, plumbing, studio
 
 # parent of every nailfolio.* module's, set it to ERROR and stop it propagating.
 app = Chalice(app_name="nailfolio", configure_logs=False)
@@ -217,6 +217,50 @@ def set_comment_status(comment_id: str) -> Response:
     api.admin(request)
     comment = api.comments().set_status(comment_id, status_body(request))
     return plumbing.json_response(api.admin_comment_json(comment))
+
+
+# --- The designers' studio (nailfolio/web/studio.py): uploads, metadata, statuses. ---
+app.api.binary_types.append(studio.MULTIPART)  # the local backend's file posts stay bytes
+
+
+@app.route("/api/studio/designs", methods=["GET"], content_types=ANY)
+@api.endpoint
+@studio.guarded
+def studio_designs() -> Response:
+    request = app.current_request
+    found = studio.folder(request, studio.list_designer(request))
+    return plumbing.json_response(studio.designs_json(found, studio.service().list_designs(found)))
+
+
+@app.route("/api/studio/uploads", methods=["POST"], content_types=ANY)
+@api.endpoint
+@studio.guarded
+def ask_upload() -> Response:
+    request = app.current_request
+    body = studio.ask_fields(request)
+    found = studio.folder(request, body.get("designer"))
+    form = studio.service().ask_upload(
+        found, body.get("filename"), body.get("content_type"), body.get("size")
+    )
+    return plumbing.json_response(studio.form_json(form), 201)
+
+
+@app.route(studio.LOCAL_UPLOAD_PATH, methods=["POST"], content_types=ANY)
+@api.endpoint
+@studio.guarded
+def receive_upload() -> Response:
+    studio.receive(app.current_request)
+    return plumbing.no_content()
+
+
+@app.route("/api/studio/designs/{designer}/{design}", methods=["PUT"], content_types=ANY)
+@api.endpoint
+@studio.guarded
+def save_design(designer: str, design: str) -> Response:
+    request = app.current_request
+    found = studio.folder(request, designer)
+    studio.written(studio.service().save_metadata(found, design, plumbing.read_json(request)))
+    return plumbing.json_response(studio.saved_json(found, design))
 
 
 # --- The hooks (nailfolio/gallery/events.py does the work; each imports it on first use). ---

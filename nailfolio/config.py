@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from nailfolio.gallery.catalog import Catalog
     from nailfolio.gallery.content_store import ContentStore
     from nailfolio.gallery.content_sync import ContentBucket
+    from nailfolio.gallery.design_uploads import UploadForms
     from nailfolio.gallery.moderation import Moderator
     from nailfolio.gallery.moderation_queue import PreviewLinks
     from nailfolio.gallery.notify import Notifier
@@ -433,6 +434,40 @@ def open_content_sync(settings: Settings) -> tuple[ContentStore, ContentBucket]:
 
     bucket = S3ContentBucket(_aws_client(settings, "s3"), settings.aws.get("content_bucket"))
     return FolderContentStore(settings.content_dir), bucket
+
+
+def open_upload_forms(settings: Settings) -> UploadForms:
+    """The studio's upload forms: presigned POSTs straight into the content bucket on aws;
+    locally signed forms that the API's own POST /api/studio/files receives."""
+    if settings.backend == "aws":
+        from nailfolio.aws.clients import client
+        from nailfolio.aws.s3_upload_forms import S3UploadForms, upload_url
+
+        aws = settings.aws
+        bucket, region = aws.get("content_bucket"), aws.get("region")
+        endpoint = aws.values.get("endpoint_url", "")
+        signer = client("s3", region, endpoint, signature_version="s3v4")
+        return S3UploadForms(signer, bucket, upload_url(bucket, region, endpoint))
+    from nailfolio.local.signed_upload_forms import SignedUploadForms
+    from nailfolio.web.studio import LOCAL_UPLOAD_PATH
+
+    content = open_content_store(settings)
+    return SignedUploadForms(settings.signing_key_path, LOCAL_UPLOAD_PATH, content)
+
+
+def content_written_hook(settings: Settings) -> Callable[[str], object] | None:
+    """What runs after the API writes a content key: on aws nothing (the bucket's event runs
+    the moderate Lambda); locally the same handler, at once (ingest, then a rebuild)."""
+    if settings.backend == "aws":
+        return None
+
+    def moderate(key: str) -> object:
+        from nailfolio.gallery import events
+
+        change = events.ContentChange(key)
+        return events.moderate_changes(settings, [change], open_rebuild_queue(settings))
+
+    return moderate
 
 
 def open_rendition_store(settings: Settings) -> RenditionStore:

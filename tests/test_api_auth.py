@@ -53,6 +53,7 @@ class Row:
 OK = (200, 200, 200, 200, 200)
 ADMIN_200, ADMIN_400, ADMIN_404 = ((401, 403, 403, status, 401) for status in (200, 400, 404))
 MISSING_DECISION = {"design": "no/such", "status": "approved", "reason": "x"}
+UPLOAD = {"filename": "red.jpg", "content_type": "image/jpeg", "size": 1000}
 TABLE = [
     Row("GET", "/api/health", OK),
     Row("GET", "/api/openapi.json", OK),
@@ -96,7 +97,24 @@ TABLE = [
     Row("PATCH", "/api/admin/comments/{existing}", (401, 403, 403, 400, 401), {"status": "done"}),
     Row("GET", "/api/admin/comments?status=answered", (401, 403, 403, 200, 401)),
     Row("GET", "/api/admin/comments.csv?status=gone", (401, 403, 403, 400, 401)),
+    # The studio: the designer owns designs/ana/ (see `world`); admins name any folder.
+    Row("GET", "/api/studio/designs", (401, 403, 200, 400, 401)),
+    Row("GET", "/api/studio/designs?designer=ana", (401, 403, 200, 200, 401)),
+    Row("GET", "/api/studio/designs?designer=bo", (401, 403, 403, 200, 401)),
+    Row("POST", "/api/studio/uploads", (401, 403, 201, 201, 401), {**UPLOAD, "designer": "ana"}),
+    Row("POST", "/api/studio/uploads", (401, 403, 403, 201, 401), {**UPLOAD, "designer": "bo"}),
+    Row("POST", "/api/studio/files", (403,) * 5, "forged-upload"),  # the form is the authority
+    Row("PUT", "/api/studio/designs/ana/red", (401, 403, 200, 200, 401), {"title": "Red"}),
+    Row("PUT", "/api/studio/designs/bo/blue", (401, 403, 403, 200, 401), {"title": "Blue"}),
 ]
+
+
+FORGED_UPLOAD = (
+    b'--x\r\nContent-Disposition: form-data; name="key"\r\n\r\ndesigns/ana/new.jpg\r\n'
+    b'--x\r\nContent-Disposition: form-data; name="signature"\r\n\r\nforged\r\n'
+    b'--x\r\nContent-Disposition: form-data; name="file"; filename="a.jpg"\r\n\r\n'
+    b"\xff\xd8\xff\xe0 not really a photo\r\n--x--\r\n"
+)
 
 
 @dataclass
@@ -126,7 +144,13 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     with open_catalog(settings) as catalog:
         catalog.record_decision(Decision(PUBLISHED, "hash-red", Status.APPROVED, "test"))
         catalog.record_decision(Decision(UNPUBLISHED, "hash-blue", Status.NEEDS_REVIEW, "test"))
-    tokens = {caller: _new_user(settings, role)[1] for caller, role in ROLE_OF.items()}
+    users = {caller: _new_user(settings, role) for caller, role in ROLE_OF.items()}
+    tokens = {caller: token for caller, (_email, token) in users.items()}
+    for folder, account in (("ana", users["designer"][0]), ("bo", "bo@example.com")):
+        (root / "content" / "designs" / folder).mkdir()
+        (root / "content" / "designs" / folder / "designer.md").write_text(f"Account: {account}\n")
+    for design in ("ana/red.jpg", "bo/blue.jpg"):  # never a valid image: ingest refuses it
+        (root / "content" / "designs" / design).write_bytes(b"not an image")
     _email, revoked = _new_user(settings, "customers")
     with open_identity(settings) as identity:
         identity.sign_up("someone@example.com", PASSWORD)
@@ -158,6 +182,8 @@ def _path(row: Row) -> str:
 
 
 def _body(row: Row) -> Any:
+    if row.body == "forged-upload":
+        return None  # sent as multipart by the test
     if row.body == "new-account":
         return {"email": f"new-{uuid.uuid4().hex[:8]}@example.com", "password": PASSWORD}
     if row.path == "/api/auth/signin":
@@ -181,6 +207,9 @@ def test_authorization_table(
     if payload is not None:
         headers["Content-Type"] = "application/json"
     raw = json.dumps(payload).encode() if payload is not None else b""
+    if row.body == "forged-upload":
+        headers["Content-Type"] = "multipart/form-data; boundary=x"
+        raw = FORGED_UPLOAD
     response = client.request(row.method, _path(row), headers=headers, body=raw)
     expected = row.expect[CALLERS.index(caller)]
     assert response.status_code == expected, response.body[:300]

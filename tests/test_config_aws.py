@@ -87,12 +87,14 @@ def test_the_readme_lists_every_aws_setting() -> None:
         (config.open_notifier, "NAILFOLIO_TOPIC_ARN"),
         (config.open_catalog, "NAILFOLIO_AWS_REGION"),
         (config.moderator_factory, "NAILFOLIO_AWS_REGION"),
+        (config.open_upload_forms, "NAILFOLIO_CONTENT_BUCKET"),
     ],
 )
 def test_a_missing_resource_is_named_when_first_needed(
     tmp_path: Path, opener: Any, variable: str
 ) -> None:
-    settings = _aws(tmp_path, **({"AWS_REGION": REGION} if "TOPIC" in variable else {}))
+    regional = "TOPIC" in variable or "BUCKET" in variable
+    settings = _aws(tmp_path, **({"AWS_REGION": REGION} if regional else {}))
     with pytest.raises(ConfigError, match=f"^{variable} is not set; the aws backend needs it"):
         opener(settings)
 

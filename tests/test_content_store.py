@@ -200,7 +200,47 @@ def test_the_scan_reports_misplaced_files_the_same_way_in_every_store(content: C
     ]
 
 
+def test_write_stores_the_bytes_and_replaces_a_file_whole(content: Content) -> None:
+    content.put("designs/ana/designer.md", b"Name: Ana\n")
+    content.store.write("designs/ana/red.jpg", b"first")
+    content.store.write("designs/ana/red.jpg", b"second")
+    assert content.store.read("designs/ana/red.jpg") == b"second"
+    assert sorted(_by_key(content.store)) == [
+        "designs/ana",
+        "designs/ana/designer.md",
+        "designs/ana/red.jpg",
+    ]  # no temporary file left behind
+
+
+def test_write_refuses_keys_outside_designs(content: Content) -> None:
+    with pytest.raises(ValueError, match="not a content key"):
+        content.store.write("designs/../x.jpg", b"x")
+
+
 # --- only the folder can show ---------------------------------------------------------------
+
+
+def test_the_folder_never_writes_through_a_link(tmp_path: Path) -> None:
+    root = tmp_path / "content"
+    (root / "designs" / "ana").mkdir(parents=True)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (root / "designs" / "bo").symlink_to(elsewhere, target_is_directory=True)
+    victim = tmp_path / "victim.jpg"
+    victim.write_bytes(b"keep")
+    (root / "designs" / "ana" / "red.jpg").symlink_to(victim)
+    store = FolderContentStore(root)
+    with pytest.raises(ContentUnreadable, match="symbolic link"):
+        store.write("designs/bo/red.jpg", b"x")
+    store.write("designs/ana/red.jpg", b"new")  # the link itself is replaced, not followed
+    assert victim.read_bytes() == b"keep" and list(elsewhere.iterdir()) == []
+    assert not (root / "designs" / "ana" / "red.jpg").is_symlink()
+
+
+def test_the_folder_write_needs_the_designer_folder(tmp_path: Path) -> None:
+    (tmp_path / "designs").mkdir()
+    with pytest.raises(ContentUnreadable, match=r"designs/ana/red\.jpg"):
+        FolderContentStore(tmp_path).write("designs/ana/red.jpg", b"x")
 
 
 def test_the_folder_lists_links_and_never_reads_through_one(tmp_path: Path) -> None:

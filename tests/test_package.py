@@ -258,6 +258,22 @@ def test_buckets_are_private_encrypted_and_tls_only(sam: dict[str, Any]) -> None
         "EventBridgeEnabled": True
     }
     assert content["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert content["CorsConfiguration"] == {  # the studio's presigned POSTs, from the site
+        "CorsRules": [
+            {
+                "AllowedMethods": ["POST"],
+                "AllowedOrigins": stack_template.STUDIO_ORIGINS,
+                "AllowedHeaders": ["*"],
+                "MaxAge": 3600,
+            }
+        ]
+    }
+    assert stack_template.STUDIO_ORIGINS["Fn::If"][1:] == [
+        [{"Fn::Sub": "https://${DomainName}"}],
+        ["https://*.cloudfront.net"],
+    ]
+    for bucket in ("AssetsBucket", "SiteBucket"):
+        assert "CorsConfiguration" not in props(sam, bucket)
     policies = resources(sam, "AWS::S3::BucketPolicy")
     assert {p["Properties"]["Bucket"]["Ref"] for p in policies.values()} == set(buckets)
     for policy in policies.values():
@@ -315,6 +331,14 @@ def test_cloudfront_serves_the_private_bucket_over_https_with_security_headers(
     assert admin["SecurityHeadersConfig"]["ContentSecurityPolicy"][
         "ContentSecurityPolicy"
     ] == csp.csp_header("/admin/")
+    studio = props(sam, "StudioHeadersPolicy")["ResponseHeadersPolicyConfig"]
+    studio_csp = studio["SecurityHeadersConfig"]["ContentSecurityPolicy"]["ContentSecurityPolicy"]
+    origin = "https://${ContentBucket.RegionalDomainName}"
+    assert studio_csp == {"Fn::Sub": csp.csp_header("/studio/", origin)}
+    assert f"connect-src 'self' {origin};" in studio_csp["Fn::Sub"]
+    behaviours = {b["PathPattern"]: b for b in distribution["CacheBehaviors"]}
+    assert behaviours["/studio*"]["ResponseHeadersPolicyId"] == {"Ref": "StudioHeadersPolicy"}
+    assert behaviours["/studio*"]["AllowedMethods"] == ["GET", "HEAD"]
 
 
 def test_the_moderation_page_has_its_own_csp_and_the_api_may_preview_content(
@@ -429,7 +453,12 @@ def test_each_role_grants_named_resources_only(sam: dict[str, Any]) -> None:
             if statement["Resource"] == "*":
                 assert all(a.startswith(unscoped_ok) for a in actions), (logical_id, actions)
     api_actions = json.dumps(roles["ApiHandlerRole"])
-    assert "cloudfront:" not in api_actions and "s3:PutObject" not in api_actions
+    assert "cloudfront:" not in api_actions
+    # The API's one S3 write: designers' files (and the presigned POSTs it signs for them)
+    # in the content bucket's designs/, never the site or the renditions.
+    (api_policy,) = roles["ApiHandlerRole"]["Properties"]["Policies"]
+    writes = [s for s in api_policy["PolicyDocument"]["Statement"] if "s3:PutObject" in s["Action"]]
+    assert [w["Resource"] for w in writes] == [{"Fn::Sub": "${ContentBucket.Arn}/designs/*"}]
     assert "cloudfront:CreateInvalidation" in json.dumps(roles["RebuildRole"])
 
 

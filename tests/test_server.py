@@ -24,7 +24,7 @@ from conftest import PASSWORD, ApiProject, generous_limits
 
 from nailfolio.errors import ConfigError
 from nailfolio.ratelimit import RateRule
-from nailfolio.web.csp import ADMIN_CSP, DESIGN_CSP, MODERATION_CSP
+from nailfolio.web.csp import ADMIN_CSP, DESIGN_CSP, MODERATION_CSP, STUDIO_CSP
 from nailfolio.web.server import SiteServer, make_server
 
 
@@ -34,7 +34,7 @@ def site_root(tmp_path: Path) -> Path:
     (tmp_path / "index.html").write_text("<h1>Gallery</h1>")
     (tmp_path / "404.html").write_text("<h1>Lost nail</h1>")
     (tmp_path / "img" / "abc-480w.webp").write_bytes(b"RIFF....WEBP")
-    for page in ("admin", "admin/moderation", "designs/ana/red"):
+    for page in ("admin", "admin/moderation", "designs/ana/red", "studio"):
         (tmp_path / page).mkdir(parents=True)
         (tmp_path / page / "index.html").write_text("<h1>page</h1>")
     return tmp_path
@@ -66,6 +66,7 @@ def test_serves_pages_with_revalidation(site: str) -> None:
         ("/admin/", ADMIN_CSP + "; frame-ancestors 'none'"),
         ("/admin/moderation/", MODERATION_CSP + "; frame-ancestors 'none'"),
         ("/designs/ana/red/", DESIGN_CSP + "; frame-ancestors 'none'"),
+        ("/studio/", STUDIO_CSP + "; frame-ancestors 'none'"),
         ("/", None),
     ],
 )
@@ -230,6 +231,30 @@ def test_server_refuses_a_huge_body_without_reading_it(live_api: str) -> None:
         assert json.loads(response.read())["error"]["code"] == "too_large"
         assert response.headers["Connection"] == "close"
         assert response.headers["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize(("megabytes", "status"), [(2, 403), (51, 413)])
+def test_an_upload_post_may_carry_one_image_up_to_the_size_cap(
+    live_api: str, megabytes: int, status: int
+) -> None:
+    """Over the API's 1 MB, under the 50 MB image cap: the app reads it (and refuses the
+    forged form); over the cap, the server refuses it unread."""
+    boundary = "x"
+    body = (
+        b'--x\r\nContent-Disposition: form-data; name="file"; filename="a.jpg"\r\n\r\n'
+        + b"\xff\xd8\xff"
+        + b"\0" * (megabytes * 2**20)
+        + b"\r\n--x--\r\n"
+    )
+    with _connect(live_api) as connection:
+        connection.putrequest("POST", "/api/studio/files")
+        connection.putheader("Content-Type", f"multipart/form-data; boundary={boundary}")
+        connection.putheader("Content-Length", str(len(body)))
+        connection.endheaders()
+        if status == 403:
+            connection.send(body)
+        response = connection.getresponse()
+        assert response.status == status, response.read()[:200]
 
 
 def test_server_refuses_chunked_bodies(live_api: str) -> None:

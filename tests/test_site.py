@@ -329,6 +329,18 @@ def test_moderation_page_is_unlisted_noindex_and_holds_no_image(out):
     assert "admin/moderation" not in sitemap
 
 
+def test_studio_page_is_unlisted_noindex_and_takes_photos(out):
+    doc = Doc(out / "studio" / "index.html")
+    assert doc.meta("robots") == "noindex" and not doc.find_all("link", rel="canonical")
+    assert not [a for t, a in doc.tags if t == "meta" and a.get("http-equiv")]  # a header
+    [script] = doc.find_all("script")
+    assert script["type"] == "module" and script["src"].startswith("../theme/js/studio.js?v=")
+    photos = doc.find("input", id="studio-photos")
+    assert photos["type"] == "file" and photos["accept"].startswith("image/*")
+    assert "multiple" in photos and doc.find("label", for_="studio-photos")
+    assert not [a for _, a in doc.tags if "style" in a], "no style attribute under the CSP"
+
+
 def test_admin_page_is_unlisted_noindex_and_strict(out):
     doc = Doc(out / "admin" / "index.html")
     assert doc.meta("robots") == "noindex"
@@ -416,6 +428,7 @@ def test_robots_txt_allows_all_but_admin_and_api(out):
     lines = (out / "robots.txt").read_text().splitlines()
     assert "User-agent: *" in lines and "Allow: /" in lines
     assert "Disallow: /admin/" in lines and "Disallow: /api/" in lines
+    assert "Disallow: /studio/" in lines
     assert f"Sitemap: {SITE_URL}/sitemap.xml" in lines
 
 

@@ -21,6 +21,7 @@ from nailfolio.gallery.content_store import (
     EntryKind,
     check_key,
 )
+from nailfolio.gallery.media_types import media_type
 
 if TYPE_CHECKING:
     from botocore.client import BaseClient
@@ -59,6 +60,17 @@ class S3ContentStore(SharedClient):
         except NoSuchKey:
             raise ContentNotFound(key, "no such object; it was removed or renamed") from None
         return read_body(response, f"s3://{self._bucket}/{key}", limit)
+
+    def write(self, key: str, data: bytes) -> None:
+        check_key(key)
+        request(
+            self._client,
+            "PutObject",
+            Bucket=self._bucket,
+            Key=key,
+            Body=data,
+            ContentType=media_type(key),
+        )
 
 
 def _file(item: dict[str, Any]) -> ContentEntry:

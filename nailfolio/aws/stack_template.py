@@ -76,6 +76,12 @@ SITE_URL = {
         {"Fn::Sub": "https://${SiteDistribution.DomainName}"},
     ]
 }
+# Who may read S3's answer to a presigned POST (the form itself is the authority): the site.
+# Not SITE_URL: the distribution depends on the content bucket (through the API's role), so
+# the bucket cannot name it; without a domain, any CloudFront address.
+STUDIO_ORIGINS = {
+    "Fn::If": ["HasDomain", [{"Fn::Sub": "https://${DomainName}"}], ["https://*.cloudfront.net"]]
+}
 PLAIN_ENVIRONMENT: dict[str, tuple[Any, tuple[str, ...]]] = {
     "NAILFOLIO_BACKEND": ("aws", _EVERY),
     "NAILFOLIO_SITE_URL": (SITE_URL, ("rebuild", "comment_digest")),  # the digest's link
@@ -176,6 +182,13 @@ def _fill_cloudfront(resources: dict[str, Any], api_stage: str) -> None:
         headers = copy.deepcopy(policy["SecurityHeadersConfig"])
         headers["ContentSecurityPolicy"]["ContentSecurityPolicy"] = csp.csp_header(path)
         policy["SecurityHeadersConfig"] = headers
+    studio = resources["StudioHeadersPolicy"]["Properties"]["ResponseHeadersPolicyConfig"]
+    headers = copy.deepcopy(studio["SecurityHeadersConfig"])
+    bucket = csp.csp_header("/studio/", "https://${ContentBucket.RegionalDomainName}")
+    headers["ContentSecurityPolicy"]["ContentSecurityPolicy"] = {"Fn::Sub": bucket}
+    studio["SecurityHeadersConfig"] = headers
+    cors = resources["ContentBucket"]["Properties"]["CorsConfiguration"]["CorsRules"][0]
+    cors["AllowedOrigins"] = STUDIO_ORIGINS
     request = resources["ApiOriginRequestPolicy"]["Properties"]["OriginRequestPolicyConfig"]
     request["CookiesConfig"]["Cookies"] = [api.SESSION_COOKIE, api.REFRESH_COOKIE]
     request["HeadersConfig"]["Headers"] = list(API_HEADERS)

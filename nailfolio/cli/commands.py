@@ -23,6 +23,7 @@ from nailfolio import config
 from nailfolio.cli.content import content
 from nailfolio.cli.cost import cost
 from nailfolio.cli.deploy import deploy, destroy
+from nailfolio.cli.designers import designers
 from nailfolio.cli.publish import publish
 from nailfolio.cli.stores import backup, check
 from nailfolio.cli.users import users
@@ -332,6 +333,7 @@ def backfill(batch: int) -> None:
 
 
 main.add_command(users)
+main.add_command(designers)
 main.add_command(backup)
 main.add_command(check)
 main.add_command(content)

@@ -165,6 +165,43 @@ def find_design(content: ContentStore, key: str) -> DesignSource | None:
     return scanner.designs[0] if scanner.designs else None
 
 
+@dataclass(frozen=True)
+class DesignerFolder:
+    """A designer folder and who owns it (designer.md's Account: field, folded)."""
+
+    key: str  # "designs/ana-lima"
+    designer: Designer
+
+    @property
+    def name(self) -> str:
+        return self.key.rpartition("/")[2]
+
+
+def designer_folders(content: ContentStore) -> tuple[DesignerFolder, ...]:
+    """Every designer folder with its Designer, reading only the designer.md files."""
+    scanner = _Scanner(content, "", SidecarCache(None))
+    folders, inside, slugs = _designer_folders(content, scanner)
+    found = []
+    for folder in folders:
+        files = [e for e in inside.get(folder.key, []) if e.kind is EntryKind.FILE]
+        marker = next((e.key for e in files if e.name.lower() == DESIGNER_FILE), None)
+        found.append(
+            DesignerFolder(folder.key, scanner._designer(folder, slugs[folder.name], marker))
+        )
+    return tuple(found)
+
+
+def folder_designs(content: ContentStore, folder_key: str) -> tuple[DesignSource, ...]:
+    """The designs scan_designs would find in one designer folder, with the same slugs,
+    reading only that folder's sidecars (a designer's own listing)."""
+    scanner = _Scanner(content, "", SidecarCache(None))
+    folders, inside, slugs = _designer_folders(content, scanner)
+    for folder in folders:
+        if folder.key == folder_key:
+            scanner.scan_folder(folder, inside.get(folder.key, []), slugs[folder.name])
+    return tuple(sorted(scanner.designs, key=lambda design: design.key))
+
+
 def _designer_folders(
     content: ContentStore, scanner: _Scanner
 ) -> tuple[list[ContentEntry], dict[str, list[ContentEntry]], dict[str, str]]:
@@ -419,7 +456,8 @@ class _Scanner:
         meta, body = self._read_markdown(designer_file) if designer_file else ({}, "")
         name = meta.get("name") or meta.get("title") or title_from_name(folder.name)
         bio = "\n\n".join(part for part in (meta.get("bio", ""), body) if part)
-        return Designer(slug=slug, name=name, bio=render_markdown(bio))
+        account = meta.get("account", "").strip().lower()  # as identity folds emails
+        return Designer(slug=slug, name=name, bio=render_markdown(bio), account=account)
 
     def _design(
         self,

@@ -15,6 +15,9 @@ nailfolio.aws.s3_content_store (an S3 bucket). Semantics every adapter keeps:
 - `read` with a limit returns at most limit + 1 bytes, so a caller can tell a file is too
   big without holding it all. A key that is gone raises ContentNotFound; any other failure
   ContentUnreadable with a reason for the designer, or ServiceUnavailable for a cloud fault.
+- `write` (the studio's uploads and sidecars) is atomic: a scan sees the old bytes or the
+  new, never part of a file (a hidden temporary file renamed into place, locally; one
+  PutObject on S3). It never writes through a link, and the designer folder must exist.
 """
 
 from __future__ import annotations
@@ -74,6 +77,10 @@ class ContentStore(Protocol):
 
     def read(self, key: str, limit: int | None = None) -> bytes:
         """The file's bytes; with a limit, at most limit + 1 of them."""
+        ...
+
+    def write(self, key: str, data: bytes) -> None:
+        """Store `data` at `key` atomically (see the module docstring)."""
         ...
 
 

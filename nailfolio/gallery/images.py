@@ -59,7 +59,15 @@ from pillow_heif import HeifImageFile
 from nailfolio.errors import ImageRejected
 from nailfolio.gallery.settings import ImageSettings
 
-__all__ = ["LoadedImage", "hash_bytes", "hash_file", "load_image", "load_image_bytes", "sniff_type"]
+__all__ = [
+    "UPLOAD_TYPES",
+    "LoadedImage",
+    "hash_bytes",
+    "hash_file",
+    "load_image",
+    "load_image_bytes",
+    "sniff_type",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +83,17 @@ PLUGINS: dict[str, type[ImageFile.ImageFile]] = {
     "gif": GifImagePlugin.GifImageFile,
     "heif": HeifImageFile,  # pillow-heif's class: register_heif_opener() is never called
     "avif": AvifImagePlugin.AvifImageFile,
+}
+# Media types a browser may declare for an upload, each with the type its bytes must sniff as
+# and the extension the stored file gets (HEIC is what iPhones save; image/heif its family).
+UPLOAD_TYPES: dict[str, tuple[str, str]] = {
+    "image/jpeg": ("jpeg", ".jpg"),
+    "image/png": ("png", ".png"),
+    "image/webp": ("webp", ".webp"),
+    "image/gif": ("gif", ".gif"),
+    "image/heic": ("heif", ".heic"),
+    "image/heif": ("heif", ".heif"),
+    "image/avif": ("avif", ".avif"),
 }
 # What Pillow raises on damaged data (ImageFile wraps parser slips into SyntaxError; libavif's
 # and libheif's failures may come as RuntimeError).

@@ -16,6 +16,7 @@ class Designer:
     slug: str
     name: str
     bio: str = ""  # HTML rendered from designer.md's body
+    account: str = ""  # designer.md's "Account:" email: the designers-role user owning it
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,8 @@ URL layout (each page is <path>/index.html, linked as <path>/; links are documen
   "contact/"                           the studio's address, hours, phone and NailSalon JSON-LD
   "admin/"                             comments for admins (noindex, not in the sitemap)
   "admin/moderation/"                  the moderation queue for admins (likewise)
+  "studio/"                            designers' uploads (noindex, not in the sitemap; its
+                                       CSP is a header only: see nailfolio.web.csp)
   feeds/designs.atom.xml, sitemap.xml, robots.txt, 404.html, img/<variant.name>
 Templates: gallery, design, designer, designers, term, terms, contact, admin, moderation
 and 404 (.html), all extending base.html; Pelican's own pages from content/pages use page.html.
@@ -60,7 +62,7 @@ EAGER_IMAGES = 4
 FEED_SIZE = 20
 FEED_PATH = "feeds/designs.atom.xml"
 # Written, but not in the sitemap.
-UNLISTED = ("404.html", "admin/index.html", "admin/moderation/index.html")
+UNLISTED = ("404.html", "admin/index.html", "admin/moderation/index.html", "studio/index.html")
 
 
 @dataclass(frozen=True)
@@ -210,6 +212,15 @@ class GalleryGenerator(Generator):
             noindex=True,
             canonical=None,
             csp=MODERATION_CSP,
+        )
+        self._write(
+            writer,
+            "studio/",
+            "studio",
+            page_title="Your designs · Studio",
+            description="Designers upload their photos and follow their moderation.",
+            noindex=True,
+            canonical=None,
         )
 
     def _write(self, writer, path: str, template: str, fingerprint: str = "", **kwargs) -> None:
@@ -440,7 +451,7 @@ def _asset_version(static: Path) -> str:
 
 def _robots(siteurl: str) -> str:
     return (
-        "User-agent: *\nAllow: /\nDisallow: /admin/\nDisallow: /api/\n\n"
+        "User-agent: *\nAllow: /\nDisallow: /admin/\nDisallow: /studio/\nDisallow: /api/\n\n"
         f"Sitemap: {_absolute(siteurl, 'sitemap.xml')}\n"
     )
 

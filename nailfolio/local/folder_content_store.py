@@ -7,8 +7,10 @@ could publish any readable file on the disk); content_dir itself may be a link.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
+import secrets
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -56,6 +58,43 @@ class FolderContentStore:
                 return fp.read() if limit is None else fp.read(limit + 1)
             except OSError as error:
                 raise _unreadable(key, error) from None
+
+    def write(self, key: str, data: bytes) -> None:
+        check_key(key)
+        *folders, name = key.split("/")
+        temp = f".{name}.{secrets.token_hex(6)}.tmp"  # hidden: no scan lists it
+        parent = self._open_parent(key, folders)
+        try:
+            fd = os.open(
+                temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644, dir_fd=parent
+            )
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(data)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.replace(temp, name, src_dir_fd=parent, dst_dir_fd=parent)  # a link is replaced
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(temp, dir_fd=parent)
+                raise
+        except OSError as error:
+            raise ContentUnreadable(key, f"cannot be written ({error.strerror})") from None
+        finally:
+            os.close(parent)
+
+    def _open_parent(self, key: str, folders: list[str]) -> int:
+        """A descriptor of the folder holding `key`, no link followed on the way."""
+        parent = os.open(self.content_dir, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            for folder in folders:
+                inner = _open_folder(folder, parent)
+                os.close(parent)
+                parent = inner
+        except OSError as error:
+            os.close(parent)
+            raise _unreadable(key, error) from None
+        return parent
 
     def _open(self, key: str) -> int:
         """A descriptor for the file at `key`, no link followed on the way (dir_fd walk)."""

@@ -8,6 +8,7 @@ that cannot be read or parsed raises ConfigError naming the file.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import os
 import secrets
@@ -72,6 +73,17 @@ def _create_key_file(path: Path) -> bytes:
     finally:
         temp.unlink(missing_ok=True)
     return pem
+
+
+def derived_secret(path: Path, purpose: str) -> bytes:
+    """An HMAC key for `purpose` ("upload forms") derived from the signing key at `path`:
+    nothing new to keep safe, and a new signing key voids what the old one signed."""
+    der = load_signing_key(path).private_bytes(
+        serialization.Encoding.DER,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return hmac.new(der, purpose.encode("utf-8"), hashlib.sha256).digest()
 
 
 def public_jwk(key: rsa.RSAPrivateKey | rsa.RSAPublicKey) -> dict[str, str]:

@@ -18,8 +18,23 @@ MODERATION_CSP = ADMIN_CSP.replace(
 )
 
 
-def csp_header(path: str) -> str | None:
+def studio_csp(upload_origin: str = "") -> str:
+    """/studio/'s policy: picked photos previewed from blob: URLs and posted to the API
+    (locally) or to `upload_origin`, the content bucket's address (aws). Sent as a header
+    only (no <meta>): the page is rendered before anyone knows the bucket's address."""
+    connect = " ".join(("connect-src 'self'", upload_origin)).strip()
+    return ADMIN_CSP.replace("img-src 'self' data:;", "img-src 'self' data: blob:;").replace(
+        "connect-src 'self';", f"{connect};"
+    )
+
+
+STUDIO_CSP = studio_csp()  # the local backend's: uploads go to the API, on this origin
+
+
+def csp_header(path: str, upload_origin: str = "") -> str | None:
     """The Content-Security-Policy header for a site path, or None for pages without one."""
+    if path.startswith("/studio"):
+        return studio_csp(upload_origin) + "; frame-ancestors 'none'"
     if path.startswith("/admin/moderation"):
         return MODERATION_CSP + "; frame-ancestors 'none'"
     if path.startswith(("/admin", "/contact")):

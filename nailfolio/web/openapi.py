@@ -18,6 +18,7 @@ from nailfolio.web.api import (
     SESSION_COOKIE,
     SESSION_MAX_AGE,
 )
+from nailfolio.web.openapi_studio import studio_paths, studio_schemas
 from nailfolio.web.plumbing import MAX_BODY_BYTES
 
 VERSION = "1.0.0"
@@ -555,9 +556,9 @@ def openapi() -> Schema:
             ),
         },
         "servers": [{"url": "/"}],
-        "paths": _with_unavailable(_paths() | moderation_paths()),
+        "paths": _with_unavailable(_paths() | moderation_paths() | studio_paths()),
         "components": {
-            "schemas": _schemas() | moderation_schemas(),
+            "schemas": _schemas() | moderation_schemas() | studio_schemas(),
             "securitySchemes": {
                 "session": {"type": "apiKey", "in": "cookie", "name": SESSION_COOKIE},
                 "refresh": {"type": "apiKey", "in": "cookie", "name": REFRESH_COOKIE},

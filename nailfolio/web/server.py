@@ -5,8 +5,9 @@ with a year-long immutable cache, like the CDN will in production. Requests unde
 to the Chalice app (chalice_app/app.py) through Chalice's own `LocalGateway`, the piece
 `chalice local` uses, with the real client address as `sourceIp`, as CloudFront routes /api/*
 to API Gateway in production. API Gateway caps bodies and `chalice local` does not, so this
-server refuses a body over MAX_API_BODY_BYTES before reading it. HEAD on an API route runs
-its GET view and sends the headers only.
+server refuses a body over MAX_API_BODY_BYTES before reading it (the studio's file posts, at
+UPLOAD_PATH, may carry one image: up to the image size cap plus FORM_OVERHEAD_BYTES). HEAD on
+an API route runs its GET view and sends the headers only.
 
 Refused with a 400 that closes the connection: a request line or target that cannot be
 parsed, and a static GET or HEAD with a body (left unread, it would be parsed as the next
@@ -62,6 +63,8 @@ logger = logging.getLogger(__name__)
 IMMUTABLE_PREFIXES = ("/img/",)
 API_PREFIX = "/api/"
 MAX_API_BODY_BYTES = 1024 * 1024
+UPLOAD_PATH = "/api/studio/files"  # nailfolio.web.studio.LOCAL_UPLOAD_PATH
+FORM_OVERHEAD_BYTES = 64 * 1024  # an upload form's fields and boundaries around its file
 IDLE_TIMEOUT_S = 30
 LINGER_S = 0.5  # how long a closing connection drains what the client is still sending
 LINGER_BYTES = 256 * 1024
@@ -84,6 +87,7 @@ class SiteHandler(SimpleHTTPRequestHandler):
     # client's delayed ACK of the headers: 40 ms added to every answer on keep-alive.
     disable_nagle_algorithm = True
     api: ApiBridge | None = None  # set by make_server
+    upload_body_bytes = 50 * 1024 * 1024 + FORM_OVERHEAD_BYTES  # set by make_server
     _api_request = False  # decided by parse_request
     _status = 0  # of the answer being sent
 
@@ -212,8 +216,9 @@ class SiteHandler(SimpleHTTPRequestHandler):
         if lengths or not (length_text.isascii() and length_text.isdigit()):
             self._api_error(400, "bad_request", "The Content-Length header is not one number")
             return
-        if int(length_text) > MAX_API_BODY_BYTES:
-            self._api_error(413, "too_large", f"The body is over {MAX_API_BODY_BYTES} bytes")
+        cap = self._body_cap()
+        if int(length_text) > cap:
+            self._api_error(413, "too_large", f"The body is over {cap} bytes")
             return
         body = self.rfile.read(int(length_text)) if int(length_text) else None
         answer = self.api.handle(
@@ -224,6 +229,10 @@ class SiteHandler(SimpleHTTPRequestHandler):
             self.client_address[0],
         )
         self._send_api(*answer)
+
+    def _body_cap(self) -> int:
+        target = urlsplit(self.path).path
+        return self.upload_body_bytes if target == UPLOAD_PATH else MAX_API_BODY_BYTES
 
     def _api_error(self, status: int, code: str, message: str) -> None:
         """An error the server gives itself; the connection closes, as the body is unread."""
@@ -500,8 +509,11 @@ def make_server(
         from nailfolio.web import api as web_api
 
         web_api.configure(settings)
+    attributes: dict[str, Any] = {"api": bridge}
+    if settings is not None:
+        attributes["upload_body_bytes"] = settings.images.max_file_bytes + FORM_OVERHEAD_BYTES
     handler = functools.partial(
-        type("Handler", (SiteHandler,), {"api": bridge}), directory=str(directory)
+        type("Handler", (SiteHandler,), attributes), directory=str(directory)
     )
     try:
         server = SiteServer((host, port), handler, max_connections=max_connections)
