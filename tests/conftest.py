@@ -212,16 +212,18 @@ def signing_key_pem(tmp_path_factory: pytest.TempPathFactory) -> bytes:
 
 
 # The API suites that also run on the aws backend, over moto's server (see moto_server.py);
-# a test there marked local_only (it opens a local file, say) runs on the local one alone.
+# a test there marked local_only (it opens a local file, say) runs on the local one alone,
+# one marked aws_only (a presigned POST to the bucket, say) on the aws one alone.
 AWS_API_SUITES = frozenset({"test_api", "test_api_auth", "test_openapi", "test_design_uploads"})
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "api_backend" not in metafunc.fixturenames:
         return
-    local_only = metafunc.definition.get_closest_marker("local_only") is not None
-    both = metafunc.module.__name__ in AWS_API_SUITES and not local_only
-    metafunc.parametrize("api_backend", ["local", "aws"] if both else ["local"], indirect=True)
+    marked = metafunc.definition.get_closest_marker
+    both = metafunc.module.__name__ in AWS_API_SUITES and not marked("local_only")
+    backends = ["aws"] if marked("aws_only") else ["local", "aws"] if both else ["local"]
+    metafunc.parametrize("api_backend", backends, indirect=True)
 
 
 @pytest.fixture

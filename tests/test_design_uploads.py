@@ -373,9 +373,9 @@ def test_the_listing_shows_the_catalogs_decision_for_the_current_bytes(
 # -- aws: the presigned POST ------------------------------------------------------------------
 
 
+@pytest.mark.aws_only  # the local form is posted to the API (see the local tests above)
 def test_a_presigned_post_lands_in_the_bucket(api_project: ApiProject, studio: ApiClient) -> None:
-    if api_project.settings.backend != "aws":
-        pytest.skip("the local form is posted to the API (see the local tests above)")
+    assert api_project.settings.backend == "aws"
     form = json.loads(ask(studio).body)
     content_type, body = multipart(form["fields"], jpeg())
     sent = urllib.request.Request(form["url"], body, {"Content-Type": content_type}, method="POST")
