@@ -1,0 +1,411 @@
+"""Insights: what customers say about each design and designer, kept at write time.
+
+The comment store keeps, as each comment is stored, scored or deleted (spam never counts):
+- counters per design and ISO week (Monday, UTC): comments, scored, one per sentiment label,
+  and the sum of scores in SCORE_UNITS (a comment's score is positive - negative, in -1..1;
+  whole units keep the sums exact, so counters always equal a full recount);
+- the key phrases counted per design and week;
+- the "needs attention" entries: questions and booking requests (comments.intent, at store
+  time) and negative comments (when scored), until `dismiss_attention` drops one (a comment
+  deleted, or answered: the caller decides).
+A page view reads those counters only (InsightsStore), never every comment. Ranges are
+whole weeks: `since` counts the week it falls in, `until` (exclusive) the weeks before the
+one it falls in, unless it is that week's Monday.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Protocol
+
+from nailfolio.comments.intent import Intent
+from nailfolio.comments.query import InvalidQuery
+from nailfolio.comments.sentiment import Sentiment
+
+SCORE_UNITS = 10_000  # a score of 1.0 counts 10,000
+RECENT_WEEKS = 4  # "this month": the current week and the three before it
+RANKED = 5  # designs in most-loved / most-criticised
+RANKED_MIN_SCORED = 3  # a design needs this many scored comments to be ranked
+PHRASES_OVERALL = 20
+PHRASES_PER_DESIGN = 5
+ATTENTION_LIMIT = 100
+VOLUME_MAX_WEEKS = 520  # a chart's x axis; a wider range keeps its last ten years
+QUERY_FIELDS = ("since", "until", "designer")
+CSV_COLUMNS = (
+    "design", "designer", "week", "comments", "scored", "positive", "negative", "neutral",
+    "mixed", "average_score",
+)  # fmt: skip
+LABELS = ("positive", "negative", "neutral", "mixed")
+
+
+def week_of(when: datetime | date) -> date:
+    """The Monday (UTC) of the ISO week a time falls in."""
+    day = when.astimezone(UTC).date() if isinstance(when, datetime) else when
+    return day - timedelta(days=day.weekday())
+
+
+def score_units(sentiment: Sentiment) -> int:
+    """A sentiment's score, positive - negative, in whole SCORE_UNITS (half away from zero,
+    as SQLite's round() does, so both adapters count the same)."""
+    value = (sentiment.positive - sentiment.negative) * SCORE_UNITS
+    return int(math.copysign(math.floor(abs(value) + 0.5), value))
+
+
+@dataclass(frozen=True)
+class Tally:
+    """Comment counts of one design (or designer, or everything) over some weeks."""
+
+    comments: int = 0
+    scored: int = 0
+    positive: int = 0
+    negative: int = 0
+    neutral: int = 0
+    mixed: int = 0
+    score_units: int = 0
+
+    def __add__(self, other: Tally) -> Tally:
+        return Tally(*(a + b for a, b in zip(_fields(self), _fields(other), strict=True)))
+
+    def share(self, label: str) -> float | None:
+        """The share of scored comments with this label (None: none scored)."""
+        return getattr(self, label) / self.scored if self.scored else None
+
+    @property
+    def average_score(self) -> float | None:
+        """The mean score of the scored comments, in -1..1 (None: none scored)."""
+        return self.score_units / self.scored / SCORE_UNITS if self.scored else None
+
+
+def _fields(tally: Tally) -> tuple[int, ...]:
+    return (
+        tally.comments, tally.scored, tally.positive, tally.negative, tally.neutral,
+        tally.mixed, tally.score_units,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class WeekCounts:
+    """The counters of one design in one week, as the store keeps them."""
+
+    design: str
+    week: date
+    tally: Tally
+
+
+@dataclass(frozen=True)
+class PhraseCount:
+    phrase: str
+    count: int
+
+
+@dataclass(frozen=True)
+class PhraseTops:
+    """The most counted key phrases, overall and per design (most first)."""
+
+    overall: tuple[PhraseCount, ...] = ()
+    by_design: Mapping[str, tuple[PhraseCount, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AttentionEntry:
+    """A comment the studio has not answered yet, and why it needs an answer."""
+
+    comment_id: str
+    design: str
+    author_name: str
+    text: str
+    created_at: datetime
+    reasons: frozenset[Intent]
+
+
+@dataclass(frozen=True)
+class InsightsFilter:
+    """Which weeks and designer an insights answer covers (None: all)."""
+
+    since: date | None = None
+    until: date | None = None
+    designer: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.since and self.until and self.since >= self.until:
+            raise InvalidQuery("since must be earlier than until")
+
+    @property
+    def first_week(self) -> date | None:
+        return week_of(self.since) if self.since else None
+
+    @property
+    def end_week(self) -> date | None:
+        """The first week left out (exclusive)."""
+        return None if self.until is None else week_of(self.until - timedelta(days=1)) + WEEK
+
+
+WEEK = timedelta(days=7)
+
+
+class InsightsStore(Protocol):
+    """The counters the comment store keeps at write time (both adapters: see
+    tests/test_insights_store.py). Weeks are Mondays; `end` is exclusive."""
+
+    def week_counts(
+        self, start: date | None, end: date | None, designer: str | None
+    ) -> list[WeekCounts]:
+        """Every design's counters in the weeks start <= week < end, of one designer."""
+        ...
+
+    def top_phrases(
+        self, start: date | None, end: date | None, designer: str | None, overall: int, each: int
+    ) -> PhraseTops:
+        """The `overall` most counted phrases in those weeks, and each design's `each`."""
+        ...
+
+    def attention(self, designer: str | None, limit: int) -> list[AttentionEntry]:
+        """Comments needing an answer, oldest first."""
+        ...
+
+    def dismiss_attention(self, comment_id: str) -> bool:
+        """Drop a comment from the attention list; False if it was not on it."""
+        ...
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """One design's (or designer's) counts over the range, and week by week."""
+
+    name: str
+    tally: Tally
+    weekly: tuple[tuple[date, Tally], ...]
+
+
+@dataclass(frozen=True)
+class InsightsReport:
+    """What /admin/insights/ shows."""
+
+    filters: InsightsFilter
+    totals: Tally
+    designs: tuple[Ranked, ...]
+    designers: tuple[Ranked, ...]
+    volume: tuple[tuple[date, Tally], ...]
+    recent_since: date
+    most_loved: tuple[Ranked, ...]
+    most_criticised: tuple[Ranked, ...]
+    phrases: PhraseTops
+    attention: tuple[AttentionEntry, ...]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class InsightsService:
+    """Builds the insights from the store's counters; admins only (the caller checks)."""
+
+    def __init__(self, store: InsightsStore, clock: Callable[[], datetime] = _utc_now) -> None:
+        self._store = store
+        self._clock = clock
+
+    def report(self, filters: InsightsFilter | None = None) -> InsightsReport:
+        """The insights over the filters' weeks; "this month" is the last RECENT_WEEKS."""
+        filters = filters or InsightsFilter()
+        start, end, designer = filters.first_week, filters.end_week, filters.designer
+        counts = self._store.week_counts(start, end, designer)
+        recent_since = week_of(self._clock()) - (RECENT_WEEKS - 1) * WEEK
+        recent = rank(self._store.week_counts(recent_since, None, designer), _design)
+        rated = [entry for entry in recent if entry.tally.scored >= RANKED_MIN_SCORED]
+        return InsightsReport(
+            filters=filters,
+            totals=sum((row.tally for row in counts), Tally()),
+            designs=rank(counts, _design),
+            designers=rank(counts, _designer),
+            volume=volume(counts, start, end),
+            recent_since=recent_since,
+            most_loved=_top(rated, "positive"),
+            most_criticised=_top([e for e in rated if e.tally.negative], "negative"),
+            phrases=self._store.top_phrases(
+                start, end, designer, PHRASES_OVERALL, PHRASES_PER_DESIGN
+            ),
+            attention=tuple(self._store.attention(designer, ATTENTION_LIMIT)),
+        )
+
+    def export_csv(self, filters: InsightsFilter | None = None) -> Iterator[str]:
+        """CSV records, one per design and week (header first, CRLF), oldest week first."""
+        filters = filters or InsightsFilter()
+        rows = self._store.week_counts(filters.first_week, filters.end_week, filters.designer)
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\r\n")
+        writer.writerow(CSV_COLUMNS)
+        for row in sorted(rows, key=lambda r: (r.week, r.design)):
+            tally = row.tally
+            average = tally.average_score
+            writer.writerow(
+                (
+                    _csv_safe(row.design),
+                    _csv_safe(_designer(row.design)),
+                    row.week.isoformat(),
+                    tally.comments,
+                    tally.scored,
+                    tally.positive,
+                    tally.negative,
+                    tally.neutral,
+                    tally.mixed,
+                    "" if average is None else f"{average:.4f}",
+                )
+            )
+        yield buffer.getvalue()
+
+    def dismiss(self, comment_id: str) -> bool:
+        """Take a comment off the needs-attention list (answered, closed or deleted)."""
+        return self._store.dismiss_attention(comment_id)
+
+
+def rank(counts: Iterable[WeekCounts], key: Callable[[str], str]) -> tuple[Ranked, ...]:
+    """Counts summed per `key(design)`, most commented first, each with its weekly trend."""
+    weekly: dict[str, dict[date, Tally]] = {}
+    for row in counts:
+        weeks = weekly.setdefault(key(row.design), {})
+        weeks[row.week] = weeks.get(row.week, Tally()) + row.tally
+    ranked = [
+        Ranked(name, sum(weeks.values(), Tally()), tuple(sorted(weeks.items())))
+        for name, weeks in weekly.items()
+    ]
+    return tuple(sorted(ranked, key=lambda entry: (-entry.tally.comments, entry.name)))
+
+
+def volume(
+    counts: Iterable[WeekCounts], start: date | None, end: date | None
+) -> tuple[tuple[date, Tally], ...]:
+    """Every week's counts from the first week to the last (weeks without comments too)."""
+    by_week: dict[date, Tally] = {}
+    for row in counts:
+        by_week[row.week] = by_week.get(row.week, Tally()) + row.tally
+    if not by_week and (start is None or end is None):
+        return ()
+    first = start or min(by_week)
+    last = (end - WEEK) if end else max(by_week)
+    first = max(first, last - (VOLUME_MAX_WEEKS - 1) * WEEK)
+    weeks = (first + n * WEEK for n in range((last - first) // WEEK + 1))
+    return tuple((week, by_week.get(week, Tally())) for week in weeks)
+
+
+def _top(entries: list[Ranked], label: str) -> tuple[Ranked, ...]:
+    def order(entry: Ranked) -> tuple[float, float, int, str]:
+        average = entry.tally.average_score or 0.0
+        direction = 1 if label == "positive" else -1
+        return (-(entry.tally.share(label) or 0.0), -direction * average, -entry.tally.scored,
+                entry.name)  # fmt: skip
+
+    return tuple(replace(entry, weekly=()) for entry in sorted(entries, key=order)[:RANKED])
+
+
+def _design(design: str) -> str:
+    return design
+
+
+def _designer(design: str) -> str:
+    return design.partition("/")[0]
+
+
+def parse_insights_query(query: Mapping[str, str] | None) -> InsightsFilter:
+    """since, until (ISO dates) and designer from a query string; raises InvalidQuery."""
+    query = query or {}
+    unknown = sorted(set(query) - set(QUERY_FIELDS))
+    if unknown:
+        raise InvalidQuery(f"Unknown parameter {unknown[0]!r}; use {', '.join(QUERY_FIELDS)}")
+    return InsightsFilter(
+        since=_day(query.get("since"), "since"),
+        until=_day(query.get("until"), "until"),
+        designer=query.get("designer") or None,
+    )
+
+
+def _day(text: str | None, name: str) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text[:10])
+    except ValueError:
+        raise InvalidQuery(
+            f"{name}={text!r} is not a date; use ISO-8601, like 2025-05-01"
+        ) from None
+
+
+def _csv_safe(cell: str) -> str:
+    """A leading quote for a cell a spreadsheet would run as a formula."""
+    return "'" + cell if cell.startswith(("=", "+", "-", "@", "\t", "\r")) else cell
+
+
+def report_json(report: InsightsReport) -> dict[str, Any]:
+    """The report as JSON (dates ISO, shares and averages as numbers or null)."""
+    filters = report.filters
+    return {
+        "filters": {
+            "since": filters.since and filters.since.isoformat(),
+            "until": filters.until and filters.until.isoformat(),
+            "designer": filters.designer,
+        },
+        "totals": tally_json(report.totals),
+        "designs": [_ranked_json(entry) for entry in report.designs],
+        "designers": [_ranked_json(entry) for entry in report.designers],
+        "volume": [{"week": week.isoformat(), **tally_json(t)} for week, t in report.volume],
+        "this_month": {
+            "since": report.recent_since.isoformat(),
+            "most_loved": [_ranked_json(entry) for entry in report.most_loved],
+            "most_criticised": [_ranked_json(entry) for entry in report.most_criticised],
+        },
+        "key_phrases": {
+            "overall": [_phrase_json(p) for p in report.phrases.overall],
+            "by_design": {
+                design: [_phrase_json(p) for p in phrases]
+                for design, phrases in report.phrases.by_design.items()
+            },
+        },
+        "needs_attention": [_attention_json(entry) for entry in report.attention],
+    }
+
+
+def tally_json(tally: Tally) -> dict[str, Any]:
+    return {
+        "comments": tally.comments,
+        "scored": tally.scored,
+        **{label: getattr(tally, label) for label in LABELS},
+        "share": {label: _rounded(tally.share(label)) for label in LABELS},
+        "average_score": _rounded(tally.average_score),
+    }
+
+
+def _ranked_json(entry: Ranked) -> dict[str, Any]:
+    shaped = {"name": entry.name, **tally_json(entry.tally)}
+    if entry.weekly:
+        shaped["weekly"] = [
+            {
+                "week": week.isoformat(),
+                "comments": t.comments,
+                "average_score": _rounded(t.average_score),
+            }
+            for week, t in entry.weekly
+        ]
+    return shaped
+
+
+def _phrase_json(phrase: PhraseCount) -> dict[str, Any]:
+    return {"phrase": phrase.phrase, "count": phrase.count}
+
+
+def _attention_json(entry: AttentionEntry) -> dict[str, Any]:
+    return {
+        "comment_id": entry.comment_id,
+        "design": entry.design,
+        "author_name": entry.author_name,
+        "text": entry.text,
+        "created_at": entry.created_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "reasons": sorted(str(reason) for reason in entry.reasons),
+    }
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
