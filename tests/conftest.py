@@ -213,7 +213,7 @@ def signing_key_pem(tmp_path_factory: pytest.TempPathFactory) -> bytes:
 
 # The API suites that also run on the aws backend, over moto's server (see moto_server.py);
 # a test there marked local_only (it opens a local file, say) runs on the local one alone.
-AWS_API_SUITES = frozenset({"test_api", "test_api_auth", "test_openapi"})
+AWS_API_SUITES = frozenset({"test_api", "test_api_auth", "test_openapi", "test_api_insights"})
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

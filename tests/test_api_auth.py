@@ -79,6 +79,10 @@ TABLE = [
     Row("GET", "/api/admin/comments.csv?limit=0", (401, 403, 403, 400, 401)),
     Row("DELETE", "/api/admin/comments/{existing}", (401, 403, 403, 204, 401)),
     Row("DELETE", "/api/admin/comments/{missing}", (401, 403, 403, 404, 401)),
+    Row("GET", "/api/admin/insights", (401, 403, 403, 200, 401)),
+    Row("GET", "/api/admin/insights?since=junk", (401, 403, 403, 400, 401)),
+    Row("GET", "/api/admin/insights.json", (401, 403, 403, 200, 401)),
+    Row("GET", "/api/admin/insights.csv", (401, 403, 403, 200, 401)),
 ]
 
 
