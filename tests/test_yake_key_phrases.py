@@ -28,7 +28,7 @@ def test_blank_text_has_no_phrases() -> None:
 
 def test_counted_phrases_are_folded_unique_and_most_confident_first() -> None:
     phrases = (
-        KeyPhrase("Jelly  Base", 0.5),
+        KeyPhrase("Jelly  Base.", 0.5),
         KeyPhrase("chrome powder", 0.9),
         KeyPhrase("jelly base", 0.4),
         KeyPhrase("x", 0.99),

@@ -72,6 +72,7 @@ class SentimentAnalyzer(Protocol):
 
 PHRASES_PER_COMMENT = 5  # the insights count at most this many phrases of one comment
 PHRASE_MAX_CHARS = 60
+_PUNCTUATION = " .,;:!?\"'()[]{}-–—…"  # stripped from a phrase's ends ("day." is "day")
 
 
 class KeyPhraseExtractor(Protocol):
@@ -89,7 +90,7 @@ def counted_phrases(phrases: tuple[KeyPhrase, ...]) -> tuple[str, ...]:
     ranked = sorted(phrases, key=lambda phrase: -phrase.score)
     seen: dict[str, None] = {}
     for phrase in ranked:
-        text = " ".join(phrase.text.lower().split())[:PHRASE_MAX_CHARS].strip()
+        text = " ".join(phrase.text.lower().split())[:PHRASE_MAX_CHARS].strip(_PUNCTUATION)
         if len(text) > 1:
             seen.setdefault(text)
     return tuple(seen)[:PHRASES_PER_COMMENT]

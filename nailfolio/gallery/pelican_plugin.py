@@ -21,8 +21,9 @@ URL layout (each page is <path>/index.html, linked as <path>/; links are documen
   "designers/"  "designers/<slug>/"    (listings continue at <listing>/page/<n>/)
   "tags/" "tags/<slug>/", "colours/"..., "techniques/"...
   "admin/"                             comments for admins (noindex, not in the sitemap)
+  "admin/insights/"                    insights for admins (likewise)
   feeds/designs.atom.xml, sitemap.xml, robots.txt, 404.html, img/<variant.name>
-Templates: gallery, design, designer, designers, term, terms, admin and 404 (.html), all
+Templates: gallery, design, designer, designers, term, terms, admin, insights and 404 (.html), all
 extending base.html; Pelican's own pages from content/pages use page.html.
 Pages that run scripts carry a Content-Security-Policy <meta>: DESIGN_CSP on design pages (the
 comment form), ADMIN_CSP on /admin/; servers send them as headers too, with frame-ancestors.
@@ -53,7 +54,7 @@ PER_PAGE = 24
 EAGER_IMAGES = 4
 FEED_SIZE = 20
 FEED_PATH = "feeds/designs.atom.xml"
-UNLISTED = ("404.html", "admin/index.html")  # written, but not in the sitemap
+UNLISTED = ("404.html", "admin/index.html", "admin/insights/index.html")  # not in the sitemap
 
 
 @dataclass(frozen=True)
@@ -173,6 +174,16 @@ class GalleryGenerator(Generator):
             "admin",
             page_title="Comments · Admin",
             description="Customer comments on the designs, for the studio's admins.",
+            noindex=True,
+            canonical=None,
+            csp=ADMIN_CSP,
+        )
+        self._write(
+            writer,
+            "admin/insights/",
+            "insights",
+            page_title="Insights · Admin",
+            description="What customers say about the designs, for the studio's admins.",
             noindex=True,
             canonical=None,
             csp=ADMIN_CSP,
