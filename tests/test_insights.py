@@ -175,3 +175,17 @@ def test_dismiss_takes_a_comment_off_the_attention_list(store: SqliteCommentStor
     assert [e.comment_id for e in service.report().attention] == [comment.id]
     assert service.dismiss(comment.id) is True
     assert service.report().attention == ()
+
+
+def test_the_backfill_finds_key_phrases_with_the_score(project) -> None:
+    from nailfolio.config import open_comment_store
+    from nailfolio.gallery.events import backfill_sentiment
+
+    with open_comment_store(project.settings) as comments:
+        comments.add(
+            Comment(new_comment_id(NOW), "ana/red", "sub", "Ana", "The chrome powder flaked", NOW)
+        )
+    assert backfill_sentiment(project.settings) == 1
+    with open_comment_store(project.settings) as comments:
+        phrases = comments.top_phrases(None, None, None, 5, 5)
+    assert "chrome powder" in [p.phrase for p in phrases.overall]

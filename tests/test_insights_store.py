@@ -95,11 +95,15 @@ def test_counters_equal_a_full_recount_after_random_adds_scores_and_deletes(stor
     assert counted == recount(comments)
     by_design = {c.id: c.design for c in comments}
     phrases = Counter(phrase for cid in live for phrase in live[cid])
-    tops = store.top_phrases(None, None, None, overall=50, each=50)
+    tops = store.top_phrases(None, None, None, overall=50, each=50, designs=DESIGNS)
     assert {p.phrase: p.count for p in tops.overall} == dict(phrases)
     for design in DESIGNS:
         expected = Counter(p for cid, ps in live.items() if by_design[cid] == design for p in ps)
         assert {p.phrase: p.count for p in tops.by_design.get(design, ())} == dict(expected)
+    anas = Counter(p for cid, ps in live.items() if by_design[cid].startswith("ana/") for p in ps)
+    tops = store.top_phrases(None, None, "ana", overall=50, each=50, designs=["ana/red"])
+    assert {p.phrase: p.count for p in tops.overall} == dict(anas)
+    assert set(tops.by_design) <= {"ana/red"}
 
 
 def test_week_counts_take_a_week_range_and_a_designer(store) -> None:  # noqa: F811

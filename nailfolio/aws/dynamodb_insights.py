@@ -25,10 +25,13 @@ from typing import Any
 
 from nailfolio.comments.insights import (
     AttentionEntry,
+    GroupCounts,
+    Grouping,
     PhraseCount,
     PhraseTops,
     Tally,
     WeekCounts,
+    group_counts,
     score_units,
     week_of,
 )
@@ -248,11 +251,28 @@ class DynamoInsights:
                 )
         return found
 
+    def counts(
+        self,
+        start: date | None,
+        end: date | None,
+        designer: str | None,
+        by: Grouping,
+        designs: Sequence[str] | None = None,
+    ) -> builtins.list[GroupCounts]:
+        return group_counts(self.week_counts(start, end, designer), by, designs)
+
     def top_phrases(
-        self, start: date | None, end: date | None, designer: str | None, overall: int, each: int
+        self,
+        start: date | None,
+        end: date | None,
+        designer: str | None,
+        overall: int,
+        each: int,
+        designs: Sequence[str] = (),
     ) -> PhraseTops:
         total: Counter[str] = Counter()
         per_design: dict[str, Counter[str]] = {}
+        wanted = set(designs)
         for item in self._counter_items(start, end, designer, with_phrases=True):
             counts = {p: int(v["N"]) for p, v in item.get("phrases", {"M": {}})["M"].items()}
             counts = {p: n for p, n in counts.items() if n > 0}
@@ -260,7 +280,11 @@ class DynamoInsights:
             per_design.setdefault(item["design"]["S"], Counter()).update(counts)
         return PhraseTops(
             _most(total, overall),
-            {design: _most(c, each) for design, c in sorted(per_design.items()) if c},
+            {
+                design: _most(per_design[design], each)
+                for design in sorted(wanted)
+                if per_design.get(design)
+            },
         )
 
     def attention(self, designer: str | None, limit: int) -> builtins.list[AttentionEntry]:

@@ -18,9 +18,10 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
 from typing import Any, Protocol
 
 from nailfolio.comments.intent import Intent
@@ -33,6 +34,8 @@ RANKED = 5  # designs in most-loved / most-criticised
 RANKED_MIN_SCORED = 3  # a design needs this many scored comments to be ranked
 PHRASES_OVERALL = 20
 PHRASES_PER_DESIGN = 5
+TREND_DESIGNS = 20  # the most commented designs get their weekly trend
+PHRASE_DESIGNS = 12  # and the first of them their own top phrases (as many as the page charts)
 ATTENTION_LIMIT = 100
 VOLUME_MAX_WEEKS = 520  # a chart's x axis; a wider range keeps its last ten years
 QUERY_FIELDS = ("since", "until", "designer")
@@ -97,6 +100,50 @@ class WeekCounts:
     tally: Tally
 
 
+class Grouping(StrEnum):
+    """How InsightsStore.counts sums the week counters."""
+
+    DESIGN = "design"
+    DESIGNER = "designer"
+    DESIGN_WEEK = "design_week"
+    DESIGNER_WEEK = "designer_week"
+
+    @property
+    def weekly(self) -> bool:
+        return self in (Grouping.DESIGN_WEEK, Grouping.DESIGNER_WEEK)
+
+
+@dataclass(frozen=True)
+class GroupCounts:
+    """Counters summed per design or designer (`name`), and per week if grouped so."""
+
+    name: str
+    week: date | None
+    tally: Tally
+
+
+def group_counts(
+    rows: Iterable[WeekCounts], by: Grouping, designs: Sequence[str] | None = None
+) -> list[GroupCounts]:
+    """The week counters summed as `by` says (only `designs`, if given): what a store with no
+    GROUP BY of its own answers InsightsStore.counts with."""
+    wanted = None if designs is None else set(designs)
+    sums: dict[tuple[str, date | None], list[int]] = {}
+    for row in rows:
+        if wanted is not None and row.design not in wanted:
+            continue
+        name = (
+            row.design if by in (Grouping.DESIGN, Grouping.DESIGN_WEEK) else _designer(row.design)
+        )
+        key = (name, row.week if by.weekly else None)
+        found = sums.get(key)
+        fields = _fields(row.tally)
+        sums[key] = (
+            list(fields) if found is None else [a + b for a, b in zip(found, fields, strict=True)]
+        )
+    return [GroupCounts(name, week, Tally(*counts)) for (name, week), counts in sums.items()]
+
+
 @dataclass(frozen=True)
 class PhraseCount:
     phrase: str
@@ -158,10 +205,29 @@ class InsightsStore(Protocol):
         """Every design's counters in the weeks start <= week < end, of one designer."""
         ...
 
+    def counts(
+        self,
+        start: date | None,
+        end: date | None,
+        designer: str | None,
+        by: Grouping,
+        designs: Sequence[str] | None = None,
+    ) -> list[GroupCounts]:
+        """The same counters summed as `by` says (of `designs` only, if given): what a page
+        shows, without a row per design and week crossing into Python."""
+        ...
+
     def top_phrases(
-        self, start: date | None, end: date | None, designer: str | None, overall: int, each: int
+        self,
+        start: date | None,
+        end: date | None,
+        designer: str | None,
+        overall: int,
+        each: int,
+        designs: Sequence[str] = (),
     ) -> PhraseTops:
-        """The `overall` most counted phrases in those weeks, and each design's `each`."""
+        """The `overall` most counted phrases in those weeks (of one designer), and the `each`
+        most counted of every one of `designs`."""
         ...
 
     def attention(self, designer: str | None, limit: int) -> list[AttentionEntry]:
@@ -213,23 +279,35 @@ class InsightsService:
         """The insights over the filters' weeks; "this month" is the last RECENT_WEEKS."""
         filters = filters or InsightsFilter()
         start, end, designer = filters.first_week, filters.end_week, filters.designer
-        counts = self._store.week_counts(start, end, designer)
+        store = self._store
+        designs = rank(store.counts(start, end, designer, Grouping.DESIGN))
+        followed = [entry.name for entry in designs[:TREND_DESIGNS]]
+        trends = {
+            e.name: e
+            for e in rank(store.counts(start, end, designer, Grouping.DESIGN_WEEK, followed))
+        }
+        designs = tuple(trends.get(entry.name, entry) for entry in designs)
+        designers = rank(store.counts(start, end, designer, Grouping.DESIGNER_WEEK))
+        everything = rank(
+            [GroupCounts("", week, tally) for entry in designers for week, tally in entry.weekly]
+        ) or (Ranked("", Tally(), ()),)
         recent_since = week_of(self._clock()) - (RECENT_WEEKS - 1) * WEEK
-        recent = rank(self._store.week_counts(recent_since, None, designer), _design)
+        recent = rank(store.counts(recent_since, None, designer, Grouping.DESIGN))
         rated = [entry for entry in recent if entry.tally.scored >= RANKED_MIN_SCORED]
+        phrases = store.top_phrases(
+            start, end, designer, PHRASES_OVERALL, PHRASES_PER_DESIGN, followed[:PHRASE_DESIGNS]
+        )
         return InsightsReport(
             filters=filters,
-            totals=sum((row.tally for row in counts), Tally()),
-            designs=rank(counts, _design),
-            designers=rank(counts, _designer),
-            volume=volume(counts, start, end),
+            totals=everything[0].tally,
+            designs=designs,
+            designers=designers,
+            volume=volume(everything[0].weekly, start, end),
             recent_since=recent_since,
             most_loved=_top(rated, "positive"),
             most_criticised=_top([e for e in rated if e.tally.negative], "negative"),
-            phrases=self._store.top_phrases(
-                start, end, designer, PHRASES_OVERALL, PHRASES_PER_DESIGN
-            ),
-            attention=tuple(self._store.attention(designer, ATTENTION_LIMIT)),
+            phrases=phrases,
+            attention=tuple(store.attention(designer, ATTENTION_LIMIT)),
         )
 
     def export_csv(self, filters: InsightsFilter | None = None) -> Iterator[str]:
@@ -263,26 +341,29 @@ class InsightsService:
         return self._store.dismiss_attention(comment_id)
 
 
-def rank(counts: Iterable[WeekCounts], key: Callable[[str], str]) -> tuple[Ranked, ...]:
-    """Counts summed per `key(design)`, most commented first, each with its weekly trend."""
-    weekly: dict[str, dict[date, Tally]] = {}
-    for row in counts:
-        weeks = weekly.setdefault(key(row.design), {})
-        weeks[row.week] = weeks.get(row.week, Tally()) + row.tally
-    ranked = [
-        Ranked(name, sum(weeks.values(), Tally()), tuple(sorted(weeks.items())))
-        for name, weeks in weekly.items()
-    ]
+def rank(rows: Iterable[GroupCounts]) -> tuple[Ranked, ...]:
+    """Grouped counts summed per name, most commented first, each with its weekly trend (if
+    the rows are weekly). Sums run on plain lists: cheaper than adding Tallies."""
+    weekly: dict[str, dict[date | None, list[int]]] = {}
+    for row in rows:
+        weeks = weekly.setdefault(row.name, {})
+        found, fields = weeks.get(row.week), _fields(row.tally)
+        weeks[row.week] = (
+            list(fields) if found is None else [a + b for a, b in zip(found, fields, strict=True)]
+        )
+    ranked = []
+    for name, weeks in weekly.items():
+        total = [sum(column) for column in zip(*weeks.values(), strict=True)]
+        trend = tuple((week, Tally(*weeks[week])) for week in sorted(w for w in weeks if w))
+        ranked.append(Ranked(name, Tally(*total), trend))
     return tuple(sorted(ranked, key=lambda entry: (-entry.tally.comments, entry.name)))
 
 
 def volume(
-    counts: Iterable[WeekCounts], start: date | None, end: date | None
+    weekly: Iterable[tuple[date, Tally]], start: date | None, end: date | None
 ) -> tuple[tuple[date, Tally], ...]:
     """Every week's counts from the first week to the last (weeks without comments too)."""
-    by_week: dict[date, Tally] = {}
-    for row in counts:
-        by_week[row.week] = by_week.get(row.week, Tally()) + row.tally
+    by_week = dict(weekly)
     if not by_week and (start is None or end is None):
         return ()
     first = start or min(by_week)
@@ -300,10 +381,6 @@ def _top(entries: list[Ranked], label: str) -> tuple[Ranked, ...]:
                 entry.name)  # fmt: skip
 
     return tuple(replace(entry, weekly=()) for entry in sorted(entries, key=order)[:RANKED])
-
-
-def _design(design: str) -> str:
-    return design
 
 
 def _designer(design: str) -> str:

@@ -25,6 +25,8 @@ from datetime import date, datetime
 
 from nailfolio.comments.insights import (
     AttentionEntry,
+    GroupCounts,
+    Grouping,
     PhraseCount,
     PhraseTops,
     Tally,
@@ -36,6 +38,8 @@ from nailfolio.local import sqlite
 
 _WEEK = "date(substr({t}.created_at, 1, 10), '-6 days', 'weekday 1')"
 _LABELS = ("POSITIVE", "NEGATIVE", "NEUTRAL", "MIXED")
+_DESIGNER = "substr(design, 1, instr(design, '/') - 1)"
+_IN_MAX = 500  # designs one query names (SQLite allows 32,766 parameters)
 _COUNTERS = ("scored", "positive", "negative", "neutral", "mixed", "score_units")
 
 
@@ -84,7 +88,13 @@ CREATE TABLE phrase_weeks (
     week TEXT NOT NULL,
     phrase TEXT NOT NULL,
     count INTEGER NOT NULL,
-    PRIMARY KEY (week, design, phrase)
+    PRIMARY KEY (design, week, phrase)
+) WITHOUT ROWID;
+CREATE TABLE phrase_totals (  -- phrase_weeks summed over the designs: the overall top
+    week TEXT NOT NULL,
+    phrase TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (week, phrase)
 ) WITHOUT ROWID;
 CREATE TABLE attention (
     comment_id TEXT PRIMARY KEY,
@@ -129,7 +139,9 @@ END;
 CREATE TRIGGER insights_phrase_added AFTER INSERT ON comment_phrases
 BEGIN
     INSERT INTO phrase_weeks VALUES (NEW.design, NEW.week, NEW.phrase, 1)
-        ON CONFLICT (week, design, phrase) DO UPDATE SET count = count + 1;
+        ON CONFLICT (design, week, phrase) DO UPDATE SET count = count + 1;
+    INSERT INTO phrase_totals VALUES (NEW.week, NEW.phrase, 1)
+        ON CONFLICT (week, phrase) DO UPDATE SET count = count + 1;
 END;
 CREATE TRIGGER insights_phrase_removed AFTER DELETE ON comment_phrases
 BEGIN
@@ -137,6 +149,8 @@ BEGIN
         WHERE week = OLD.week AND design = OLD.design AND phrase = OLD.phrase;
     DELETE FROM phrase_weeks
         WHERE week = OLD.week AND design = OLD.design AND phrase = OLD.phrase AND count = 0;
+    UPDATE phrase_totals SET count = count - 1 WHERE week = OLD.week AND phrase = OLD.phrase;
+    DELETE FROM phrase_totals WHERE week = OLD.week AND phrase = OLD.phrase AND count = 0;
 END;
 
 INSERT INTO insight_weeks
@@ -187,27 +201,64 @@ class SqliteInsights(sqlite.SqliteStore):
             for design, week, *counts in rows
         ]
 
-    def top_phrases(
-        self, start: date | None, end: date | None, designer: str | None, overall: int, each: int
-    ) -> PhraseTops:
+    def counts(
+        self,
+        start: date | None,
+        end: date | None,
+        designer: str | None,
+        by: Grouping,
+        designs: Sequence[str] | None = None,
+    ) -> builtins.list[GroupCounts]:
+        name = "design" if by in (Grouping.DESIGN, Grouping.DESIGN_WEEK) else _DESIGNER
+        week = "week" if by.weekly else "NULL"
         where, params = _range(start, end, designer)
+        if designs is not None:
+            chosen = builtins.list(dict.fromkeys(designs))[:_IN_MAX]
+            where += f"{' AND' if where else ' WHERE'} design IN ({', '.join('?' * len(chosen))})"
+            params = (*params, *chosen)
+            if not chosen:
+                return []
+        sums = ", ".join(f"sum({counter})" for counter in ("comments", *_COUNTERS))
+        rows = self._conn().execute(
+            f"SELECT {name}, {week}, {sums} FROM insight_weeks{where} GROUP BY 1, 2", params
+        )
+        return [
+            GroupCounts(group, week and date.fromisoformat(week), Tally(*counts))
+            for group, week, *counts in rows
+        ]
+
+    def top_phrases(
+        self,
+        start: date | None,
+        end: date | None,
+        designer: str | None,
+        overall: int,
+        each: int,
+        designs: Sequence[str] = (),
+    ) -> PhraseTops:
         conn = self._conn()
-        summed = f"SELECT design, phrase, sum(count) AS n FROM phrase_weeks{where} GROUP BY 1, 2"
-        rows = conn.execute(
-            f"WITH s AS ({summed}), r AS (SELECT design, phrase, n, row_number() OVER"
-            " (PARTITION BY design ORDER BY n DESC, phrase) AS place FROM s)"
-            " SELECT design, phrase, n FROM r WHERE place <= ? ORDER BY design, place",
-            (*params, each),
-        ).fetchall()
-        by_design: dict[str, tuple[PhraseCount, ...]] = {}
-        for design, phrase, n in rows:
-            by_design[design] = (*by_design.get(design, ()), PhraseCount(phrase, n))
+        where, params = _range(start, end, designer)
+        table = "phrase_weeks" if designer else "phrase_totals"  # totals: a tenth the rows
         top = conn.execute(
-            f"SELECT phrase, sum(count) AS n FROM phrase_weeks{where}"
+            f"SELECT phrase, sum(count) AS n FROM {table}{where}"
             " GROUP BY phrase ORDER BY n DESC, phrase LIMIT ?",
             (*params, overall),
         ).fetchall()
-        return PhraseTops(tuple(PhraseCount(p, n) for p, n in top), by_design)
+        by_design: dict[str, builtins.list[PhraseCount]] = {}
+        for chunk in _chunks(builtins.list(dict.fromkeys(designs)), 200):
+            where, params = _range(start, end, None)
+            marks = ", ".join("?" * len(chunk))
+            rows = conn.execute(
+                f"SELECT design, phrase, sum(count) AS n FROM phrase_weeks"
+                f"{where or ' WHERE 1'} AND design IN ({marks}) GROUP BY design, phrase",
+                (*params, *chunk),
+            )
+            for design, phrase, n in rows:
+                by_design.setdefault(design, []).append(PhraseCount(phrase, n))
+        return PhraseTops(
+            tuple(PhraseCount(p, n) for p, n in top),
+            {design: _most(found, each) for design, found in sorted(by_design.items())},
+        )
 
     def attention(self, designer: str | None, limit: int) -> builtins.list[AttentionEntry]:
         clause, params = (
@@ -246,6 +297,14 @@ def _range(
         clauses.append("design >= ? AND design < ?")
         params += _prefix(designer)
     return (f" WHERE {' AND '.join(clauses)}" if clauses else ""), tuple(params)
+
+
+def _most(found: builtins.list[PhraseCount], limit: int) -> tuple[PhraseCount, ...]:
+    return tuple(sorted(found, key=lambda p: (-p.count, p.phrase))[:limit])
+
+
+def _chunks(items: builtins.list[str], size: int) -> builtins.list[builtins.list[str]]:
+    return [items[n : n + size] for n in range(0, len(items), size)]
 
 
 def _prefix(designer: str) -> tuple[str, str]:
