@@ -8,7 +8,7 @@ from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from nailfolio.comments.insights import Tally, score_units, week_of
+from nailfolio.comments.insights import Grouping, Tally, group_counts, score_units, week_of
 from nailfolio.comments.intent import Intent
 from nailfolio.comments.query import PAGE_MAX, new_comment_id
 from nailfolio.comments.sentiment import Sentiment, SentimentLabel
@@ -93,6 +93,11 @@ def test_counters_equal_a_full_recount_after_random_adds_scores_and_deletes(stor
     assert {c.id for c in comments} == set(live)
     counted = {(row.design, row.week): row.tally for row in store.week_counts(None, None, None)}
     assert counted == recount(comments)
+    rows = store.week_counts(None, None, None)
+    for by in Grouping:
+        chosen = ["ana/red", "bea/gold"] if by is Grouping.DESIGN_WEEK else None
+        summed = sorted(store.counts(None, None, None, by, chosen), key=repr)
+        assert summed == sorted(group_counts(rows, by, chosen), key=repr), by
     by_design = {c.id: c.design for c in comments}
     phrases = Counter(phrase for cid in live for phrase in live[cid])
     tops = store.top_phrases(None, None, None, overall=50, each=50, designs=DESIGNS)
