@@ -205,3 +205,23 @@ def test_the_migration_counts_comments_stored_before_it(tmp_path: Path) -> None:
         assert row.tally.comments == 3 and row.tally.negative == 1
         (entry,) = migrated.attention(None, 5)
         assert entry.reasons == {Intent.QUESTION, Intent.NEGATIVE}
+
+
+def test_a_dynamodb_comment_from_before_the_insights_never_moves_the_counters() -> None:
+    import boto3
+    from moto import mock_aws
+
+    from nailfolio.aws.dynamodb_comment_store import DynamoCommentStore, _item, table_definition
+
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="eu-west-1")
+        client.create_table(**table_definition("comments"))
+        store = DynamoCommentStore(client, "comments")
+        old = make_comment(text="Stored before the insights")
+        client.put_item(TableName="comments", Item=_item(old, None))  # no counter, no mark
+        store.add(make_comment(1))
+        store.set_sentiment(old.id, SAD, SentimentStatus.SCORED, ("chip",))
+        assert store.delete(old.id)
+        (row,) = store.week_counts(None, None, None)
+        assert (row.tally.comments, row.tally.scored, row.tally.negative) == (1, 0, 0)
+        assert store.top_phrases(None, None, None, 5, 5).overall == ()

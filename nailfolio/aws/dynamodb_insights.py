@@ -11,7 +11,9 @@ Items, beside the comments (DynamoCommentStore):
   a string set `reasons` (question, booking at add; negative when scored). Dismissing deletes
   it and marks the comment `attention_dismissed`, so a later scoring does not bring it back.
 A comment item keeps its counted phrases (string set `phrases`), so a delete or a new score
-takes exactly those back out. Spam writes no counter and no entry.
+takes exactly those back out, and `counted`: a comment stored before the insights existed
+has none, and its delete or scoring leaves the counters alone (they never held it). Spam
+writes no counter and no entry.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ from nailfolio.comments.intent import Intent, classify_intent
 from nailfolio.comments.sentiment import Sentiment, SentimentLabel
 
 COUNTER_PK, ATTENTION_PK = "N", "A"
+PHRASE_PREFIX = "p#"  # a counter's phrase counts: one number attribute per phrase
+COUNTED = "counted"  # on a comment whose counters include it (older ones are not)
 COUNTERS = ("comments", "scored", "positive", "negative", "neutral", "mixed", "score_units")
 Item = dict[str, dict[str, Any]]
 
@@ -65,22 +69,15 @@ def counter_update(
     """The transaction item that ADDs `deltas` to a design's week counter (creating it) and
     moves its phrase counts."""
     week = week_of(created_at).isoformat()
-    names = {"#design": "design", "#week": "week", "#phrases": "phrases"}
+    names = {"#design": "design", "#week": "week"}
     values: Item = {":design": {"S": design}, ":week": {"S": week}}
     sets = ["#design = :design", "#week = :week"]
-    if phrases_added or phrases_removed:
-        values[":one"] = {"N": "1"}
-    else:
-        sets.append("#phrases = if_not_exists(#phrases, :empty)")
-        values[":empty"] = {"M": {}}
-    for n, phrase in enumerate(phrases_added):
-        names[f"#p{n}"] = phrase
-        sets.append(f"#phrases.#p{n} = if_not_exists(#phrases.#p{n}, :zero) + :one")
-        values[":zero"] = {"N": "0"}
-    for n, phrase in enumerate(phrases_removed):
-        names[f"#q{n}"] = phrase
-        sets.append(f"#phrases.#q{n} = #phrases.#q{n} - :one")
+    moves = [(phrase, 1) for phrase in phrases_added] + [(p, -1) for p in phrases_removed]
     adds = []
+    for n, (phrase, delta) in enumerate(moves):  # ADD makes a missing attribute: no map
+        names[f"#p{n}"] = PHRASE_PREFIX + phrase
+        values[f":p{n}"] = {"N": str(delta)}
+        adds.append(f"#p{n} :p{n}")
     for name, delta in deltas.items():
         if delta:
             names[f"#{name}"] = name
@@ -143,9 +140,11 @@ def attention_update(
 def added_items(
     table: str, item: Item, design: str, created_at: datetime, spam: bool
 ) -> list[dict[str, Any]]:
-    """The insight writes that go with storing a new comment (its `item`)."""
+    """The insight writes that go with storing a new comment (its `item`, which they mark
+    `counted`)."""
     if spam:
         return []
+    item[COUNTED] = {"BOOL": True}
     sentiment = _sentiment(item)
     writes = [counter_update(table, design, created_at, contribution(sentiment))]
     intents = classify_intent(item["text"]["S"])
@@ -159,7 +158,7 @@ def rescored_items(
     table: str, item: Item, sentiment: Sentiment | None, phrases: Sequence[str]
 ) -> list[dict[str, Any]]:
     """The insight writes that go with a new scoring of a stored comment (`item` as it was)."""
-    if item["spam"]["BOOL"]:
+    if COUNTED not in item:  # spam, or stored before the insights: no counter holds it
         return []
     old = _sentiment(item)
     before, after = contribution(old), contribution(sentiment)
@@ -188,7 +187,7 @@ def rescored_items(
 
 def removed_items(table: str, item: Item) -> list[dict[str, Any]]:
     """The insight writes that go with deleting a stored comment (`item`)."""
-    if item["spam"]["BOOL"]:
+    if COUNTED not in item:
         return []
     deltas = {name: -count for name, count in contribution(_sentiment(item)).items()}
     phrases = sorted(item.get("phrases", {}).get("SS", []))
@@ -221,21 +220,21 @@ class DynamoInsights:
     ) -> Iterator[Item]:
         low = f"W#{start.isoformat()}" if start else "W#"
         high = f"W#{end.isoformat()}" if end else "W#~"  # "W#<end>#..." sorts above it
-        names = {"#pk": "pk", "#sk": "sk", "#design": "design", "#week": "week"}
-        names.update({f"#{name}": name for name in COUNTERS})
-        if with_phrases:
-            names["#phrases"] = "phrases"
+        names = {"#pk": "pk", "#sk": "sk"}
+        values: Item = {":pk": {"S": COUNTER_PK}, ":low": {"S": low}, ":high": {"S": high}}
         query: dict[str, Any] = {
             "KeyConditionExpression": "#pk = :pk AND #sk BETWEEN :low AND :high",
-            "ProjectionExpression": ", ".join(name for name in names if name not in ("#pk", "#sk")),
             "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": {
-                ":pk": {"S": COUNTER_PK}, ":low": {"S": low}, ":high": {"S": high},
-            },
-        }  # fmt: skip
+            "ExpressionAttributeValues": values,
+        }
+        if designer is not None or not with_phrases:
+            names["#design"] = "design"
+        if not with_phrases:  # else every attribute: the phrases' names are not known ahead
+            names.update({f"#{name}": name for name in ("week", *COUNTERS)})
+            query["ProjectionExpression"] = ", ".join(n for n in names if n not in ("#pk", "#sk"))
         if designer is not None:
             query["FilterExpression"] = "begins_with(#design, :designer)"
-            query["ExpressionAttributeValues"][":designer"] = {"S": f"{designer}/"}
+            values[":designer"] = {"S": f"{designer}/"}
         for items in self._pages(query):
             yield from items
 
@@ -274,8 +273,11 @@ class DynamoInsights:
         per_design: dict[str, Counter[str]] = {}
         wanted = set(designs)
         for item in self._counter_items(start, end, designer, with_phrases=True):
-            counts = {p: int(v["N"]) for p, v in item.get("phrases", {"M": {}})["M"].items()}
-            counts = {p: n for p, n in counts.items() if n > 0}
+            counts = {
+                name.removeprefix(PHRASE_PREFIX): int(value["N"])
+                for name, value in item.items()
+                if name.startswith(PHRASE_PREFIX) and int(value["N"]) > 0
+            }
             total.update(counts)
             per_design.setdefault(item["design"]["S"], Counter()).update(counts)
         return PhraseTops(
