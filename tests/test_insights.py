@@ -189,3 +189,13 @@ def test_the_backfill_finds_key_phrases_with_the_score(project) -> None:
     with open_comment_store(project.settings) as comments:
         phrases = comments.top_phrases(None, None, None, 5, 5)
     assert "chrome powder" in [p.phrase for p in phrases.overall]
+
+
+def test_count_earlier_has_nothing_to_do_locally(project) -> None:
+    from click.testing import CliRunner
+
+    from nailfolio.cli import main
+
+    result = CliRunner().invoke(main, ["--root", str(project.root), "insights", "count-earlier"])
+    assert result.exit_code == 0, result.output
+    assert result.output == "counted 0 earlier comments into the insights\n"

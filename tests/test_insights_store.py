@@ -207,7 +207,7 @@ def test_the_migration_counts_comments_stored_before_it(tmp_path: Path) -> None:
         assert entry.reasons == {Intent.QUESTION, Intent.NEGATIVE}
 
 
-def test_a_dynamodb_comment_from_before_the_insights_never_moves_the_counters() -> None:
+def test_a_dynamodb_comment_from_before_the_insights_is_counted_only_by_count_earlier() -> None:
     import boto3
     from moto import mock_aws
 
@@ -225,3 +225,16 @@ def test_a_dynamodb_comment_from_before_the_insights_never_moves_the_counters() 
         (row,) = store.week_counts(None, None, None)
         assert (row.tally.comments, row.tally.scored, row.tally.negative) == (1, 0, 0)
         assert store.top_phrases(None, None, None, 5, 5).overall == ()
+        earlier = make_comment(2, text="Do you do gel?")
+        client.put_item(TableName="comments", Item=_item(earlier, None))
+        store.set_sentiment(earlier.id, SAD, SentimentStatus.SCORED, ("gel",))  # not counted yet
+        assert store.count_earlier() == 1
+        assert store.count_earlier() == 0  # once
+        (row,) = store.week_counts(None, None, None)
+        assert (row.tally.comments, row.tally.scored, row.tally.negative) == (2, 1, 1)
+        assert [p.phrase for p in store.top_phrases(None, None, None, 5, 5).overall] == ["gel"]
+        (entry,) = store.attention(None, 5)
+        assert entry.reasons == {Intent.QUESTION, Intent.NEGATIVE}
+        store.delete(earlier.id)  # counted now: its delete takes it back out
+        (row,) = store.week_counts(None, None, None)
+        assert row.tally.comments == 1

@@ -299,6 +299,28 @@ class DynamoCommentStore(insights.DynamoInsights, SharedClient):
             return False  # deleted meanwhile
         return entry is not None and "reasons" in entry
 
+    def count_earlier(self) -> int:
+        """Count into the insights every comment stored before they existed (not spam, not
+        yet `counted`); returns how many. Safe to repeat, and beside live writes."""
+        query = {
+            "IndexName": ALL_INDEX,
+            "KeyConditionExpression": "feed = :feed",
+            "FilterExpression": "attribute_not_exists(#counted) AND spam = :no",
+            "ExpressionAttributeNames": {"#counted": insights.COUNTED},
+            "ExpressionAttributeValues": {":feed": _s(FEED), ":no": {"BOOL": False}},
+        }
+        counted = 0
+        for listed in builtins.list(self._items(query)):
+            item = self._get({"pk": listed["pk"], "sk": listed["sk"]})  # the index lags
+            if item is None or insights.COUNTED in item:
+                continue
+            try:
+                self._transact(insights.earlier_items(self._table, item))
+                counted += 1
+            except _Refused:
+                continue  # deleted, or counted by another run, meanwhile
+        return counted
+
     def _first_for_key(self, author_sub: str, idempotency_key: str) -> Comment | None:
         """The comment an idempotency key names; drops the key if its comment is gone."""
         key = _key_of(author_sub, idempotency_key)

@@ -198,6 +198,35 @@ def removed_items(table: str, item: Item) -> list[dict[str, Any]]:
     ]
 
 
+def earlier_items(table: str, item: Item) -> list[dict[str, Any]]:
+    """The writes that count a comment stored before the insights (`item`, not `counted`):
+    marking it counted (refused if another run did) and adding it to its counters."""
+    mark = {
+        "Update": {
+            "TableName": table,
+            "Key": {"pk": item["pk"], "sk": item["sk"]},
+            "UpdateExpression": "SET #counted = :yes",
+            "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(#counted)",
+            "ExpressionAttributeNames": {"#counted": COUNTED},
+            "ExpressionAttributeValues": {":yes": {"BOOL": True}},
+        }
+    }
+    sentiment = _sentiment(item)
+    phrases = sorted(item.get("phrases", {}).get("SS", []))
+    created_at = datetime.fromisoformat(item["created_at"]["S"])
+    writes = [
+        mark,
+        counter_update(table, item["design"]["S"], created_at, contribution(sentiment), phrases),
+    ]
+    intents = classify_intent(item["text"]["S"])
+    if sentiment is not None and sentiment.label is SentimentLabel.NEGATIVE:
+        intents |= {Intent.NEGATIVE}
+    attention = (
+        None if "attention_dismissed" in item else attention_update(table, item, add=intents)
+    )
+    return writes + ([attention] if attention else [])
+
+
 def _sentiment(item: Item) -> Sentiment | None:
     if "label" not in item:
         return None

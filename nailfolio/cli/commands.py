@@ -23,6 +23,7 @@ from nailfolio import config
 from nailfolio.cli.content import content
 from nailfolio.cli.cost import cost
 from nailfolio.cli.deploy import deploy, destroy
+from nailfolio.cli.insights import insights
 from nailfolio.cli.publish import publish
 from nailfolio.cli.stores import backup, check
 from nailfolio.cli.users import users
@@ -345,3 +346,4 @@ main.add_command(cost)
 main.add_command(publish)
 main.add_command(deploy)
 main.add_command(destroy)
+main.add_command(insights)

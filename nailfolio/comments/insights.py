@@ -238,6 +238,10 @@ class InsightsStore(Protocol):
         """Drop a comment from the attention list; False if it was not on it."""
         ...
 
+    def count_earlier(self) -> int:
+        """Count in the comments stored before the counters existed; how many (once)."""
+        ...
+
 
 @dataclass(frozen=True)
 class Ranked:

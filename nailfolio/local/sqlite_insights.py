@@ -275,6 +275,10 @@ class SqliteInsights(sqlite.SqliteStore):
         )
         return [_entry(row) for row in rows]
 
+    def count_earlier(self) -> int:
+        """Nothing to do: the migration counted the comments stored before it."""
+        return 0
+
     def dismiss_attention(self, comment_id: str) -> bool:
         changed = self._conn().execute(
             "UPDATE attention SET dismissed = 1 WHERE comment_id = ? AND dismissed = 0",
