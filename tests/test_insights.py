@@ -199,3 +199,19 @@ def test_count_earlier_has_nothing_to_do_locally(project) -> None:
     result = CliRunner().invoke(main, ["--root", str(project.root), "insights", "count-earlier"])
     assert result.exit_code == 0, result.output
     assert result.output == "counted 0 earlier comments into the insights\n"
+
+
+def test_key_phrases_come_from_yake_locally_and_comprehend_on_aws(project) -> None:
+    from dataclasses import replace
+
+    from nailfolio.aws.comprehend_sentiment import ComprehendAnalyzer
+    from nailfolio.config import AwsSettings, build_key_phrases
+    from nailfolio.local.yake_key_phrases import YakeKeyPhrases
+
+    assert isinstance(build_key_phrases(project.settings), YakeKeyPhrases)
+    aws = replace(
+        project.settings,
+        backend="aws",
+        aws=AwsSettings({"region": "eu-west-1", "comprehend_language": "en"}),
+    )
+    assert isinstance(build_key_phrases(aws), ComprehendAnalyzer)
