@@ -16,7 +16,6 @@ from nailfolio.comments.insights import (
     InsightsService,
     InsightsStore,
     parse_insights_query,
-    report_json,
     week_of,
 )
 from nailfolio.comments.query import InvalidQuery, new_comment_id
@@ -25,6 +24,7 @@ from nailfolio.comments.service import Comment, CommentLimits, CommentService, S
 from nailfolio.local.sqlite_comment_store import SqliteCommentStore
 from nailfolio.local.sqlite_rate_limiter import SqliteRateLimiter
 from nailfolio.ratelimit import RateRule
+from nailfolio.web.insights import report_json
 
 NOW = datetime(2025, 6, 18, 12, 0, tzinfo=UTC)  # a Wednesday
 GOOD = Sentiment(SentimentLabel.POSITIVE, 0.9, 0.0, 0.1, 0.0)

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Protocol
 
 from nailfolio.comments.intent import Intent
 from nailfolio.comments.query import InvalidQuery
@@ -43,7 +43,6 @@ CSV_COLUMNS = (
     "design", "designer", "week", "comments", "scored", "positive", "negative", "neutral",
     "mixed", "average_score",
 )  # fmt: skip
-LABELS = ("positive", "negative", "neutral", "mixed")
 
 
 def week_of(when: datetime | date) -> date:
@@ -418,75 +417,3 @@ def _day(text: str | None, name: str) -> date | None:
 def _csv_safe(cell: str) -> str:
     """A leading quote for a cell a spreadsheet would run as a formula."""
     return "'" + cell if cell.startswith(("=", "+", "-", "@", "\t", "\r")) else cell
-
-
-def report_json(report: InsightsReport) -> dict[str, Any]:
-    """The report as JSON (dates ISO, shares and averages as numbers or null)."""
-    filters = report.filters
-    return {
-        "filters": {
-            "since": filters.since and filters.since.isoformat(),
-            "until": filters.until and filters.until.isoformat(),
-            "designer": filters.designer,
-        },
-        "totals": tally_json(report.totals),
-        "designs": [_ranked_json(entry) for entry in report.designs],
-        "designers": [_ranked_json(entry) for entry in report.designers],
-        "volume": [{"week": week.isoformat(), **tally_json(t)} for week, t in report.volume],
-        "this_month": {
-            "since": report.recent_since.isoformat(),
-            "most_loved": [_ranked_json(entry) for entry in report.most_loved],
-            "most_criticised": [_ranked_json(entry) for entry in report.most_criticised],
-        },
-        "key_phrases": {
-            "overall": [_phrase_json(p) for p in report.phrases.overall],
-            "by_design": {
-                design: [_phrase_json(p) for p in phrases]
-                for design, phrases in report.phrases.by_design.items()
-            },
-        },
-        "needs_attention": [_attention_json(entry) for entry in report.attention],
-    }
-
-
-def tally_json(tally: Tally) -> dict[str, Any]:
-    return {
-        "comments": tally.comments,
-        "scored": tally.scored,
-        **{label: getattr(tally, label) for label in LABELS},
-        "share": {label: _rounded(tally.share(label)) for label in LABELS},
-        "average_score": _rounded(tally.average_score),
-    }
-
-
-def _ranked_json(entry: Ranked) -> dict[str, Any]:
-    shaped = {"name": entry.name, **tally_json(entry.tally)}
-    if entry.weekly:
-        shaped["weekly"] = [
-            {
-                "week": week.isoformat(),
-                "comments": t.comments,
-                "average_score": _rounded(t.average_score),
-            }
-            for week, t in entry.weekly
-        ]
-    return shaped
-
-
-def _phrase_json(phrase: PhraseCount) -> dict[str, Any]:
-    return {"phrase": phrase.phrase, "count": phrase.count}
-
-
-def _attention_json(entry: AttentionEntry) -> dict[str, Any]:
-    return {
-        "comment_id": entry.comment_id,
-        "design": entry.design,
-        "author_name": entry.author_name,
-        "text": entry.text,
-        "created_at": entry.created_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
-        "reasons": sorted(str(reason) for reason in entry.reasons),
-    }
-
-
-def _rounded(value: float | None) -> float | None:
-    return None if value is None else round(value, 4)
