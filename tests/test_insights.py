@@ -215,3 +215,18 @@ def test_key_phrases_come_from_yake_locally_and_comprehend_on_aws(project) -> No
         aws=AwsSettings({"region": "eu-west-1", "comprehend_language": "en"}),
     )
     assert isinstance(build_key_phrases(aws), ComprehendAnalyzer)
+
+
+@pytest.mark.parametrize(
+    ("since", "until", "first", "end"),
+    [
+        ("2025-05-07", "2025-05-12", "2025-05-05", "2025-05-12"),  # until a Monday: not its week
+        ("2025-05-05", "2025-05-14", "2025-05-05", "2025-05-19"),  # until a Wednesday: its week
+    ],
+)
+def test_a_range_covers_whole_weeks(since: str, until: str, first: str, end: str) -> None:
+    found = InsightsFilter(date.fromisoformat(since), date.fromisoformat(until))
+    assert (found.first_week, found.end_week) == (
+        date.fromisoformat(first),
+        date.fromisoformat(end),
+    )

@@ -9,8 +9,8 @@ The comment store keeps, as each comment is stored, scored or deleted (spam neve
   time) and negative comments (when scored), until `dismiss_attention` drops one (a comment
   deleted, or answered: the caller decides).
 A page view reads those counters only (InsightsStore), never every comment. Ranges are
-whole weeks: `since` counts the week it falls in, `until` (exclusive) the weeks before the
-one it falls in, unless it is that week's Monday.
+whole weeks: from the week `since` falls in to the week of the day before `until` (which
+is exclusive, as in the comment listing), both included.
 """
 
 from __future__ import annotations
