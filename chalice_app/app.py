@@ -263,6 +263,36 @@ def save_design(designer: str, design: str) -> Response:
     return plumbing.json_response(studio.saved_json(found, design))
 
 
+# --- Insights (issue 9): counters kept at write time; nailfolio/web/insights.py shapes them.
+
+
+@app.route("/api/admin/insights", methods=["GET"], content_types=ANY)
+@api.endpoint
+def insights() -> Response:
+    api.admin(app.current_request)
+    return insights_web().report_response(app.current_request)
+
+
+@app.route("/api/admin/insights.json", methods=["GET"], content_types=ANY)
+@api.endpoint
+def export_insights_json() -> Response:
+    api.admin(app.current_request)
+    return insights_web().report_response(app.current_request, download=True)
+
+
+@app.route("/api/admin/insights.csv", methods=["GET"], content_types=ANY)
+@api.endpoint
+def export_insights_csv() -> Response:
+    api.admin(app.current_request)
+    return insights_web().csv_response(app.current_request)
+
+
+def insights_web() -> Any:
+    from nailfolio.web import insights
+
+    return insights
+
+
 # --- The hooks (nailfolio/gallery/events.py does the work; each imports it on first use). ---
 
 

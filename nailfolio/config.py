@@ -36,7 +36,7 @@ from nailfolio.errors import ConfigError
 from nailfolio.gallery.settings import ImageSettings, ModerationSettings
 
 if TYPE_CHECKING:
-    from nailfolio.comments.sentiment import SentimentAnalyzer
+    from nailfolio.comments.sentiment import KeyPhraseExtractor, SentimentAnalyzer
     from nailfolio.comments.service import CommentStore
     from nailfolio.gallery.catalog import Catalog
     from nailfolio.gallery.content_store import ContentStore
@@ -601,6 +601,18 @@ def build_sentiment_analyzer(settings: Settings) -> SentimentAnalyzer:
     from nailfolio.local.vader_sentiment import VaderAnalyzer
 
     return VaderAnalyzer()
+
+
+def build_key_phrases(settings: Settings) -> KeyPhraseExtractor:
+    """The insights' key phrases: Comprehend DetectKeyPhrases on aws, YAKE locally."""
+    if settings.backend == "aws":
+        from nailfolio.aws.comprehend_sentiment import ComprehendAnalyzer
+
+        client = _aws_client(settings, "comprehend")
+        return ComprehendAnalyzer(client, settings.aws.get("comprehend_language"))
+    from nailfolio.local.yake_key_phrases import YakeKeyPhrases
+
+    return YakeKeyPhrases()
 
 
 def open_site_target(

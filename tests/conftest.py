@@ -214,7 +214,9 @@ def signing_key_pem(tmp_path_factory: pytest.TempPathFactory) -> bytes:
 # The API suites that also run on the aws backend, over moto's server (see moto_server.py);
 # a test there marked local_only (it opens a local file, say) runs on the local one alone,
 # one marked aws_only (a presigned POST to the bucket, say) on the aws one alone.
-AWS_API_SUITES = frozenset({"test_api", "test_api_auth", "test_openapi", "test_design_uploads"})
+AWS_API_SUITES = frozenset(
+    {"test_api", "test_api_auth", "test_openapi", "test_design_uploads", "test_api_insights"}
+)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -66,6 +66,15 @@ def _scored_like_vader(backend: Any, text: str, language: str) -> dict[str, Any]
     return {"Sentiment": found.label.value, "SentimentScore": dict(zip(names, scores, strict=True))}
 
 
+def _phrases_like_yake(backend: Any, text: str, language: str) -> list[dict[str, Any]]:
+    """DetectKeyPhrases answering as the local extractor finds them (moto's own answers
+    canned phrases), so the insights' checks hold on both backends."""
+    from nailfolio.local.yake_key_phrases import YakeKeyPhrases
+
+    found = YakeKeyPhrases().key_phrases(text)
+    return [{"Text": p.text, "Score": p.score, "BeginOffset": 0, "EndOffset": 0} for p in found]
+
+
 def _resend_confirmation_code(responses: Any) -> Any:
     """Cognito's ResendConfirmationCode, which moto lacks (it answers 500): the code is
     "sent" to a user the app client's pool holds, and an unknown one is UserNotFound."""
@@ -85,6 +94,9 @@ def moto_server() -> Iterator[MotoServer]:
         stack.enter_context(one_dynamodb_request_at_a_time())
         stack.enter_context(
             mock.patch.object(ComprehendBackend, "detect_sentiment", _scored_like_vader)
+        )
+        stack.enter_context(
+            mock.patch.object(ComprehendBackend, "detect_key_phrases", _phrases_like_yake)
         )
         stack.enter_context(
             mock.patch.object(

@@ -106,6 +106,10 @@ TABLE = [
     Row("POST", "/api/studio/files", (403,) * 5, "forged-upload"),  # the form is the authority
     Row("PUT", "/api/studio/designs/ana/red", (401, 403, 200, 200, 401), {"title": "Red"}),
     Row("PUT", "/api/studio/designs/bo/blue", (401, 403, 403, 200, 401), {"title": "Blue"}),
+    Row("GET", "/api/admin/insights", (401, 403, 403, 200, 401)),
+    Row("GET", "/api/admin/insights?since=junk", (401, 403, 403, 400, 401)),
+    Row("GET", "/api/admin/insights.json", (401, 403, 403, 200, 401)),
+    Row("GET", "/api/admin/insights.csv", (401, 403, 403, 200, 401)),
 ]
 
 

@@ -67,12 +67,12 @@ def raw_items(client: Any, prefix: str) -> list[dict[str, Any]]:
 
 
 STORE_CALLS: dict[str, tuple[str, Callable[[DynamoCommentStore], object]]] = {
-    "add": ("PutItem", lambda store: store.add(make_comment())),
+    "add": ("TransactWriteItems", lambda store: store.add(make_comment())),  # with its counter
     "add with a key": ("TransactWriteItems", lambda store: store.add(make_comment(), "key-1234")),
     "find": ("GetItem", lambda store: store.find("sub-ana", "key-1234")),
     "get": ("GetItem", lambda store: store.get("0" * 32)),
     "set_sentiment": (
-        "UpdateItem",
+        "GetItem",  # the comment as it was, for its counters
         lambda store: store.set_sentiment("0" * 32, HAPPY, SentimentStatus.SCORED),
     ),
     "list": ("Query", lambda store: store.list()),

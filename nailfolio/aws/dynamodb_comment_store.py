@@ -55,12 +55,13 @@ from __future__ import annotations
 
 import builtins
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import suppress
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from nailfolio.aws import dynamodb_insights as insights
 from nailfolio.aws.clients import SharedClient
 from nailfolio.comments.digest import DigestMark
 from nailfolio.comments.query import (
@@ -132,9 +133,9 @@ class _Refused(Exception):
         self.reasons = reasons
 
 
-class DynamoCommentStore(SharedClient):
-    """Comments in one DynamoDB table; the low-level client is thread-safe, so one store
-    serves a threaded server."""
+class DynamoCommentStore(insights.DynamoInsights, SharedClient):
+    """Comments in one DynamoDB table, and their insights' counters (aws.dynamodb_insights);
+    the low-level client is thread-safe, so one store serves a threaded server."""
 
     def __init__(self, client: BaseClient, table_name: str, read_budget: int = READ_BUDGET) -> None:
         from botocore import xform_name
@@ -149,9 +150,12 @@ class DynamoCommentStore(SharedClient):
 
     def add(self, comment: Comment, idempotency_key: str | None = None) -> tuple[Comment, bool]:
         item = _item(comment, idempotency_key)
+        counted = insights.added_items(
+            self._table, item, comment.design, comment.created_at, comment.spam
+        )
         if idempotency_key is None:
             try:
-                self._call("PutItem", Item=item, ConditionExpression="attribute_not_exists(pk)")
+                self._transact([_put_new(self._table, item), *counted])
             except _Refused:
                 raise ValueError(f"comment {comment.id} is already stored") from None
             return comment, True
@@ -161,7 +165,8 @@ class DynamoCommentStore(SharedClient):
         }
         for _ in range(TRANSACT_ATTEMPTS):
             try:
-                self._transact([_put_new(self._table, item), _put_new(self._table, key_item)])
+                puts = [_put_new(self._table, item), _put_new(self._table, key_item)]
+                self._transact([*puts, *counted])
                 return comment, True
             except _Refused as refused:
                 if refused.reasons[1] != _CONDITION_FAILED:
@@ -177,41 +182,28 @@ class DynamoCommentStore(SharedClient):
         return self.get(key["comment_id"]["S"]) if key else None
 
     def set_sentiment(
-        self, comment_id: str, sentiment: Sentiment | None, status: SentimentStatus
+        self,
+        comment_id: str,
+        sentiment: Sentiment | None,
+        status: SentimentStatus,
+        phrases: Sequence[str] = (),
     ) -> bool:
         status = SentimentStatus(status)
         if (sentiment is not None) != (status is SentimentStatus.SCORED):
             raise ValueError(f"status {status} with sentiment {sentiment}: scored needs one")
-        names = {"#status": "sentiment_status", "#label": "label", "#pending": PENDING}
-        names.update({f"#{name}": name for name in SCORES})
-        values: Item = {":status": {"S": str(status)}}
-        sets = ["#status = :status"]
-        removes = ["#pending"]
-        if sentiment is None:
-            removes += ["#label", *(f"#{name}" for name in SCORES)]
-        else:
-            sets.append("#label = :label")
-            values[":label"] = {"S": str(sentiment.label)}
-            for name in SCORES:
-                sets.append(f"#{name} = :{name}")
-                values[f":{name}"] = _number(getattr(sentiment, name))
-        condition = "attribute_exists(pk)"
-        if status is SentimentStatus.PENDING and self._is_spam(comment_id) is False:
-            removes.remove("#pending")
-            sets.append("#pending = :pending")
-            values[":pending"] = {"S": PENDING}
-        try:
-            self._call(
-                "UpdateItem",
-                Key=_comment_key(comment_id),
-                UpdateExpression=f"SET {', '.join(sets)} REMOVE {', '.join(removes)}",
-                ConditionExpression=condition,
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-            )
-        except _Refused:
-            return False
-        return True
+        phrases = builtins.list(dict.fromkeys(phrases))
+        for _ in range(TRANSACT_ATTEMPTS):
+            item = self._get(_comment_key(comment_id))
+            if item is None:
+                return False
+            update = _scoring_update(self._table, item, sentiment, status, phrases)
+            counted = insights.rescored_items(self._table, item, sentiment, phrases)
+            try:
+                self._transact([update, *counted])
+                return True
+            except _Refused:
+                continue  # deleted or scored meanwhile: look again
+        raise self._unavailable("TransactWriteItems", "the comment kept changing")
 
     def get(self, comment_id: str) -> Comment | None:
         item = self._get(_comment_key(comment_id))
@@ -306,7 +298,10 @@ class DynamoCommentStore(SharedClient):
         item = self._get(_comment_key(comment_id))
         if item is None:
             return False
-        deletes = [_delete_existing(self._table, _comment_key(comment_id))]
+        deletes = [
+            _delete_existing(self._table, _comment_key(comment_id)),
+            *insights.removed_items(self._table, item),
+        ]
         if "idempotency_key" in item:
             key = _key_of(item["author_sub"]["S"], item["idempotency_key"]["S"])
             deletes.append({"Delete": {"TableName": self._table, "Key": key}})
@@ -326,6 +321,54 @@ class DynamoCommentStore(SharedClient):
                 self._call("DeleteItem", Key={"pk": key["pk"], "sk": key["sk"]})
         return len(deleted)
 
+    def dismiss_attention(self, comment_id: str) -> bool:
+        item = self._get(_comment_key(comment_id))
+        if item is None:
+            return False
+        entry = self._get(insights.attention_key(item["time_id"]["S"]))
+        mark = {
+            "Update": {
+                "TableName": self._table,
+                "Key": _comment_key(comment_id),
+                "UpdateExpression": "SET attention_dismissed = :yes",
+                "ConditionExpression": "attribute_exists(pk)",
+                "ExpressionAttributeValues": {":yes": {"BOOL": True}},
+            }
+        }
+        drop = {
+            "Delete": {
+                "TableName": self._table,
+                "Key": insights.attention_key(item["time_id"]["S"]),
+            }
+        }
+        try:
+            self._transact([mark, drop])
+        except _Refused:
+            return False  # deleted meanwhile
+        return entry is not None and "reasons" in entry
+
+    def count_earlier(self) -> int:
+        """Count into the insights every comment stored before they existed (not spam, not
+        yet `counted`); returns how many. Safe to repeat, and beside live writes."""
+        query = {
+            "IndexName": ALL_INDEX,
+            "KeyConditionExpression": "feed = :feed",
+            "FilterExpression": "attribute_not_exists(#counted) AND spam = :no",
+            "ExpressionAttributeNames": {"#counted": insights.COUNTED},
+            "ExpressionAttributeValues": {":feed": _s(FEED), ":no": {"BOOL": False}},
+        }
+        counted = 0
+        for listed in builtins.list(self._items(query)):
+            item = self._get({"pk": listed["pk"], "sk": listed["sk"]})  # the index lags
+            if item is None or insights.COUNTED in item:
+                continue
+            try:
+                self._transact(insights.earlier_items(self._table, item))
+                counted += 1
+            except _Refused:
+                continue  # deleted, or counted by another run, meanwhile
+        return counted
+
     def _first_for_key(self, author_sub: str, idempotency_key: str) -> Comment | None:
         """The comment an idempotency key names; drops the key if its comment is gone."""
         key = _key_of(author_sub, idempotency_key)
@@ -342,10 +385,6 @@ class DynamoCommentStore(SharedClient):
                     ExpressionAttributeValues={":id": found["comment_id"]},
                 )
         return first
-
-    def _is_spam(self, comment_id: str) -> bool | None:
-        item = self._get(_comment_key(comment_id))
-        return None if item is None else item["spam"]["BOOL"]
 
     def _page(self, query: dict[str, Any], limit: int) -> Page:
         items: builtins.list[Item] = []
@@ -422,6 +461,52 @@ class DynamoCommentStore(SharedClient):
             "try again in a moment, and check the table exists and the role may use it "
             "if it persists"
         )
+
+
+def _scoring_update(
+    table: str,
+    item: Item,
+    sentiment: Sentiment | None,
+    status: SentimentStatus,
+    phrases: builtins.list[str],
+) -> dict[str, Any]:
+    """The transaction item that records a scoring on a comment as read (`item`): refused if
+    another write changed it since (its `rev` moved on)."""
+    names = {"#status": "sentiment_status", "#label": "label", "#pending": PENDING}
+    names.update({f"#{name}": name for name in (*SCORES, "phrases", "rev")})
+    rev = int(item.get("rev", {"N": "0"})["N"])
+    values: Item = {":status": {"S": str(status)}, ":rev": {"N": str(rev)}}
+    values[":next"] = {"N": str(rev + 1)}
+    sets = ["#status = :status", "#rev = :next"]
+    removes = ["#pending"]
+    if sentiment is None:
+        removes += ["#label", *(f"#{name}" for name in SCORES)]
+    else:
+        sets.append("#label = :label")
+        values[":label"] = {"S": str(sentiment.label)}
+        for name in SCORES:
+            sets.append(f"#{name} = :{name}")
+            values[f":{name}"] = _number(getattr(sentiment, name))
+    if phrases and not item["spam"]["BOOL"]:
+        sets.append("#phrases = :phrases")
+        values[":phrases"] = {"SS": phrases}
+    else:
+        removes.append("#phrases")
+    if status is SentimentStatus.PENDING and not item["spam"]["BOOL"]:
+        removes.remove("#pending")
+        sets.append("#pending = :pending")
+        values[":pending"] = {"S": PENDING}
+    return {
+        "Update": {
+            "TableName": table,
+            "Key": _comment_key(item["id"]["S"]),
+            "UpdateExpression": f"SET {', '.join(sets)} REMOVE {', '.join(removes)}",
+            "ConditionExpression": "attribute_exists(pk) AND"
+            " (attribute_not_exists(#rev) OR #rev = :rev)",
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
+    }
 
 
 def _list_query(

@@ -24,6 +24,7 @@ from nailfolio.cli.content import content
 from nailfolio.cli.cost import cost
 from nailfolio.cli.deploy import deploy, destroy
 from nailfolio.cli.designers import designers
+from nailfolio.cli.insights import insights
 from nailfolio.cli.publish import publish
 from nailfolio.cli.stores import backup, check
 from nailfolio.cli.users import users
@@ -341,3 +342,4 @@ main.add_command(cost)
 main.add_command(publish)
 main.add_command(deploy)
 main.add_command(destroy)
+main.add_command(insights)

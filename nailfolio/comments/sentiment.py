@@ -68,3 +68,29 @@ class SentimentAnalyzer(Protocol):
     name: str
 
     def detect(self, text: str) -> Sentiment: ...
+
+
+PHRASES_PER_COMMENT = 5  # the insights count at most this many phrases of one comment
+PHRASE_MAX_CHARS = 60
+_PUNCTUATION = " .,;:!?\"'()[]{}-–—…"  # stripped from a phrase's ends ("day." is "day")
+
+
+class KeyPhraseExtractor(Protocol):
+    """Finds a text's key phrases (Comprehend DetectKeyPhrases on aws, YAKE locally). Raises
+    SentimentError if the text can never be read; anything else is transient."""
+
+    name: str
+
+    def key_phrases(self, text: str) -> tuple[KeyPhrase, ...]: ...
+
+
+def counted_phrases(phrases: tuple[KeyPhrase, ...]) -> tuple[str, ...]:
+    """What the insights count of a comment's phrases: lower-cased, spaces folded, each once,
+    the most confident first, at most PHRASES_PER_COMMENT of them."""
+    ranked = sorted(phrases, key=lambda phrase: -phrase.score)
+    seen: dict[str, None] = {}
+    for phrase in ranked:
+        text = " ".join(phrase.text.lower().split())[:PHRASE_MAX_CHARS].strip(_PUNCTUATION)
+        if len(text) > 1:
+            seen.setdefault(text)
+    return tuple(seen)[:PHRASES_PER_COMMENT]

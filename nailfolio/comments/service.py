@@ -20,7 +20,7 @@ import builtins
 import csv
 import io
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -28,10 +28,12 @@ from typing import Protocol
 
 from nailfolio.comments.query import PAGE_MAX, PAGE_SIZE, CommentFilter, new_comment_id
 from nailfolio.comments.sentiment import (
+    KeyPhraseExtractor,
     Sentiment,
     SentimentAnalyzer,
     SentimentError,
     SentimentLabel,
+    counted_phrases,
 )
 from nailfolio.comments.status import CommentStatus, parse_status
 from nailfolio.comments.text import (
@@ -138,9 +140,14 @@ class CommentStore(Protocol):
         ...
 
     def set_sentiment(
-        self, comment_id: str, sentiment: Sentiment | None, status: SentimentStatus
+        self,
+        comment_id: str,
+        sentiment: Sentiment | None,
+        status: SentimentStatus,
+        phrases: Sequence[str] = (),
     ) -> bool:
-        """Record a scoring outcome; False if the comment no longer exists."""
+        """Record a scoring outcome and the key phrases counted for the insights (replacing
+        earlier ones); False if the comment no longer exists."""
         ...
 
     def get(self, comment_id: str) -> Comment | None: ...
@@ -193,6 +200,7 @@ class CommentService:
         is_published: Callable[[str], bool],
         clock: Callable[[], datetime] = _utc_now,
         limits: CommentLimits = CommentLimits(),  # frozen, so one default is safe to share
+        phrases: KeyPhraseExtractor | None = None,  # the insights' key phrases, if any
     ) -> None:
         self._store = store
         self._analyzer = analyzer
@@ -200,6 +208,7 @@ class CommentService:
         self._is_published = is_published
         self._clock = clock
         self._limits = limits
+        self._phrases = phrases
 
     def post(
         self,
@@ -282,8 +291,9 @@ class CommentService:
 
     def set_status(self, comment_id: str, status: CommentStatus | str) -> Comment:
         """Mark a comment new, answered or closed (admins only: the caller checks); the
-        comment as stored now. Setting the status it has changes nothing. Raises
-        InvalidStatus, CommentNotFound (spam too: admins never see it)."""
+        comment as stored now. Answered or closed takes it off the insights' Needs attention
+        for good. Setting the status it has changes nothing. Raises InvalidStatus,
+        CommentNotFound (spam too: admins never see it)."""
         wanted = parse_status(status)
         comment = self._store.get(comment_id)
         if comment is None or comment.spam:
@@ -293,6 +303,8 @@ class CommentService:
         updated = self._store.set_status(comment_id, wanted, self._clock())
         if updated is None:  # deleted meanwhile
             raise CommentNotFound(f"There is no comment with id {comment_id!r}")
+        if wanted is not CommentStatus.NEW:  # answered or closed: off the owner's to-do list
+            self._store.dismiss_attention(comment_id)
         return updated
 
     def delete(self, comment_id: str) -> bool:
@@ -354,7 +366,8 @@ class CommentService:
             except SentimentError as exc:
                 logger.warning("comment %s cannot be scored: %s", comment.id, exc)
                 sentiment, status = None, SentimentStatus.FAILED
-            self._store.set_sentiment(comment.id, sentiment, status)
+            phrases = self._key_phrases(comment) if sentiment else ()
+            self._store.set_sentiment(comment.id, sentiment, status, phrases)
         except Exception:
             # Deliberately broad: the comment is already stored and the post has succeeded;
             # whatever breaks in scoring (network, throttling, a bug in an adapter) must not
@@ -367,6 +380,17 @@ class CommentService:
             )
             return comment
         return replace(comment, sentiment=sentiment, sentiment_status=status)
+
+    def _key_phrases(self, comment: Comment) -> tuple[str, ...]:
+        """The phrases the insights count; none if the text can never be read for them
+        (any other failure leaves the comment pending, to be scored again)."""
+        if self._phrases is None:
+            return ()
+        try:
+            return counted_phrases(self._phrases.key_phrases(comment.text))
+        except SentimentError as exc:
+            logger.warning("comment %s has no key phrases: %s", comment.id, exc)
+            return ()
 
 
 def _retried(earlier: Comment, design: str, text: str) -> PostResult:

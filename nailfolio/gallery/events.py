@@ -183,7 +183,9 @@ def backfill_sentiment(settings: Settings, batch: int = BACKFILL_BATCH) -> int:
         config.open_comment_store(settings) as store,
         config.open_rate_limiter(settings) as limiter,  # unused: backfilling posts nothing
     ):
-        scored = CommentService(store, analyzer, limiter, lambda key: True).backfill_all(batch)
+        phrases = config.build_key_phrases(settings)  # found with the score, for the insights
+        service = CommentService(store, analyzer, limiter, lambda key: True, phrases=phrases)
+        scored = service.backfill_all(batch)
     logger.info("sentiment backfill: %d comments scored", scored)
     return scored
 

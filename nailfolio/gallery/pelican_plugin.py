@@ -25,11 +25,13 @@ URL layout (each page is <path>/index.html, linked as <path>/; links are documen
   "contact/"                           the studio's address, hours, phone and NailSalon JSON-LD
   "admin/"                             comments for admins (noindex, not in the sitemap)
   "admin/moderation/"                  the moderation queue for admins (likewise)
+  "admin/insights/"                    insights for admins (likewise)
   "studio/"                            designers' uploads (noindex, not in the sitemap; its
                                        CSP is a header only: see nailfolio.web.csp)
   feeds/designs.atom.xml, sitemap.xml, robots.txt, 404.html, img/<variant.name>
-Templates: gallery, design, designer, designers, term, terms, contact, admin, moderation
-and 404 (.html), all extending base.html; Pelican's own pages from content/pages use page.html.
+Templates: gallery, design, designer, designers, term, terms, contact, admin, moderation,
+insights and 404 (.html), all extending base.html; Pelican's own pages from content/pages
+use page.html.
 Pages that run scripts carry a Content-Security-Policy <meta>: DESIGN_CSP on design pages (the
 comment form), ADMIN_CSP on /admin/ and /contact/; servers send them as headers too, with
 frame-ancestors.
@@ -62,7 +64,13 @@ EAGER_IMAGES = 4
 FEED_SIZE = 20
 FEED_PATH = "feeds/designs.atom.xml"
 # Written, but not in the sitemap.
-UNLISTED = ("404.html", "admin/index.html", "admin/moderation/index.html", "studio/index.html")
+UNLISTED = (
+    "404.html",
+    "admin/index.html",
+    "admin/moderation/index.html",
+    "admin/insights/index.html",
+    "studio/index.html",
+)
 
 
 @dataclass(frozen=True)
@@ -221,6 +229,16 @@ class GalleryGenerator(Generator):
             description="Designers upload their photos and follow their moderation.",
             noindex=True,
             canonical=None,
+        )
+        self._write(
+            writer,
+            "admin/insights/",
+            "insights",
+            page_title="Insights · Admin",
+            description="What customers say about the designs, for the studio's admins.",
+            noindex=True,
+            canonical=None,
+            csp=ADMIN_CSP,
         )
 
     def _write(self, writer, path: str, template: str, fingerprint: str = "", **kwargs) -> None:

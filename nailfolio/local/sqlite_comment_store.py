@@ -18,6 +18,7 @@ close when their thread ends.
 from __future__ import annotations
 
 import builtins
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from nailfolio.comments.digest import DigestMark
@@ -31,7 +32,7 @@ from nailfolio.comments.query import (
 from nailfolio.comments.sentiment import Sentiment, SentimentLabel
 from nailfolio.comments.service import Comment, Page, SentimentStatus
 from nailfolio.comments.status import CommentStatus, parse_status
-from nailfolio.local import sqlite
+from nailfolio.local import sqlite, sqlite_insights
 
 APPLICATION_ID = 0x4E46_436D  # "NFCm": marks a SQLite file as Nailfolio's comments
 
@@ -83,6 +84,7 @@ MIGRATIONS: tuple[str, ...] = (
         sent_at TEXT NOT NULL
     );
     """,
+    sqlite_insights.MIGRATION,  # the insights' counters, kept by triggers
 )
 
 _COLUMNS = (
@@ -92,8 +94,9 @@ _COLUMNS = (
 _SELECT = f"SELECT {_COLUMNS} FROM comments"
 
 
-class SqliteCommentStore(sqlite.SqliteStore):
-    """Comments in a SQLite file; safe to share between threads and processes."""
+class SqliteCommentStore(sqlite_insights.SqliteInsights):
+    """Comments in a SQLite file, and their insights' counters; safe to share between
+    threads and processes."""
 
     migrations = MIGRATIONS
     application_id = APPLICATION_ID
@@ -108,6 +111,7 @@ class SqliteCommentStore(sqlite.SqliteStore):
                 (*_row(comment), idempotency_key),
             ).rowcount
             if inserted:
+                sqlite_insights.record_intents(conn, comment)
                 return comment, True
             first = conn.execute(
                 f"{_SELECT} WHERE author_sub = ? AND idempotency_key = ?",
@@ -127,7 +131,11 @@ class SqliteCommentStore(sqlite.SqliteStore):
         return _comment(row) if row else None
 
     def set_sentiment(
-        self, comment_id: str, sentiment: Sentiment | None, status: SentimentStatus
+        self,
+        comment_id: str,
+        sentiment: Sentiment | None,
+        status: SentimentStatus,
+        phrases: Sequence[str] = (),
     ) -> bool:
         status = SentimentStatus(status)
         if (sentiment is not None) != (status is SentimentStatus.SCORED):
@@ -135,12 +143,13 @@ class SqliteCommentStore(sqlite.SqliteStore):
         scores = _sentiment_row(sentiment)
         # A score lost in a power cut leaves the comment pending, to be scored again: this
         # commit need not wait for the disk (the comment itself was stored durably).
-        with sqlite.without_fsync(self._conn()) as conn:
+        with sqlite.without_fsync(self._conn()) as conn, sqlite.transaction(conn):
             updated = conn.execute(
                 "UPDATE comments SET sentiment_status = ?, label = ?, positive = ?, negative = ?,"
                 " neutral = ?, mixed = ? WHERE id = ?",
                 (str(status), *scores, comment_id),
             ).rowcount
+            sqlite_insights.record_phrases(conn, comment_id, phrases)
         return updated == 1
 
     def get(self, comment_id: str) -> Comment | None:

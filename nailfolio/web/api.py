@@ -158,6 +158,7 @@ def _build(settings: Settings, limits: ApiLimits | None) -> Services:
         stores["ratelimit"],
         _published_check(stores["catalog"]),
         limits=limits.comments,
+        phrases=config.build_key_phrases(settings),
     )
     accounts = AccountService(stores["identity"], comments, stores["ratelimit"], limits.sign_ups)
     return Services(settings, accounts, comments, stores)

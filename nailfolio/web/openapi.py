@@ -141,7 +141,7 @@ _FILTERS = [
 
 def _schemas() -> Schema:
     """Every named schema, in the order the document lists them."""
-    return _user_schemas() | _comment_schemas()
+    return _user_schemas() | _comment_schemas() | _insights_schemas()
 
 
 def _user_schemas() -> Schema:
@@ -538,6 +538,111 @@ def _paths() -> Schema:
     }
 
 
+# -- Insights (issue 9): /api/admin/insights, its JSON download and its CSV -----------------
+
+_INSIGHTS_FILTERS = [
+    _param("since", "query", {"type": "string", "format": "date"}, "ISO date: its week in."),
+    _param("until", "query", {"type": "string", "format": "date"}, "ISO date, exclusive."),
+    _param("designer", "query", {"type": "string"}, "Only this designer's designs."),
+]
+
+
+def _insights_schemas() -> Schema:
+    """The insights report: counts, shares, trends, phrases and the attention list."""
+    share = {"type": ["number", "null"], "minimum": 0, "maximum": 1}
+    counts = {
+        "comments": {"type": "integer"},
+        "scored": {"type": "integer"},
+        **{label: {"type": "integer"} for label in ("positive", "negative", "neutral", "mixed")},
+        "share": _obj({label: share for label in ("positive", "negative", "neutral", "mixed")}),
+        "average_score": {"type": ["number", "null"], "minimum": -1, "maximum": 1},
+    }
+    week = {"type": "string", "format": "date"}
+    average = {"type": ["number", "null"], "minimum": -1, "maximum": 1}
+    weekly = _obj({"week": week, "comments": {"type": "integer"}, "average_score": average})
+    ranked = _obj(
+        {"name": {"type": "string"}, **counts, "weekly": {"type": "array", "items": weekly}},
+        [*counts, "name"],
+    )
+    phrase = _obj({"phrase": {"type": "string"}, "count": {"type": "integer"}})
+    phrases = {"type": "array", "items": phrase}
+    nullable = {"type": ["string", "null"]}
+    attention = _obj(
+        {
+            "comment_id": {"type": "string"},
+            "design": {"type": "string"},
+            "author_name": {"type": "string"},
+            "text": {"type": "string"},
+            "created_at": {"type": "string", "format": "date-time"},
+            "reasons": {
+                "type": "array",
+                "items": {"type": "string", "enum": ["booking", "negative", "question"]},
+            },
+        }
+    )
+    ranking = {"type": "array", "items": _ref("InsightsRanked")}
+    return {
+        "InsightsCounts": _obj(counts),
+        "InsightsRanked": ranked,
+        "Insights": _obj(
+            {
+                "filters": _obj({"since": nullable, "until": nullable, "designer": nullable}),
+                "totals": _ref("InsightsCounts"),
+                "designs": ranking,
+                "designers": ranking,
+                "volume": {"type": "array", "items": _obj({"week": week, **counts})},
+                "this_month": _obj(
+                    {"since": week, "most_loved": ranking, "most_criticised": ranking}
+                ),
+                "key_phrases": _obj(
+                    {
+                        "overall": phrases,
+                        "by_design": {"type": "object", "additionalProperties": phrases},
+                    }
+                ),
+                "needs_attention": {"type": "array", "items": attention},
+            }
+        ),
+    }
+
+
+def _insights_paths() -> Schema:
+    def operation(summary: str, ok: Schema) -> Schema:
+        return {
+            "get": {
+                "summary": summary,
+                "security": _SECURED,
+                "parameters": _INSIGHTS_FILTERS,
+                "responses": {
+                    "200": ok,
+                    "400": _error("A bad date or an unknown parameter.", "invalid_query"),
+                    "401": _UNAUTHORIZED,
+                    "403": _FORBIDDEN,
+                },
+            }
+        }
+
+    download = {"Content-Disposition": _header("The download's name.")}
+    return {
+        "/api/admin/insights": operation(
+            "What customers say, per design and designer, week by week (admins)",
+            _json(_ref("Insights"), "Counts kept at write time; whole weeks (Monday, UTC)."),
+        ),
+        "/api/admin/insights.json": operation(
+            "The same insights as a download (admins)",
+            _json(_ref("Insights"), "attachment; filename=nailfolio-insights.json", download),
+        ),
+        "/api/admin/insights.csv": operation(
+            "One row per design and week, as CSV (admins)",
+            {
+                "description": "attachment; filename=nailfolio-insights.csv",
+                "headers": download,
+                "content": {"text/csv": {"schema": {"type": "string"}}},
+            },
+        ),
+    }
+
+
 def openapi() -> Schema:
     """The OpenAPI 3.1 document of the API, as plain data."""
     from nailfolio.web.openapi_moderation import moderation_paths, moderation_schemas
@@ -556,7 +661,9 @@ def openapi() -> Schema:
             ),
         },
         "servers": [{"url": "/"}],
-        "paths": _with_unavailable(_paths() | moderation_paths() | studio_paths()),
+        "paths": _with_unavailable(
+            _paths() | _insights_paths() | moderation_paths() | studio_paths()
+        ),
         "components": {
             "schemas": _schemas() | moderation_schemas() | studio_schemas(),
             "securitySchemes": {
