@@ -311,5 +311,6 @@ def _comment(row: tuple[object, ...]) -> Comment:
         spam=bool(spam),
         author_email=str(author_email),
         status=CommentStatus(comment_status),
-        status_changed_at=datetime.fromisoformat(str(status_changed_at)),
+        # NULL: a row written without it (by hand, or by an older writer): as posted
+        status_changed_at=datetime.fromisoformat(str(status_changed_at or created_at)),
     )
