@@ -341,6 +341,20 @@ def test_studio_page_is_unlisted_noindex_and_takes_photos(out):
     assert not [a for _, a in doc.tags if "style" in a], "no style attribute under the CSP"
 
 
+@pytest.mark.parametrize(
+    ("page", "root"),
+    [("admin/", "../"), ("admin/insights/", "../../"), ("admin/moderation/", "../../")],
+)
+def test_each_admin_page_links_every_admin_page_and_marks_itself(out, page, root):
+    doc = Doc(out / page / "index.html")
+    paths = ("admin/", "admin/insights/", "admin/moderation/", "studio/")
+    links = [a for a in doc.find_all("a") if a.get("href") in {root + p for p in paths}]
+    assert [a["href"] for a in links] == [root + p for p in paths]
+    assert [a["href"] for a in links if a.get("aria-current") == "page"] == [root + page]
+    for path in paths:
+        assert (out / path / "index.html").is_file()
+
+
 def test_admin_page_is_unlisted_noindex_and_strict(out):
     doc = Doc(out / "admin" / "index.html")
     assert doc.meta("robots") == "noindex"
