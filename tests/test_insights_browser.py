@@ -73,6 +73,12 @@ def test_insights_page_draws_charts_with_tables_and_the_attention_list(
         expect(figure.locator("svg[aria-hidden=true]")).to_have_count(1)
         expect(figure.locator("table tbody tr").first).to_be_attached()
     expect(page.locator('[data-chart="phrases"] table')).to_contain_text("chrome shine")
+    # The bars take the theme's colours (an unclosed rule earlier in site.css drew them black).
+    fills = page.eval_on_selector_all(
+        '[data-chart="designs"] rect.chart__bar', "bars => bars.map(b => getComputedStyle(b).fill)"
+    )
+    assert fills and "rgb(0, 0, 0)" not in fills, fills
+    assert "rgb(28, 94, 52)" in fills  # --pos, the light scheme's positive green
     csv = page.locator("[data-export=csv]")
     expect(csv).to_have_attribute("href", "/api/admin/insights.csv")
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
