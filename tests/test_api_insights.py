@@ -53,6 +53,7 @@ def test_insights_count_the_comments_posted(commented: ApiClient) -> None:
     texts = [entry["text"] for entry in found["needs_attention"]]
     assert texts == [TEXTS[1], TEXTS[2]]  # oldest first
     assert reasons == [{"negative"}, {"booking", "question"}]
+    assert {entry["author_email"] for entry in found["needs_attention"]} == {"cleo@example.com"}
 
 
 def test_a_deleted_comment_leaves_the_counts_and_the_list(commented: ApiClient) -> None:

@@ -105,3 +105,27 @@ def test_filters_narrow_the_report_and_the_export_links(
     )
     assert "designer=nobody" in page.url
     assert page.errors == [] and csp_messages(page) == []  # type: ignore[attr-defined]
+
+
+def test_reply_on_the_attention_list_prepares_the_email_and_takes_it_off(
+    watched_page: Page, sample_gallery, admin, commented
+) -> None:
+    page = watched_page
+    page.goto(f"{sample_gallery.url}/admin/insights/")
+    sign_in(page, None, admin)
+    booking = page.locator("[data-attention] li").filter(has_text=commented["booking"])
+    reply = booking.get_by_role("link", name="Reply")
+    href = reply.get_attribute("href") or ""
+    assert href.startswith("mailto:") and "?subject=Re%3A%20your%20comment%20on%20" in href
+    assert "Can%20I%20book%20this%20for%20my%20wedding" in href  # the comment, quoted
+    with page.expect_request(lambda r: r.method == "PATCH") as patched:
+        reply.click()
+    assert patched.value.post_data_json == {"status": "answered"}
+    expect(booking).to_have_count(0)
+    expect(page.locator("[data-status]")).to_contain_text("marked answered")
+    page.reload()
+    entries = page.locator("[data-attention] li")
+    expect(entries.first).to_be_visible()
+    expect(entries.filter(has_text=commented["booking"])).to_have_count(0)
+    expect(entries.filter(has_text=commented["unhappy"])).to_have_count(1)
+    assert page.errors == [] and csp_messages(page) == []  # type: ignore[attr-defined]

@@ -115,8 +115,9 @@ def attention_update(
     names = {
         f"#{name}": name for name in ("comment_id", "design", "author_name", "text", "created_at")
     }
+    names["#author_email"] = "author_email"
     names["#reasons"] = "reasons"
-    source = {**item, "comment_id": item["id"]}
+    source = {"author_email": {"S": ""}, **item, "comment_id": item["id"]}
     values: Item = {f":{name[1:]}": source[name[1:]] for name in names if name != "#reasons"}
     sets = ", ".join(f"{name} = :{name[1:]}" for name in names if name != "#reasons")
     expression = f"SET {sets}"
@@ -349,4 +350,5 @@ def _entry(item: Item) -> AttentionEntry:
         item["text"]["S"],
         datetime.fromisoformat(item["created_at"]["S"]).astimezone(UTC),
         frozenset(Intent(reason) for reason in item["reasons"]["SS"]),
+        item.get("author_email", {"S": ""})["S"],
     )

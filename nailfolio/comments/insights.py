@@ -167,6 +167,7 @@ class AttentionEntry:
     text: str
     created_at: datetime
     reasons: frozenset[Intent]
+    author_email: str = ""  # for the admins' Reply; "" for comments stored before emails
 
 
 @dataclass(frozen=True)

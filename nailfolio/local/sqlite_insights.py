@@ -268,7 +268,8 @@ class SqliteInsights(sqlite.SqliteStore):
         )
         rows = self._conn().execute(
             "SELECT a.comment_id, a.design, c.author_name, c.text, a.created_at, a.question,"
-            " a.booking, a.negative FROM attention AS a JOIN comments AS c ON c.id = a.comment_id"
+            " a.booking, a.negative, c.author_email"
+            " FROM attention AS a JOIN comments AS c ON c.id = a.comment_id"
             " WHERE a.dismissed = 0 AND (a.question OR a.booking OR a.negative)"
             f"{clause} ORDER BY a.created_at, a.comment_id LIMIT ?",
             (*params, limit),
@@ -317,7 +318,7 @@ def _prefix(designer: str) -> tuple[str, str]:
 
 
 def _entry(row: tuple[object, ...]) -> AttentionEntry:
-    comment_id, design, author_name, text, created_at, question, booking, negative = row
+    comment_id, design, author_name, text, created_at, question, booking, negative, email = row
     flags = ((Intent.QUESTION, question), (Intent.BOOKING, booking), (Intent.NEGATIVE, negative))
     return AttentionEntry(
         str(comment_id),
@@ -326,4 +327,5 @@ def _entry(row: tuple[object, ...]) -> AttentionEntry:
         str(text),
         datetime.fromisoformat(str(created_at)),
         frozenset(intent for intent, flag in flags if flag),
+        str(email),
     )

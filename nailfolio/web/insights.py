@@ -118,6 +118,7 @@ def _attention_json(entry: AttentionEntry) -> dict[str, Any]:
         "comment_id": entry.comment_id,
         "design": entry.design,
         "author_name": entry.author_name,
+        "author_email": entry.author_email,  # an admins-only answer, like their comment list
         "text": entry.text,
         "created_at": entry.created_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
         "reasons": sorted(str(reason) for reason in entry.reasons),

@@ -572,6 +572,7 @@ def _insights_schemas() -> Schema:
             "comment_id": {"type": "string"},
             "design": {"type": "string"},
             "author_name": {"type": "string"},
+            "author_email": {"type": "string"},
             "text": {"type": "string"},
             "created_at": {"type": "string", "format": "date-time"},
             "reasons": {

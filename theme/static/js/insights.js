@@ -16,6 +16,7 @@ import {
   showUserName,
   signOut,
 } from "./account.js";
+import { replyHref, setStatus } from "./replies.js";
 
 // SVG's namespace, read from an <svg> the page holds (the theme's scripts carry no plain-http
 // string at all: tests/test_site.py checks), so createElementNS makes real SVG elements.
@@ -182,17 +183,35 @@ function designLink(siteRoot, design) {
   return el("a", { href: `${siteRoot}designs/${design}/` }, design);
 }
 
-function drawAttention(list, empty, entries, siteRoot) {
+// "Reply" opens a prepared email (replies.js, as on /admin/) and marks the comment answered,
+// which takes it off this list; `answered(entry, error)` says how that went.
+function drawAttention(list, empty, entries, siteRoot, answered) {
   list.replaceChildren(
     ...entries.map((entry) => {
       const badges = entry.reasons.map((reason) => el("span", { class: `badge badge--${reason === "negative" ? "negative" : "mixed"}` }, REASONS[reason]));
       const when = el("time", { datetime: entry.created_at }, WHEN.format(new Date(entry.created_at)));
-      return el(
+      const item = el(
         "li",
         { class: "attention__item" },
         el("p", { class: "attention__meta" }, ...badges, " ", entry.author_name, " on ", designLink(siteRoot, entry.design), " · ", when),
         el("p", { class: "attention__text" }, entry.text),
       );
+      if (entry.author_email) {
+        const page = new URL(`${siteRoot}designs/${entry.design}/`, location.href).href;
+        const reply = el("a", { class: "button button--small", href: replyHref({ ...entry, id: entry.comment_id }, page), "data-reply": "" }, "Reply");
+        reply.addEventListener("click", () =>
+          setStatus(entry.comment_id, "answered").then(
+            () => {
+              item.remove();
+              empty.hidden = list.children.length > 0;
+              answered(entry, null);
+            },
+            (error) => answered(entry, error),
+          ),
+        );
+        item.append(el("p", { class: "attention__actions" }, reply));
+      }
+      return item;
     }),
   );
   empty.hidden = entries.length > 0;
@@ -247,7 +266,12 @@ function start(root) {
 
   function draw(data) {
     last = data;
-    drawAttention($("[data-attention]"), $("[data-attention-empty]"), data.needs_attention, siteRoot);
+    drawAttention($("[data-attention]"), $("[data-attention-empty]"), data.needs_attention, siteRoot, (entry, error) => {
+      if (error && !(error instanceof ApiError)) throw error;
+      status.textContent = error
+        ? `The comment was not marked answered: ${error.message}`
+        : `Reply to ${entry.author_name} opened in your email program; marked answered.`;
+    });
     drawTotals($("[data-totals]"), data.totals);
     $("[data-month-since]").textContent = `Since the week of ${weekLabel(data.this_month.since)}; designs with 3 or more scored comments.`;
     drawRanking($("[data-loved]"), data.this_month.most_loved);

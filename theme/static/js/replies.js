@@ -24,6 +24,11 @@ export function replyHref(comment, designUrl) {
   return `mailto:${mailtoAddress(comment.author_email)}?${query}`;
 }
 
+/** Set a comment's status (PATCH); the comment as stored now. Raises ApiError. */
+export function setStatus(commentId, status) {
+  return api(`admin/comments/${encodeURIComponent(commentId)}`, { method: "PATCH", body: { status } });
+}
+
 /**
  * Wire one row's status select and Reply link. `report(message)` says what happened;
  * `refused(error)` handles a 401 or 403 (true) as the page does.
@@ -34,10 +39,7 @@ export function bindStatus(comment, select, reply, { report, refused }) {
   async function change(status, done) {
     select.disabled = true;
     try {
-      const stored = await api(`admin/comments/${encodeURIComponent(comment.id)}`, {
-        method: "PATCH",
-        body: { status },
-      });
+      const stored = await setStatus(comment.id, status);
       current = stored.status;
       select.value = current;
       report(done);
