@@ -175,6 +175,21 @@ def test_a_rescored_comment_moves_its_counts(store) -> None:  # noqa: F811
     assert store.attention(None, 5) == []  # no longer negative
 
 
+def test_a_file_with_counted_phrases_passes_sqlites_own_checks(tmp_path: Path) -> None:
+    """SQLite 3.40's checks misread a WITHOUT ROWID table whose key is not its first columns
+    (a false "NULL value in comment_phrases.design" made /api/health call the file damaged)."""
+    path = tmp_path / "comments.sqlite3"
+    with SqliteCommentStore(path) as comments:
+        comment = make_comment(text="The chrome shine is lovely")
+        comments.add(comment)
+        comments.set_sentiment(comment.id, HAPPY, SentimentStatus.SCORED, ("chrome shine",))
+        assert [p.phrase for p in comments.top_phrases(None, None, None, 5, 5).overall] == [
+            "chrome shine"
+        ]
+    assert sqlite.check_file(path, full=False) is None
+    assert sqlite.check_file(path, full=True) is None
+
+
 def test_the_migration_counts_comments_stored_before_it(tmp_path: Path) -> None:
     path = tmp_path / "comments.sqlite3"
     before = MIGRATIONS[: MIGRATIONS.index(sqlite_insights.MIGRATION)]

@@ -76,11 +76,11 @@ CREATE TABLE insight_weeks (
     PRIMARY KEY (design, week)
 ) WITHOUT ROWID;
 CREATE INDEX insight_weeks_by_week ON insight_weeks (week);
-CREATE TABLE comment_phrases (
-    comment_id TEXT NOT NULL,
+CREATE TABLE comment_phrases (  -- the key's columns first: SQLite 3.40's quick_check
+    comment_id TEXT NOT NULL,      -- reports NULLs in a WITHOUT ROWID table's later ones
+    phrase TEXT NOT NULL,
     design TEXT NOT NULL,
     week TEXT NOT NULL,
-    phrase TEXT NOT NULL,
     PRIMARY KEY (comment_id, phrase)
 ) WITHOUT ROWID;
 CREATE TABLE phrase_weeks (
@@ -178,7 +178,8 @@ def record_phrases(conn: sqlite3.Connection, comment_id: str, phrases: Sequence[
     """Replace a comment's counted phrases (its scoring's); spam keeps none."""
     conn.execute("DELETE FROM comment_phrases WHERE comment_id = ?", (comment_id,))
     conn.executemany(
-        f"INSERT INTO comment_phrases SELECT id, design, {_WEEK.format(t='comments')}, ?"
+        "INSERT INTO comment_phrases (comment_id, design, week, phrase)"
+        f" SELECT id, design, {_WEEK.format(t='comments')}, ?"
         " FROM comments WHERE id = ? AND spam = 0 ON CONFLICT DO NOTHING",
         [(phrase, comment_id) for phrase in dict.fromkeys(phrases)],
     )
