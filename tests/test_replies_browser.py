@@ -157,3 +157,21 @@ def test_replies_look_right_on_a_phone_and_a_desktop(
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"admin-{size}.png"), full_page=True)
     context.close()
+
+
+def test_a_long_unbroken_name_and_comment_never_widen_the_desktop_page(
+    browser, sample_gallery, sample_api, admin, new_account
+) -> None:
+    """Found in the full suite: another test's comment widened /admin/ by 180 px on a
+    desktop, since table cells wrap at spaces only unless told otherwise."""
+    long_name = "Featherstonehaugh-Cholmondeley-Worthington-Smythe"
+    writer = new_account("customers", long_name)
+    design = designs(sample_gallery.root)[0]
+    post_comment(browser, sample_gallery.url, writer, design, "Gorgeous" + "!" * 120)
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    sign_in(page, sample_gallery.url, admin)
+    expect(page.locator("[data-rows] tr").filter(has_text=long_name)).to_have_count(1)
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"the admin page scrolls sideways by {overflow} px"
+    context.close()
