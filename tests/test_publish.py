@@ -188,9 +188,18 @@ class Reader(threading.Thread):
         super().__init__(daemon=True)
         self.site, self.stop, self.broken, self.checked = site, threading.Event(), [], 0
 
+    def pages(self) -> list[Path]:
+        """The pages now; a folder removed while the walk is in it (a design dropped) makes
+        the walk start again, as a server's next request would."""
+        while True:
+            try:
+                return list(self.site.rglob("*.html"))
+            except FileNotFoundError:
+                continue
+
     def run(self) -> None:
         while not self.stop.is_set():
-            for page in list(self.site.rglob("*.html")):
+            for page in self.pages():
                 try:
                     before = page.stat().st_ino
                     text = page.read_text(encoding="utf-8")
