@@ -417,6 +417,40 @@ export async function signOut() {
   rememberSignedIn(false);
 }
 
+/**
+ * Start a page that works signed in (/admin/, its insights and moderation, /studio/): its
+ * sign-in forms in `signedOut`, its sign-out buttons, then whether someone is signed in.
+ * `show(view)` shows one view; `route(user, { focus })` shows the page for a user (or
+ * null); `cleared()` empties what the signed-out page must not keep showing.
+ */
+export function startSignedInPage({ root, signedOut, accountStatus, placeholder, show, route, cleared }) {
+  async function leave() {
+    try {
+      await signOut();
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      if (error.status !== 401) {
+        accountStatus.textContent = `Could not sign you out: ${error.message}`;
+        return;
+      }
+    }
+    cleared();
+    show(signedOut);
+    accountStatus.textContent = "You are signed out.";
+    signedOut.querySelector("input[name=email]")?.focus();
+  }
+
+  bindAccountForms(signedOut, (user) => route(user, { focus: true }));
+  bindSignedInBars(root, leave);
+  placeholder.hidden = true;
+  accountStatus.textContent = "Checking whether you are signed in…";
+  currentUser().then(route, (error) => {
+    if (!(error instanceof ApiError)) throw error;
+    accountStatus.textContent = `We could not check whether you are signed in. ${error.message}`;
+    show(signedOut);
+  });
+}
+
 /** The signed-in user, or null when signed out; throws ApiError when it cannot tell. */
 export async function currentUser() {
   if (!maybeSignedIn()) return null;

@@ -2,17 +2,14 @@
 // Comments are untrusted: every piece of them reaches the page through textContent or an
 // attribute, never as HTML. The page runs under a strict CSP: no inline style, no eval.
 import {
-  ApiError,
   api,
+  ApiError,
   apiUrl,
-  bindAccountForms,
-  bindSignedInBars,
   clearError,
-  currentUser,
   setBusy,
   showError,
   showUserName,
-  signOut,
+  startSignedInPage,
 } from "./account.js";
 import { STATUSES, bindStatus, replyHref } from "./replies.js";
 
@@ -343,34 +340,12 @@ function start(root) {
   });
   more.addEventListener("click", loadPage);
 
-  async function leave() {
-    try {
-      await signOut();
-    } catch (error) {
-      if (!(error instanceof ApiError)) throw error;
-      if (error.status !== 401) {
-        accountStatus.textContent = `Could not sign you out: ${error.message}`;
-        return;
-      }
-    }
-    rows.replaceChildren();
-    show(signedOut);
-    accountStatus.textContent = "You are signed out.";
-    signedOut.querySelector("input[name=email]").focus();
-  }
-
   showIgnored();
-  bindAccountForms(signedOut, (user) => route(user, { focus: true }));
-  bindSignedInBars(root, leave);
   csv.href = csvHref();
   $("[data-csv-slot]").append(csv);
-  $("[data-admin-placeholder]").hidden = true;
-  accountStatus.textContent = "Checking whether you are signed in…";
-  currentUser().then(route, (error) => {
-    if (!(error instanceof ApiError)) throw error;
-    accountStatus.textContent = `We could not check whether you are signed in. ${error.message}`;
-    show(signedOut);
-  });
+  const placeholder = $("[data-admin-placeholder]");
+  const cleared = () => rows.replaceChildren();
+  startSignedInPage({ root, signedOut, accountStatus, placeholder, show, route, cleared });
 }
 
 const root = document.getElementById("admin");

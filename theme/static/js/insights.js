@@ -4,17 +4,14 @@
 // readers. Comment text and names are untrusted: they reach the page through textContent
 // only. Colours come from classes (the strict CSP allows no style attribute).
 import {
-  ApiError,
   api,
+  ApiError,
   apiUrl,
-  bindAccountForms,
-  bindSignedInBars,
   clearError,
-  currentUser,
   setBusy,
   showError,
   showUserName,
-  signOut,
+  startSignedInPage,
 } from "./account.js";
 import { replyHref, setStatus } from "./replies.js";
 
@@ -344,27 +341,10 @@ function start(root) {
     resizing = setTimeout(() => last && draw(last), 150); // redrawn at the new width
   });
 
-  async function leave() {
-    try {
-      await signOut();
-    } catch (error) {
-      if (!(error instanceof ApiError) || error.status !== 401) throw error;
-    }
-    report.hidden = true;
-    show(signedOut);
-    accountStatus.textContent = "You are signed out.";
-  }
-
-  bindAccountForms(signedOut, route);
-  bindSignedInBars(root, leave);
   $("[data-exports]").append(csv, " ", json);
-  $("[data-admin-placeholder]").hidden = true;
-  accountStatus.textContent = "Checking whether you are signed in…";
-  currentUser().then(route, (error) => {
-    if (!(error instanceof ApiError)) throw error;
-    accountStatus.textContent = `We could not check whether you are signed in. ${error.message}`;
-    show(signedOut);
-  });
+  const placeholder = $("[data-admin-placeholder]");
+  const cleared = () => (report.hidden = true);
+  startSignedInPage({ root, signedOut, accountStatus, placeholder, show, route, cleared });
 }
 
 const root = document.getElementById("insights");

@@ -4,15 +4,12 @@
 // it is live (200) or gone (404), on either backend. Everything from the API is shown through
 // textContent or attributes, never as HTML; the page runs under a strict CSP.
 import {
-  ApiError,
   api,
-  bindAccountForms,
-  bindSignedInBars,
+  ApiError,
   clearError,
-  currentUser,
   showError,
   showUserName,
-  signOut,
+  startSignedInPage,
 } from "./account.js";
 
 const STATUS_NAMES = { needs_review: "Needs review", approved: "Approved", rejected: "Rejected" };
@@ -295,31 +292,9 @@ function start(root) {
     reload();
   });
 
-  async function leave() {
-    try {
-      await signOut();
-    } catch (error) {
-      if (!(error instanceof ApiError)) throw error;
-      if (error.status !== 401) {
-        accountStatus.textContent = `Could not sign you out: ${error.message}`;
-        return;
-      }
-    }
-    queue.replaceChildren();
-    show(signedOut);
-    accountStatus.textContent = "You are signed out.";
-    signedOut.querySelector("input[name=email]").focus();
-  }
-
-  bindAccountForms(signedOut, (user) => route(user, { focus: true }));
-  bindSignedInBars(root, leave);
-  $("[data-admin-placeholder]").hidden = true;
-  accountStatus.textContent = "Checking whether you are signed in…";
-  currentUser().then(route, (error) => {
-    if (!(error instanceof ApiError)) throw error;
-    accountStatus.textContent = `We could not check whether you are signed in. ${error.message}`;
-    show(signedOut);
-  });
+  const placeholder = $("[data-admin-placeholder]");
+  const cleared = () => queue.replaceChildren();
+  startSignedInPage({ root, signedOut, accountStatus, placeholder, show, route, cleared });
 }
 
 const root = document.getElementById("moderation");

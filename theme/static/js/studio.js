@@ -4,16 +4,13 @@
 // on aws, to /api/studio/files locally), then PUT its metadata. Designs and what the API
 // says reach the page through textContent only. The page runs under a strict CSP.
 import {
-  ApiError,
   api,
-  bindAccountForms,
-  bindSignedInBars,
+  ApiError,
   clearError,
-  currentUser,
   setBusy,
   showError,
   showUserName,
-  signOut,
+  startSignedInPage,
 } from "./account.js";
 
 const STATUS = {
@@ -282,32 +279,12 @@ function start(root) {
     load(folderForm.elements.designer.value.trim());
   });
 
-  async function leave() {
-    try {
-      await signOut();
-    } catch (error) {
-      if (!(error instanceof ApiError)) throw error;
-      if (error.status !== 401) {
-        accountStatus.textContent = `Could not sign you out: ${error.message}`;
-        return;
-      }
-    }
+  const placeholder = $("[data-studio-placeholder]");
+  function cleared() {
     clearTimeout(pollTimer);
     designsList.replaceChildren();
-    show(signedOut);
-    accountStatus.textContent = "You are signed out.";
-    signedOut.querySelector("input[name=email]").focus();
   }
-
-  bindAccountForms(signedOut, (user) => route(user, { focus: true }));
-  bindSignedInBars(root, leave);
-  $("[data-studio-placeholder]").hidden = true;
-  accountStatus.textContent = "Checking whether you are signed in…";
-  currentUser().then(route, (error) => {
-    if (!(error instanceof ApiError)) throw error;
-    accountStatus.textContent = `We could not check whether you are signed in. ${error.message}`;
-    show(signedOut);
-  });
+  startSignedInPage({ root, signedOut, accountStatus, placeholder, show, route, cleared });
 }
 
 const root = document.getElementById("studio");
