@@ -24,6 +24,10 @@ PRICES_FILE = Path(__file__).resolve().parent.parent / "deploy" / "prices.json"
 GB = 2**30  # AWS bills data and storage in binary gigabytes
 FREE_TIERS = ("included", "always", "12-month", "none")  # see deploy/prices.json
 SECONDS_A_MONTH = 30 * 24 * 3600
+# Write units a comment costs: 2 rate counters, then 2 transactions (stored; scored) of the
+# comment (1 KB) and its week's insights counter (2 KB with its phrases), each unit doubled
+# in a transaction, and 1 for the occasional attention entry.
+COMMENT_WRITES = 2 + 2 * 2 * (1 + 2) + 1
 
 
 @dataclass(frozen=True)
@@ -370,15 +374,17 @@ def _data(w: Workload, a: Assumptions, api_calls: float) -> list[Usage]:
     return [
         (
             "dynamodb_write",
-            "5 a comment (item, 2 rate counters, sentiment), 4 a design, 1 an API call "
-            "(rate counter)",
-            5 * w.comments + 4 * w.designs + api_calls,
+            f"{COMMENT_WRITES} a comment (2 rate counters; stored, then scored, each a "
+            "transaction of the comment and its week's insights counter, 2 KB, at double "
+            "price; an attention entry now and then), 4 a design, 1 an API call (rate counter)",
+            COMMENT_WRITES * w.comments + 4 * w.designs + api_calls,
         ),
         (
             "dynamodb_read",
-            "1 an API call (revocation check), the catalog read by each rebuild (2 KB an "
-            "item, eventually consistent), 1 a comment digest check (its mark)",
-            api_calls + catalog_reads + a.digest_runs,
+            "1 an API call (revocation check), 1 a comment (read before it is scored), the "
+            "catalog read by each rebuild (2 KB an item, eventually consistent), 1 a comment "
+            "digest check (its mark)",
+            api_calls + w.comments + catalog_reads + a.digest_runs,
         ),
         ("dynamodb_storage", f"{stored:,.0f} designs and a year of comments", table_gb),
         ("dynamodb_pitr", "the same, backed up continuously", table_gb),
@@ -392,6 +398,11 @@ def _data(w: Workload, a: Assumptions, api_calls: float) -> list[Usage]:
         (
             "comprehend_sentiment",
             f"one DetectSentiment per comment ({a.comment_chars:g} characters: {units} units)",
+            w.comments * units,
+        ),
+        (
+            "comprehend_key_phrases",
+            f"one DetectKeyPhrases per comment, for the insights ({units} units)",
             w.comments * units,
         ),
         (

@@ -75,16 +75,18 @@ def small() -> dict[str, object]:
         # 1,080 × 0.5 GB × 0.12 s + 10 × 4 + 10 × 0.5 + 2 × 1769/1024 × 45 + 720 × 0.25 × 2
         # + 8,640 digest checks × 0.25 × 0.3
         ("lambda_compute", 1_273.278515625, 1_273.278515625 * 0.0000166667),
-        ("dynamodb_write", 5 * 20 + 4 * 10 + 1_080, 1_220 / 1e6 * 0.625),
+        # 15 a comment: 2 rate counters, 2 transactions of (1 KB comment + 2 KB counter) x 2, 1
+        ("dynamodb_write", 15 * 20 + 4 * 10 + 1_080, 1_420 / 1e6 * 0.625),
         (
             "dynamodb_read",
-            1_080 + 2 * 120 * 2_000 / 4_096 / 2 + 8_640,  # + each digest check's mark
-            9_778.59375 / 1e6 * 0.125,
+            1_080 + 20 + 2 * 120 * 2_000 / 4_096 / 2 + 8_640,  # + a read a comment, each mark
+            9_798.59375 / 1e6 * 0.125,
         ),
         ("sns_publish", 1 + 20, 21 / 1e6 * 0.50),  # 1 held back; at most 20 digests
         ("cognito_mau_lite", 40, 40 * 0.0055),  # 20 comments / 2 + 30
         ("rekognition_moderation", 10, 10 * 0.001),
         ("comprehend_sentiment", 60, 60 * 0.0001),  # 200 characters: the minimum 3 units
+        ("comprehend_key_phrases", 60, 60 * 0.0001),  # the insights' phrases, likewise
         ("sqs_requests", 30 + 5 * 2_592_000 / 20, 648_030 / 1e6 * 0.40),
         ("cloudwatch_alarms", 2, 0.20),
     ],
