@@ -66,7 +66,7 @@ def test_a_deleted_comment_leaves_the_counts_and_the_list(commented: ApiClient) 
 
 
 @pytest.mark.parametrize("status", ["answered", "closed"])
-def test_an_answered_or_closed_comment_leaves_the_attention_list(
+def test_answered_or_closed_leaves_the_attention_list_and_new_brings_it_back(
     commented: ApiClient, status: str
 ) -> None:
     first, second = answer(commented, "/api/admin/insights")["needs_attention"]
@@ -75,6 +75,10 @@ def test_an_answered_or_closed_comment_leaves_the_attention_list(
     left = answer(commented, "/api/admin/insights")["needs_attention"]
     assert [entry["comment_id"] for entry in left] == [second["comment_id"]]
     assert answer(commented, "/api/admin/insights")["totals"]["comments"] == 3  # still counted
+    # Set back to new (answered by mistake, say), it is on the owner's list again.
+    assert commented.request("PATCH", path, {"status": "new"}).status_code == 200
+    back = answer(commented, "/api/admin/insights")["needs_attention"]
+    assert back == [first, second]
 
 
 def test_filters_by_weeks_and_designer(commented: ApiClient) -> None:

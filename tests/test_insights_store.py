@@ -164,6 +164,22 @@ def test_a_dismissed_or_deleted_comment_leaves_the_attention_list(store) -> None
     assert store.attention(None, 10) == []
 
 
+def test_a_restored_comment_comes_back_with_its_reasons(store) -> None:  # noqa: F811
+    asking, happy = make_comment(0, text="Any slots on Friday?"), make_comment(1, text="Lovely")
+    store.add(asking)
+    store.add(happy)
+    store.set_sentiment(asking.id, SAD, SentimentStatus.SCORED)
+    (before,) = store.attention(None, 10)
+    assert store.restore_attention(asking.id) is False  # not dismissed: nothing to restore
+    assert store.dismiss_attention(asking.id) is True
+    assert store.attention(None, 10) == []
+    assert store.restore_attention(asking.id) is True
+    assert store.attention(None, 10) == [before]
+    assert store.dismiss_attention(happy.id) is False  # never needed an answer
+    assert store.restore_attention(happy.id) is False
+    assert store.attention(None, 10) == [before]
+
+
 def test_a_rescored_comment_moves_its_counts(store) -> None:  # noqa: F811
     comment = make_comment(text="Chipped")
     store.add(comment)

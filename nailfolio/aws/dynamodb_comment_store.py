@@ -347,6 +347,17 @@ class DynamoCommentStore(insights.DynamoInsights, SharedClient):
             return False  # deleted meanwhile
         return entry is not None and "reasons" in entry
 
+    def restore_attention(self, comment_id: str) -> bool:
+        item = self._get(_comment_key(comment_id))
+        if item is None or "attention_dismissed" not in item or insights.COUNTED not in item:
+            return False
+        writes = insights.restored_items(self._table, item)
+        try:
+            self._transact(writes)
+        except _Refused:
+            return False  # deleted meanwhile
+        return len(writes) > 1
+
     def count_earlier(self) -> int:
         """Count into the insights every comment stored before they existed (not spam, not
         yet `counted`); returns how many. Safe to repeat, and beside live writes."""

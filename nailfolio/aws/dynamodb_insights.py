@@ -148,10 +148,7 @@ def added_items(
     item[COUNTED] = {"BOOL": True}
     sentiment = _sentiment(item)
     writes = [counter_update(table, design, created_at, contribution(sentiment))]
-    intents = classify_intent(item["text"]["S"])
-    if sentiment is not None and sentiment.label is SentimentLabel.NEGATIVE:
-        intents |= {Intent.NEGATIVE}
-    attention = attention_update(table, item, add=intents)
+    attention = attention_update(table, item, add=reasons(item))
     return writes + ([attention] if attention else [])
 
 
@@ -219,13 +216,31 @@ def earlier_items(table: str, item: Item) -> list[dict[str, Any]]:
         mark,
         counter_update(table, item["design"]["S"], created_at, contribution(sentiment), phrases),
     ]
-    intents = classify_intent(item["text"]["S"])
-    if sentiment is not None and sentiment.label is SentimentLabel.NEGATIVE:
-        intents |= {Intent.NEGATIVE}
     attention = (
-        None if "attention_dismissed" in item else attention_update(table, item, add=intents)
+        None if "attention_dismissed" in item else attention_update(table, item, add=reasons(item))
     )
     return writes + ([attention] if attention else [])
+
+
+def reasons(item: Item) -> frozenset[Intent]:
+    """Why a stored comment (`item`) needs an answer: its intents, and negative if scored so."""
+    sentiment = _sentiment(item)
+    negative = sentiment is not None and sentiment.label is SentimentLabel.NEGATIVE
+    return classify_intent(item["text"]["S"]) | ({Intent.NEGATIVE} if negative else set())
+
+
+def restored_items(table: str, item: Item) -> list[dict[str, Any]]:
+    """The writes that put a dismissed comment (`item`) back on the attention list."""
+    unmark = {
+        "Update": {
+            "TableName": table,
+            "Key": {"pk": item["pk"], "sk": item["sk"]},
+            "UpdateExpression": "REMOVE attention_dismissed",
+            "ConditionExpression": "attribute_exists(pk)",
+        }
+    }
+    attention = attention_update(table, item, add=reasons(item))
+    return [unmark, *([attention] if attention else [])]
 
 
 def _sentiment(item: Item) -> Sentiment | None:

@@ -238,6 +238,11 @@ class InsightsStore(Protocol):
         """Drop a comment from the attention list; False if it was not on it."""
         ...
 
+    def restore_attention(self, comment_id: str) -> bool:
+        """Put a dismissed comment back on the attention list if it still needs an answer
+        (a question, a booking, negative); False if it does not go back."""
+        ...
+
     def count_earlier(self) -> int:
         """Count in the comments stored before the counters existed; how many (once)."""
         ...

@@ -291,8 +291,8 @@ class CommentService:
 
     def set_status(self, comment_id: str, status: CommentStatus | str) -> Comment:
         """Mark a comment new, answered or closed (admins only: the caller checks); the
-        comment as stored now. Answered or closed takes it off the insights' Needs attention
-        for good. Setting the status it has changes nothing. Raises InvalidStatus,
+        comment as stored now. Answered or closed takes it off the insights' Needs attention;
+        new puts it back. Setting the status it has changes nothing. Raises InvalidStatus,
         CommentNotFound (spam too: admins never see it)."""
         wanted = parse_status(status)
         comment = self._store.get(comment_id)
@@ -303,7 +303,9 @@ class CommentService:
         updated = self._store.set_status(comment_id, wanted, self._clock())
         if updated is None:  # deleted meanwhile
             raise CommentNotFound(f"There is no comment with id {comment_id!r}")
-        if wanted is not CommentStatus.NEW:  # answered or closed: off the owner's to-do list
+        if wanted is CommentStatus.NEW:  # back on the owner's to-do list, if it needs an answer
+            self._store.restore_attention(comment_id)
+        else:  # answered or closed: off it
             self._store.dismiss_attention(comment_id)
         return updated
 

@@ -281,6 +281,14 @@ class SqliteInsights(sqlite.SqliteStore):
         """Nothing to do: the migration counted the comments stored before it."""
         return 0
 
+    def restore_attention(self, comment_id: str) -> bool:
+        changed = self._conn().execute(
+            "UPDATE attention SET dismissed = 0 WHERE comment_id = ? AND dismissed = 1"
+            " AND (question OR booking OR negative)",
+            (comment_id,),
+        )
+        return changed.rowcount == 1
+
     def dismiss_attention(self, comment_id: str) -> bool:
         changed = self._conn().execute(
             "UPDATE attention SET dismissed = 1 WHERE comment_id = ? AND dismissed = 0",
