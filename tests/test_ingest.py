@@ -44,9 +44,11 @@ class ListNotifier:
     """Notifier port stand-in keeping what it was told."""
 
     sent: list[str] = field(default_factory=list)
+    bodies: list[str] = field(default_factory=list)
 
     def notify(self, subject: str, body: str, tags: Sequence[str] = ()) -> None:
         self.sent.append(subject)
+        self.bodies.append(body)
 
     def close(self) -> None:
         pass
@@ -177,6 +179,8 @@ def test_a_held_back_image_notifies_the_admins_and_gets_no_variants(
     result = stage.ingest("designs/ana/bad.jpg")
     assert (result.status, result.rendition) == (status, None)
     assert stage.notifier.sent == [subject]
+    (body,) = stage.notifier.bodies  # says where to act: the web queue, or the terminal
+    assert "/admin/moderation/" in body and "build.py approve ana/bad" in body
     stage.ingest("designs/ana/bad.jpg")
     assert stage.notifier.sent == [subject]  # told once
 

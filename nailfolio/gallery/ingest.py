@@ -355,7 +355,8 @@ def notify_admins(notifier: Notifier, decision: Decision) -> None:
         notifier.notify(
             f"Design {decision.key} {verb}",
             f"Moderation by {decision.model}: {detail}. It is not published. "
-            f"Override with: build.py approve {decision.key}",
+            f"Review it on the site's /admin/moderation/ page, or run: "
+            f"build.py approve {decision.key}",
             tags=("moderation", decision.status.value),
         )
     except NailfolioError as exc:
