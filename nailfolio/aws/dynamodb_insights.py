@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import builtins
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -255,10 +255,9 @@ def _sentiment(item: Item) -> Sentiment | None:
 class DynamoInsights:
     """InsightsStore reads of the comments table (DynamoCommentStore's base)."""
 
+    # DynamoCommentStore's: its table, and its Query pager (one list of items a page)
     _table: str
-
-    def _pages(self, query: dict[str, Any]) -> Iterator[builtins.list[Item]]:
-        raise NotImplementedError  # DynamoCommentStore's
+    _pages: Callable[[dict[str, Any]], Iterator[builtins.list[Item]]]
 
     def _counter_items(
         self, start: date | None, end: date | None, designer: str | None, with_phrases: bool
