@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import logging
-import os
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 import pytest
-from conftest import REPO, Project
+from conftest import Project
+from serve_process import serving_until
 
 from nailfolio import config
 from nailfolio.comments.backfill import run_sentiment_backfill
@@ -95,42 +92,10 @@ def test_serve_scores_comments_left_pending_without_being_asked(project: Project
     store_pending(project, "I adore this chrome finish!")
     project.settings.output_dir.mkdir()
     (project.settings.output_dir / "index.html").write_text("<h1>Gallery</h1>")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    command = [
-        sys.executable,
-        "build.py",
-        "--root",
-        str(project.root),
-        "serve",
-        "--port",
-        str(port),
-    ]
-    server = subprocess.Popen(
-        command,
-        cwd=REPO,
-        env=os.environ | {"NAILFOLIO_WORKERS": "1"},
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(server.stdout or ()), daemon=True)
-    reader.start()
     said = "scored 1 comments whose scoring had not finished\n"
-    try:
-        deadline = time.monotonic() + 30
-        while said not in lines and time.monotonic() < deadline and server.poll() is None:
-            time.sleep(0.1)
-        assert said in lines, lines
+    with serving_until(project.root, said):
         assert pending(project) == 0
         with config.open_comment_store(project.settings) as store:
             (scored,) = store.list().comments
         assert scored.sentiment_status == SentimentStatus.SCORED
         assert scored.sentiment and scored.sentiment.label == "POSITIVE"
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-        reader.join(timeout=5)
-        if server.stdout:
-            server.stdout.close()

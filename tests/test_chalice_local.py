@@ -15,19 +15,14 @@ from pathlib import Path
 
 import pytest
 from conftest import PASSWORD, PUBLISHED, REPO, ApiProject
+from serve_process import free_port
 
 pytestmark = pytest.mark.slow
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def chalice_local(api_project: ApiProject) -> Iterator[int]:
-    port = _free_port()
+    port = free_port()
     env = os.environ | {
         "PYTHONPATH": str(REPO),
         "NAILFOLIO_ROOT": str(api_project.root),

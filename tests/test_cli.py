@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 from conftest import REPO, MarkerModerator, Project
+from serve_process import free_port
 
 from nailfolio import cli, config
 from nailfolio.gallery import watch
@@ -212,12 +213,6 @@ def test_python_dash_m_runs_the_commands(project: Project, module: str) -> None:
 
 
 # -- serve: the port, the links, the watcher (the server's loop is replaced by a stand-in) ----
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture

@@ -5,12 +5,7 @@ send fails; on both stores, and end to end through the outbox and through SNS (m
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -19,8 +14,9 @@ from typing import Any
 
 import boto3
 import pytest
-from conftest import REPO, Project
+from conftest import Project
 from moto import mock_aws
+from serve_process import serving_until
 
 from nailfolio.aws import clients
 from nailfolio.aws.dynamodb_comment_store import DynamoCommentStore, table_definition
@@ -280,36 +276,9 @@ def test_serve_sends_the_digest_of_comments_posted_while_it_was_down(project: Pr
         post(store, datetime.now(UTC) - timedelta(minutes=2), "Are you open on Sunday?")
     project.settings.output_dir.mkdir()
     (project.settings.output_dir / "index.html").write_text("<h1>Gallery</h1>")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    command = [
-        sys.executable,
-        "build.py",
-        "--root",
-        str(project.root),
-        "serve",
-        "--port",
-        str(port),
-    ]
-    env = os.environ | {"NAILFOLIO_WORKERS": "1"}
-    server = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, text=True)
-    lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(server.stdout or ()), daemon=True)
-    reader.start()
     said = "sent the admins a digest of 1 new comments (see /admin/)\n"
-    try:
-        deadline = time.monotonic() + 30
-        while said not in lines and time.monotonic() < deadline and server.poll() is None:
-            time.sleep(0.1)
-        assert said in lines, lines
+    with serving_until(project.root, said) as port:
         with OutboxNotifier(project.settings.outbox_path) as outbox:
             (note,) = outbox.list_notifications()
         assert "- ana/red, Cleo: Are you open on Sunday?" in note.body
         assert f"http://127.0.0.1:{port}/admin/" in note.body
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-        reader.join(timeout=5)
-        if server.stdout:
-            server.stdout.close()
