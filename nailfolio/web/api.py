@@ -528,7 +528,7 @@ def own_comment_json(comment: Comment) -> dict[str, str]:
         "id": comment.id,
         "design": comment.design,
         "text": comment.text,
-        "created_at": _timestamp(comment.created_at),
+        "created_at": timestamp(comment.created_at),
     }
 
 
@@ -542,9 +542,9 @@ def admin_comment_json(comment: Comment) -> dict[str, Any]:
         "author_id": comment.author_sub,
         "author_email": comment.author_email,
         "status": str(comment.status),
-        "status_changed_at": _timestamp(comment.status_changed_at or comment.created_at),
+        "status_changed_at": timestamp(comment.status_changed_at or comment.created_at),
         "text": comment.text,
-        "created_at": _timestamp(comment.created_at),
+        "created_at": timestamp(comment.created_at),
         "sentiment": None
         if sentiment is None
         else {
@@ -566,6 +566,6 @@ def posted_json(comment: Comment) -> dict[str, Any]:
     return {"comment": own_comment_json(comment), "message": POSTED_MESSAGE}
 
 
-def _timestamp(when: datetime) -> str:
+def timestamp(when: datetime) -> str:
     """ISO-8601 UTC with microseconds and a Z: what `since` and `until` accept back."""
     return when.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")

@@ -3,7 +3,6 @@ query, and the answers (JSON, a JSON download, CSV). Admins only: the views chec
 
 from __future__ import annotations
 
-from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
 from chalice.app import Request, Response
@@ -120,7 +119,7 @@ def _attention_json(entry: AttentionEntry) -> dict[str, Any]:
         "author_name": entry.author_name,
         "author_email": entry.author_email,  # an admins-only answer, like their comment list
         "text": entry.text,
-        "created_at": entry.created_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "created_at": api.timestamp(entry.created_at),
         "reasons": sorted(str(reason) for reason in entry.reasons),
     }
 

@@ -17,7 +17,6 @@ so the answer says where they went (the topic the admins subscribe to) and lists
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from chalice.app import Request, Response
@@ -182,7 +181,7 @@ def decision_json(decision: Decision) -> dict[str, Any]:
         "status": str(decision.status),
         "model": decision.model,
         "decided_by": decision.decided_by,
-        "decided_at": _timestamp(decision.decided_at) if decision.decided_at else None,
+        "decided_at": api.timestamp(decision.decided_at) if decision.decided_at else None,
         "reason": decision.reason,
         "labels": [_label_json(label) for label in decision.labels],
     }
@@ -216,14 +215,9 @@ def _note_json(note: Notification) -> dict[str, Any]:
         "id": note.id,
         "subject": note.subject,
         "body": note.body,
-        "created_at": _timestamp(note.created_at),
+        "created_at": api.timestamp(note.created_at),
         "tags": list(note.tags),
     }
-
-
-def _timestamp(when: datetime) -> str:
-    """ISO-8601 UTC with a Z, as the comments' times are given."""
-    return when.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def _page(key: str) -> str:

@@ -172,7 +172,7 @@ def form_json(form: UploadForm) -> dict[str, Any]:
         "url": form.url,
         "fields": dict(form.fields),
         "key": form.key,
-        "expires_at": api._timestamp(form.expires_at),
+        "expires_at": api.timestamp(form.expires_at),
     }
 
 
@@ -202,6 +202,6 @@ def design_json(design: DesignStatus) -> dict[str, Any]:
         "description": design.description,
         "status": design.status,
         "reason": design.reason,
-        "decided_at": api._timestamp(design.decided_at) if design.decided_at else None,
+        "decided_at": api.timestamp(design.decided_at) if design.decided_at else None,
         "page": f"designs/{design.design}/" if design.status == "approved" else None,
     }
