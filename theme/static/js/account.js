@@ -107,6 +107,14 @@ function retryAfter(value) {
 }
 
 /** "30 seconds", "1 minute", "3 minutes": a wait in words. */
+/** An element with these attributes and children (strings become text nodes, never HTML). */
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, value);
+  node.append(...children);
+  return node;
+}
+
 export function waitText(seconds) {
   if (seconds == null) return "a moment";
   if (seconds < 90) return seconds === 1 ? "1 second" : `${seconds} seconds`;

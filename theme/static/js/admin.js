@@ -6,6 +6,7 @@ import {
   ApiError,
   apiUrl,
   clearError,
+  el,
   setBusy,
   showError,
   showUserName,
@@ -20,13 +21,6 @@ const ISO_DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
 const SLUG = "[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?"; // nailfolio.web.api's design slugs
 const DESIGN_KEY = new RegExp(`^${SLUG}/${SLUG}$`);
 const QUOTED_MAX = 60; // characters of a rejected value repeated back in a message
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, value);
-  node.append(...children); // strings become text nodes
-  return node;
-}
 
 function daysInMonth(year, month) {
   const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);

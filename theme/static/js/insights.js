@@ -8,6 +8,7 @@ import {
   ApiError,
   apiUrl,
   clearError,
+  el,
   setBusy,
   showError,
   showUserName,
@@ -32,13 +33,6 @@ const DAY = new Intl.DateTimeFormat(undefined, { day: "numeric", month: "short",
 const WHEN = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
 const PERCENT = new Intl.NumberFormat(undefined, { style: "percent", maximumFractionDigits: 0 });
 const SCORE = new Intl.NumberFormat(undefined, { signDisplay: "exceptZero", maximumFractionDigits: 2 });
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, value);
-  node.append(...children);
-  return node;
-}
 
 function svg(tag, attrs = {}, ...children) {
   const node = document.createElementNS(SVG, tag);

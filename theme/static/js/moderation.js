@@ -7,6 +7,7 @@ import {
   api,
   ApiError,
   clearError,
+  el,
   showError,
   showUserName,
   startSignedInPage,
@@ -16,13 +17,6 @@ const STATUS_NAMES = { needs_review: "Needs review", approved: "Approved", rejec
 const WHEN = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
 const POLL_MS = 2000;
 const POLL_FOR_MS = 10 * 60 * 1000; // the rebuild queue on aws republishes within a minute or two
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, value);
-  node.append(...children); // strings become text nodes
-  return node;
-}
 
 function when(iso) {
   return iso ? el("time", { datetime: iso }, WHEN.format(new Date(iso))) : "an unknown time";

@@ -7,6 +7,7 @@ import {
   api,
   ApiError,
   clearError,
+  el,
   setBusy,
   showError,
   showUserName,
@@ -23,13 +24,6 @@ const STATUS = {
 const POLL_MS = 3000;
 const POLL_LIMIT = 40; // two minutes of "Checking…" at most, then a reload shows the rest
 const METADATA = ["title", "tags", "colours", "technique", "description"];
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, value);
-  node.append(...children); // strings become text nodes
-  return node;
-}
 
 /** The metadata the form holds, without empty fields (the sidecar keeps what is given). */
 function metadataOf(form) {
