@@ -94,7 +94,7 @@ _worker_factory: ModeratorFactory | None = None
 def _init_worker(factory: ModeratorFactory) -> None:
     global _worker_factory, _worker_moderator
     scratch.end_with_parent()  # a killed build leaves no worker behind
-    heap.one_arena()
+    heap.for_image_work()
     scaling.one_thread()  # the pool already has a worker per core
     _worker_factory, _worker_moderator = factory, None
 
@@ -112,12 +112,9 @@ def _process(
 ) -> Outcome:
     """The ingest stage's image work for one job. Runs in a worker (the stores are pickled:
     the local ones as their folders)."""
-    try:
-        return ingest.analyse(
-            job, settings.images, settings.moderation, content, renditions, _moderator
-        )
-    finally:
-        heap.release_freed_memory()  # the tree's peak RSS fell ~10 MB on the bench photos
+    return ingest.analyse(
+        job, settings.images, settings.moderation, content, renditions, _moderator
+    )
 
 
 def _hash_one(content: ContentStore, limit: int, key: str) -> _Hashed:
