@@ -95,14 +95,14 @@ def render_variants(
         placeholder=_placeholder(previous, settings.placeholder_width),
         dominant_colour=_dominant_colour(previous),
         taken_at=loaded.taken_at,
-        palette=read_palette(previous),  # the smallest picture: a few ms, as recolour reads
+        palette=read_palette(previous),  # the smallest picture, as recolour reads
         palette_version=PALETTE_VERSION,
     )
 
 
 def recolour(rendition: Rendition, store: RenditionStore) -> Rendition:
     """`rendition` with its palette read again from its smallest picture in the store (a
-    ~480 px WebP: a few ms), for renditions made before palettes or by an older reading; no
+    ~480 px WebP: ~15 ms), for renditions made before palettes or by an older reading; no
     photo is decoded and nothing is encoded. Raises RenditionNotFound; a damaged file
     raises OSError (PIL.UnidentifiedImageError among them)."""
     with Image.open(io.BytesIO(store.get(smallest_picture(rendition).name))) as image:
