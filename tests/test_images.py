@@ -1026,3 +1026,17 @@ def test_heif_and_avif_without_their_image_item_are_refused(
     path = tmp_path / "hollow.img"
     path.write_bytes(data.replace(item_type, b"none"))  # libavif raises RuntimeError here
     assert _rejected(path).reason == "truncated or corrupt image data"
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
+def test_a_decoded_picture_is_a_plain_image_on_its_own_pixels(tmp_path: Path, fmt: str) -> None:
+    # Upright pictures are handed on without a copy of their pixels: the plugin's image is
+    # closed, and what is left must still be a whole, plain Image of the same pixels.
+    original = _textured((120, 90))
+    path = _save(original, tmp_path / "plain.img", fmt, quality=95)
+    loaded = load_image(path, ImageSettings())
+    assert type(loaded.image) is Image.Image
+    assert loaded.image.size == (120, 90) and loaded.image.info == {}
+    with Image.open(path) as reference:
+        assert loaded.image.tobytes() == reference.convert("RGB").tobytes()
+    assert loaded.image.copy().resize((12, 9)).size == (12, 9)  # still usable after close
