@@ -296,3 +296,26 @@ def test_serve_watch_prints_when_and_why_each_rebuild_skips_a_file(
         " 1 warning in",
     ):
         assert line in rebuild
+
+
+def test_a_build_never_imports_the_other_commands_code() -> None:
+    # The image workers fork from the build's process: what it imports, each of them holds.
+    code = (
+        "import sys; from nailfolio.cli import commands; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in {'jwt', 'boto3', 'botocore'}"
+        " or m in {m2.split(':')[0] for m2 in commands.LAZY_COMMANDS.values()}))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+def test_every_command_imported_on_use_is_listed_and_runs() -> None:
+    from nailfolio.cli.commands import LAZY_COMMANDS
+
+    listing = CliRunner().invoke(cli.main, ["--help"])
+    assert listing.exit_code == 0
+    for name in LAZY_COMMANDS:
+        assert re.search(rf"^  {name} ", listing.output, re.MULTILINE), name
+        shown = CliRunner().invoke(cli.main, [name, "--help"])
+        assert shown.exit_code == 0 and "Usage:" in shown.output, (name, shown.output)
