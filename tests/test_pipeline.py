@@ -429,3 +429,26 @@ def test_a_pool_build_after_libvips_ran_in_the_same_process_finishes(project: Pr
         pytest.fail("the pool build hung after libvips had run in its process")
     assert build.returncode == 0, output
     assert all(page(project, f"ana/design-{i}").is_file() for i in range(3)), output
+
+
+class _FailingOnBlue(MarkerModerator):
+    """Fails on a blue picture, as a model could break on one image mid-build."""
+
+    def detect_labels(self, image: Image.Image) -> tuple:
+        if image.convert("RGB").getpixel((image.width // 2, image.height // 2))[2] > 240:
+            raise RuntimeError("the model broke")
+        return super().detect_labels(image)
+
+
+def test_a_build_that_fails_mid_way_keeps_the_decisions_it_made(project: Project) -> None:
+    # Outcomes are recorded as they come, not after every image is done.
+    for name in ("a", "b"):
+        project.add_image(f"ana/{name}.jpg")
+    project.add_image("ana/z.jpg", colour=(0, 0, 255))
+    settings = replace(project.settings, workers=1)  # in order: a, b, then z fails
+    with config.open_catalog(settings) as catalog, config.open_notifier(settings) as notifier:
+        with pytest.raises(RuntimeError, match="the model broke"):
+            build_gallery(settings, catalog, notifier, _FailingOnBlue)
+        decided = {d.key: d.status for d in catalog.latest_decisions()}
+    assert decided == {"ana/a": Status.APPROVED, "ana/b": Status.APPROVED}
+    assert run(project).processed == 1  # the next build does only what was left
