@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pillow_heif
 import pytest
-from PIL import ExifTags, Image, ImageCms, ImageDraw, PngImagePlugin
+from PIL import ExifTags, Image, ImageCms, ImageDraw, ImageStat, PngImagePlugin
 
 from nailfolio.errors import ImageRejected
 from nailfolio.gallery.images import PLUGINS, LoadedImage, hash_file, load_image, sniff_type
@@ -761,14 +761,14 @@ def test_image_workers_do_not_inherit_pelican() -> None:
 
 
 @pytest.mark.parametrize(
-    ("size", "closed"),
+    "size",
     [
-        ((400, 300), True),  # the widest variant holds the thumbnail: freed at once
-        ((2000, 60), False),  # a panorama: its thumbnail crop needs more than the widest variant
+        (400, 300),  # the widest variant holds the thumbnail
+        (2000, 60),  # a panorama: its thumbnail is cut from libvips's copy of the picture
     ],
 )
 def test_consuming_render_frees_the_decoded_image_and_changes_no_variant(
-    tmp_path: Path, size: tuple[int, int], closed: bool
+    tmp_path: Path, size: tuple[int, int]
 ) -> None:
     """The ingest stage lets go of the decoded picture while its variants render (a worker's
     peak memory), and the files come out byte for byte as they do without."""
@@ -783,10 +783,7 @@ def test_consuming_render_frees_the_decoded_image_and_changes_no_variant(
         a, b = tmp_path / "a" / variant.name, tmp_path / "b" / variant.name
         assert a.read_bytes() == b.read_bytes(), variant.name
     kept.image.getpixel((0, 0))  # without consume the caller's image stays usable
-    if closed:
-        with pytest.raises(ValueError, match="closed image"):
-            consumed.image.getpixel((0, 0))
-    else:
+    with pytest.raises(ValueError, match="closed image"):
         consumed.image.getpixel((0, 0))
 
 
@@ -1040,3 +1037,21 @@ def test_a_decoded_picture_is_a_plain_image_on_its_own_pixels(tmp_path: Path, fm
     with Image.open(path) as reference:
         assert loaded.image.tobytes() == reference.convert("RGB").tobytes()
     assert loaded.image.copy().resize((12, 9)).size == (12, 9)  # still usable after close
+
+
+def test_the_thumbnail_is_the_centre_of_the_picture_at_full_size(tmp_path: Path) -> None:
+    # Red, green and blue thirds side by side: a 4:5 cover crop of a 3:1 picture is the
+    # green third, cut from the smallest step that still holds it (here the 960 px one).
+    picture = Image.new("RGB", (3000, 1000), (255, 0, 0))
+    picture.paste((0, 255, 0), (1000, 0, 2000, 1000))
+    picture.paste((0, 0, 255), (2000, 0, 3000, 1000))
+    source = _save(picture, tmp_path / "thirds.png", "PNG")
+    settings = ImageSettings()
+    rendition = render_variants(
+        load_image(source, settings), HASH, settings, FolderRenditionStore(tmp_path / "out")
+    )
+    thumb = next(v for v in rendition.variants if v.role == "thumb")
+    assert (thumb.width, thumb.height) == settings.thumb_size
+    with Image.open(tmp_path / "out" / thumb.name) as image:
+        red, green, blue = (round(v) for v in ImageStat.Stat(image.convert("RGB")).mean)
+    assert green > 230 and red < 25 and blue < 25

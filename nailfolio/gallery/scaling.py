@@ -69,19 +69,34 @@ class ScaleChain:
         """The width of the last step (the picture's own, before the first)."""
         return int(self._last.width)
 
+    @property
+    def height(self) -> int:
+        """The height of the last step."""
+        return int(self._last.height)
+
     def scaled(self, width: int, height: int) -> Image.Image:
         """The picture at `width` x `height` (at most a rounding pixel over the step before)."""
         source = self._last
         if (width, height) != (source.width, source.height):
-            premultiplied = self._mode == "RGBA"
-            working = source.premultiply() if premultiplied else source
-            working = working.resize(
-                width / source.width, vscale=height / source.height, kernel=KERNEL
-            )
-            if premultiplied:  # floats from here: round them, as the 8-bit path does itself
-                working = working.unpremultiply() + 0.5
-            self._last = self._wrap(working.cast("uchar").write_to_memory(), width, height)
+            self._last = self._wrap(self._resampled(source, width, height), width, height)
         return Image.frombytes(self._mode, (width, height), self._pixels)
+
+    def cropped(self, box: tuple[int, int, int, int], size: tuple[int, int]) -> Image.Image:
+        """`box` (left, top, right, bottom) of the last step, scaled to `size`; the chain
+        stays where it was."""
+        left, top, right, bottom = box
+        region = self._last.crop(left, top, right - left, bottom - top)
+        if (region.width, region.height) == size:
+            return Image.frombytes(self._mode, size, region.write_to_memory())
+        return Image.frombytes(self._mode, size, self._resampled(region, *size))
+
+    def _resampled(self, source: pyvips.Image, width: int, height: int) -> bytes:
+        premultiplied = self._mode == "RGBA"
+        working = source.premultiply() if premultiplied else source
+        working = working.resize(width / source.width, vscale=height / source.height, kernel=KERNEL)
+        if premultiplied:  # floats from here: round them, as the 8-bit path does itself
+            working = working.unpremultiply() + 0.5
+        return working.cast("uchar").write_to_memory()
 
     def _wrap(self, pixels: bytes, width: int, height: int) -> pyvips.Image:
         self._pixels = pixels  # new_from_memory reads this buffer; it must outlive the image
