@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pillow_heif
 import pytest
-from PIL import ExifTags, Image, ImageCms, ImageDraw, ImageStat, PngImagePlugin
+from PIL import ExifTags, Image, ImageChops, ImageCms, ImageDraw, ImageStat, PngImagePlugin
 
 from nailfolio.errors import ImageRejected
 from nailfolio.gallery.images import PLUGINS, LoadedImage, hash_file, load_image, sniff_type
@@ -1055,3 +1055,24 @@ def test_the_thumbnail_is_the_centre_of_the_picture_at_full_size(tmp_path: Path)
     with Image.open(tmp_path / "out" / thumb.name) as image:
         red, green, blue = (round(v) for v in ImageStat.Stat(image.convert("RGB")).mean)
     assert green > 230 and red < 25 and blue < 25
+
+
+def test_a_dct_scaled_jpeg_loses_nothing_to_plain_chroma_upsampling(tmp_path: Path) -> None:
+    # Against Pillow's own draft decode with fancy upsampling, after the downscale every
+    # variant gets (and before WebP halves the chroma again).
+    picture = _textured((1600, 1200))
+    ImageDraw.Draw(picture).rectangle((300, 300, 900, 700), fill=(220, 20, 60))  # hard edges
+    source = _save(picture, tmp_path / "big.jpg", "JPEG", quality=90)
+    settings = ImageSettings(widths=(400, 700), fallback_width=600, thumb_size=(80, 100))
+    loaded = load_image(source, settings)
+    assert loaded.image.size == (800, 600)  # decoded at half size
+    with Image.open(source) as fancy:
+        fancy.draft("RGB", (800, 600))
+        reference = fancy.convert("RGB")
+    assert reference.size == (800, 600)
+    assert reference.tobytes() != loaded.image.tobytes()  # the flag is in effect
+    ours, theirs = (
+        i.resize((700, 525), Image.Resampling.LANCZOS) for i in (loaded.image, reference)
+    )
+    error = ImageStat.Stat(ImageChops.difference(ours, theirs)).rms
+    assert max(error) < 2.0, error  # RMS per channel, of 255: over 42 dB
