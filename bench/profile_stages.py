@@ -7,7 +7,7 @@ benchmark photos in this one process, one after another, as one pool worker woul
 times each stage by wrapping the library's functions from outside (no library code is
 changed): hash, decode (EXIF, DCT-scaled JPEG decode, sRGB, orientation), moderation, each
 resize and each encode (WebP widths, JPEG fallback, thumbnail), fsync (on its own thread),
-placeholder and dominant colour. Then it times the site render (Pelican) for the benchmark
+placeholder, palette and dominant colour. Then it times the site render (Pelican) for the benchmark
 project if one has been built. `--cprofile FILE` also runs the photos under cProfile and
 prints the top calls; `--cpu` times stages in CPU time rather than wall time.
 """
@@ -85,7 +85,9 @@ def instrument() -> None:
     variants._scaled = _timed(_scale_name, variants._scaled)
     variants._cover_thumb = _timed(lambda *a: "  resize thumb (cover crop)", variants._cover_thumb)
     variants._placeholder = _timed(lambda *a: "  placeholder", variants._placeholder)
-    variants._dominant_colour = _timed(lambda *a: "  dominant colour", variants._dominant_colour)
+    variants.read_colours = _timed(
+        lambda *a: "  palette and dominant colour", variants.read_colours
+    )
     images._read_exif = _timed(lambda *a: "  read EXIF", images._read_exif)
     images._to_srgb = _timed(lambda *a: "  to sRGB", images._to_srgb)
     real_fsync = os.fsync

@@ -196,3 +196,11 @@ def test_similar_designs_come_from_those_holding_most_of_a_shade() -> None:
     found = similar(palettes)
     assert all(len(keys) == palette.SIMILAR_COUNT for keys in found.values())
     assert found["d/000"] == ("d/001", "d/002", "d/003", "d/004")
+
+
+def test_one_reading_gives_the_most_common_colour_and_the_palette() -> None:
+    # The backdrop is what a page paints while the photo loads; the palette leaves it out.
+    image = _nail_photo((205, 28, 36))
+    most_common, swatches = palette.read_colours(image)
+    assert delta_e(hex_to_lab(most_common), srgb_to_lab(BACKDROP)) < 3
+    assert swatches == read_palette(image) and swatches[0].shade == "red"

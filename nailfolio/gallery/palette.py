@@ -71,10 +71,18 @@ class _Cluster:
 
 def read_palette(image: Image.Image) -> tuple[Swatch, ...]:
     """The design's dominant colours, largest share first (see the module's docstring)."""
+    return read_colours(image)[1]
+
+
+def read_colours(image: Image.Image) -> tuple[str, tuple[Swatch, ...]]:
+    """The picture's most common colour as "#rrggbb" (backdrop included: what a page paints
+    while the image loads), and the design's palette as read_palette reads it. One reading
+    serves both: the whole picture's clusters are the palette's first step."""
     sample = _sample(image)
     quantized = sample.quantize(CLUSTERS, Image.Quantize.MEDIANCUT)
     clusters = _clusters(quantized)
     groups = _merge(clusters)
+    most_common = rgb_to_hex(groups[0][0].rgb) if groups else "#000000"
     frame_total = sum(group.framed for group, _ in groups) or 1
     backdrop = {i for group, members in groups if _background(group, frame_total) for i in members}
     rgb, indices = sample.tobytes(), quantized.tobytes()  # one byte per pixel: its cluster
@@ -84,7 +92,7 @@ def read_palette(image: Image.Image) -> tuple[Swatch, ...]:
             design += rgb[3 * i : 3 * i + 3]
     if len(design) < 3 * MIN_DESIGN * len(indices):  # the nails look like the backdrop
         design = bytearray(rgb)  # (white on white): all of it is the design
-    return _swatches(design)
+    return most_common, _swatches(design)
 
 
 def _swatches(pixels: bytes) -> tuple[Swatch, ...]:

@@ -9,7 +9,9 @@ import json
 from dataclasses import asdict, dataclass
 
 # Bump when the image pipeline changes its output for the same settings: forces re-rendering.
-PIPELINE_VERSION = 4  # 4: the thumbnail scaled by libvips (Lanczos-3), as the pictures are
+# 4: the thumbnail scaled by libvips, the dominant colour from the palette's reading, and
+# the JPEG fallback with standard Huffman tables.
+PIPELINE_VERSION = 4
 # Bump when the decoder accepts files it refused before: remembered refusals get another try
 # (renditions stay). 2: HEIC/HEIF and AVIF.
 ACCEPTED_VERSION = 2
