@@ -22,7 +22,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import closing, contextmanager, suppress
+from contextlib import closing, contextmanager
 from pathlib import Path
 from types import FunctionType, TracebackType
 from typing import Any, ClassVar, Self, TypeVar
@@ -320,8 +320,12 @@ class _ThreadConnection:
         self.conn = conn
 
     def __del__(self) -> None:
-        with suppress(Exception):  # interpreter shutdown: nothing left to tell
+        # No module globals here: at interpreter shutdown they may already be None
+        # (`suppress` was, in a process ending with its connections).
+        try:  # noqa: SIM105 (suppress is a module global)
             self.conn.close()
+        except Exception:  # shutting down: nothing left to tell
+            pass
 
 
 def _damage_named(method: F) -> F:
