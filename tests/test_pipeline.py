@@ -452,3 +452,33 @@ def test_a_build_that_fails_mid_way_keeps_the_decisions_it_made(project: Project
         decided = {d.key: d.status for d in catalog.latest_decisions()}
     assert decided == {"ana/a": Status.APPROVED, "ana/b": Status.APPROVED}
     assert run(project).processed == 1  # the next build does only what was left
+
+
+class _NotingPid(MarkerModerator):
+    """Notes which process moderated each picture, in the folder NOTED_PIDS names."""
+
+    def detect_labels(self, image: Image.Image) -> tuple:
+        folder = Path(os.environ["NOTED_PIDS"])
+        (folder / f"{os.getpid()}-{len(list(folder.iterdir()))}-{id(image)}").touch()
+        return super().detect_labels(image)
+
+
+@pytest.mark.slow
+def test_the_builds_own_process_is_one_of_its_image_workers(
+    project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two workers: one pool process and the build's own, which would otherwise sit idle
+    # holding its memory; each does part of the jobs, and every job is done once.
+    noted = tmp_path / "pids"
+    noted.mkdir()
+    monkeypatch.setenv("NOTED_PIDS", str(noted))
+    for i in range(8):
+        project.add_image(f"ana/design-{i}.jpg", colour=(30 * i, 100, 150))
+    settings = replace(project.settings, workers=2)
+    with config.open_catalog(settings) as catalog, config.open_notifier(settings) as notifier:
+        report = build_gallery(settings, catalog, notifier, _NotingPid)
+    assert (report.processed, report.published) == (8, 8)
+    pids = [int(name.name.split("-")[0]) for name in noted.iterdir()]
+    assert len(pids) == 8
+    assert os.getpid() in pids and len(set(pids)) == 2
+    assert pipeline._worker_moderator is None  # its model let go of after the jobs

@@ -110,7 +110,8 @@ def test_the_next_build_removes_what_a_killed_build_left(
 
 @pytest.mark.slow
 def test_killing_a_build_mid_way_ends_its_workers(tmp_path: Path) -> None:
-    """`build.py build` with two workers and the real model, killed while they work."""
+    """`build.py build` with three workers (the build's own process and two in its pool) and
+    the real model, killed while they work."""
     root = tmp_path / "site"
     designs = root / "content" / "designs" / "ana"
     designs.mkdir(parents=True)
@@ -120,7 +121,7 @@ def test_killing_a_build_mid_way_ends_its_workers(tmp_path: Path) -> None:
     for i in range(12):  # each file's bytes differ, so each is its own design
         noise.rotate(i * 30).save(designs / f"n{i}.jpg", quality=90)
     build = subprocess.Popen(
-        [sys.executable, "build.py", "--root", str(root), "build", "--workers", "2"],
+        [sys.executable, "build.py", "--root", str(root), "build", "--workers", "3"],
         cwd=REPO,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -14,6 +14,7 @@ M_ARENA_MAX = -8
 # Above the largest buffer one image needs (a 64 MP decode is 256 MB): every buffer an image
 # frees is kept for the next one.
 KEEP_BYTES = 512 * 1024 * 1024
+DEFAULT_THRESHOLD = 128 * 1024  # glibc's starting value for both
 
 
 def release_freed_memory() -> None:
@@ -40,3 +41,13 @@ def for_image_work() -> None:
         libc.mallopt(M_ARENA_MAX, 1)
         libc.mallopt(M_MMAP_THRESHOLD, KEEP_BYTES)
         libc.mallopt(M_TRIM_THRESHOLD, KEEP_BYTES)
+
+
+def for_other_work() -> None:
+    """Back to glibc's usual thresholds after image work in a long-lived process, and hand
+    what the images left back to the system."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None)
+        libc.mallopt(M_MMAP_THRESHOLD, DEFAULT_THRESHOLD)
+        libc.mallopt(M_TRIM_THRESHOLD, DEFAULT_THRESHOLD)
+    release_freed_memory()
