@@ -160,7 +160,11 @@ def _echo_report(report: BuildReport) -> None:
 
 @main.command()
 @click.option("--strict", is_flag=True, help="Fail if any image is rejected or not usable.")
-@click.option("--workers", type=click.IntRange(min=1), help="Image worker processes.")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    help="Image workers, this process among them (default: one per core).",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def build(strict: bool, workers: int | None, quiet: bool) -> None:
     """Moderate new images and build the static site into output/."""

@@ -1,7 +1,7 @@
 """A design's palette: its dominant colours read from the pixels, and palette distance.
 
 `read_palette` runs at ingest on the smallest whole picture the variants already made
-(~480 px wide), so it decodes nothing and costs ~12 ms a photo: scaled to SAMPLE_WIDTH,
+(~480 px wide), so it decodes nothing and costs ~20 ms a photo: scaled to SAMPLE_WIDTH,
 median-cut into a few clusters, clusters that look alike in CIELAB merged, the background
 and the hands left out, and each colour left named after its nearest polish shade.
 
@@ -42,10 +42,13 @@ from nailfolio.gallery.shades import (
 
 # Bump when reading changes (this module or the shade table): stored palettes are read again
 # from each design's smallest rendition on the next build, with no photo decoded again.
-# 2: no k-means refinement of the design's clusters.
-PALETTE_VERSION = 2
+PALETTE_VERSION = 1
 SAMPLE_WIDTH = 96  # px: ~11,000 pixels for a 4:5 photo; thin nails keep some pure ones
 CLUSTERS = 16  # median-cut colours before merging
+# Pillow's k-means refinement of the design's clusters: `kmeans=1` iterates until at most one
+# pixel moves (~13 of a photo's ~20 ms here), and it decides what a design shows: without
+# it the sample lavender ombre read as silver first, and 10 of the 12 samples changed.
+KMEANS = 1
 MERGE_BELOW = 8.0  # CIEDE2000: clusters closer than this are one colour
 FRAME = 0.08  # the frame band's width, as a share of the picture's shorter side
 ON_FRAME = 0.06  # a cluster filling this share of the frame band touches the frame
@@ -96,13 +99,9 @@ def read_colours(image: Image.Image) -> tuple[str, tuple[Swatch, ...]]:
 
 
 def _swatches(pixels: bytes) -> tuple[Swatch, ...]:
-    """The design's own RGB pixels clustered afresh, so no backdrop colour blurs them.
-
-    Median cut alone: Pillow's k-means refinement (`kmeans=1` iterates until at most one
-    pixel moves) took 15 of a photo's 29 ms here, and the largest colour's shade stayed the
-    same on 10 of the 12 sample designs (yellow became gold and rose gold blush on two)."""
+    """The design's own RGB pixels clustered afresh, so no backdrop colour blurs them."""
     strip = Image.frombytes("RGB", (len(pixels) // 3, 1), bytes(pixels))
-    quantized = strip.quantize(CLUSTERS, Image.Quantize.MEDIANCUT)
+    quantized = strip.quantize(CLUSTERS, Image.Quantize.MEDIANCUT, kmeans=KMEANS)
     by_shade: dict[str, tuple[_Cluster, int]] = {}
     for rank, (group, _) in enumerate(_merge(_clusters(quantized, frame=False))):
         if rank and _shadow(group):

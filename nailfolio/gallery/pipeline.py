@@ -4,7 +4,8 @@ Work is skipped whenever the catalog already knows the answer: file hashes are c
 (key, size, version) in the content store's listing, moderation decisions by content hash,
 renditions by content hash and image-settings fingerprint, refusals (images that could not
 be used) by content hash and the input caps. The image work is the ingest stage's
-(nailfolio.gallery.ingest), run in a process pool; each image fails on its own.
+(nailfolio.gallery.ingest), run in a process pool and in the build's own process; each image
+fails on its own.
 """
 
 from __future__ import annotations
