@@ -95,8 +95,8 @@ class ScaleChain:
         working = source.premultiply() if premultiplied else source
         working = working.resize(width / source.width, vscale=height / source.height, kernel=KERNEL)
         if premultiplied:  # floats from here: round them, as the 8-bit path does itself
-            working = working.unpremultiply() + 0.5
-        return working.cast("uchar").write_to_memory()
+            working = (working.unpremultiply() + 0.5).cast("uchar")
+        return working.write_to_memory()
 
     def _wrap(self, pixels: bytes, width: int, height: int) -> pyvips.Image:
         self._pixels = pixels  # new_from_memory reads this buffer; it must outlive the image
