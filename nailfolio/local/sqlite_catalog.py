@@ -162,23 +162,26 @@ class SqliteCatalog(sqlite.SqliteStore):
         return _rendition(row) if row else None
 
     def put_rendition(self, fingerprint: str, rendition: Rendition) -> None:
-        """Store (or replace) what the pipeline rendered from one source with these settings."""
-        self._conn().execute(
-            f"INSERT OR REPLACE INTO renditions (fingerprint, {_RENDITION_COLUMNS})"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                fingerprint,
-                rendition.content_hash,
-                rendition.width,
-                rendition.height,
-                json.dumps([asdict(variant) for variant in rendition.variants]),
-                rendition.placeholder,
-                rendition.dominant_colour,
-                timestamps.format_datetime(rendition.taken_at),
-                json.dumps([asdict(swatch) for swatch in rendition.palette]),
-                rendition.palette_version,
-            ),
-        )
+        """Store (or replace) what the pipeline rendered from one source with these settings.
+        Not fsynced: a cache (the next decision's commit syncs it along; lost, the design is
+        rendered again)."""
+        with sqlite.without_fsync(self._conn()) as conn:
+            conn.execute(
+                f"INSERT OR REPLACE INTO renditions (fingerprint, {_RENDITION_COLUMNS})"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    fingerprint,
+                    rendition.content_hash,
+                    rendition.width,
+                    rendition.height,
+                    json.dumps([asdict(variant) for variant in rendition.variants]),
+                    rendition.placeholder,
+                    rendition.dominant_colour,
+                    timestamps.format_datetime(rendition.taken_at),
+                    json.dumps([asdict(swatch) for swatch in rendition.palette]),
+                    rendition.palette_version,
+                ),
+            )
 
     def get_file_hash(self, rel_path: str, size: int, mtime_ns: int) -> str | None:
         """The content hash recorded for this file, if its size and mtime are unchanged."""
@@ -194,11 +197,14 @@ class SqliteCatalog(sqlite.SqliteStore):
         return row[0] if row else None
 
     def put_file_hash(self, rel_path: str, size: int, mtime_ns: int, content_hash: str) -> None:
-        self._conn().execute(
-            "INSERT OR REPLACE INTO file_hashes (rel_path, size, mtime_ns, content_hash)"
-            " VALUES (?, ?, ?, ?)",
-            (rel_path, size, mtime_ns, content_hash),
-        )
+        """Not fsynced: a cache of what reading the file tells again (a cold build wrote 200
+        of these, each waiting ~0.6 ms for the disk in a process that also does image work)."""
+        with sqlite.without_fsync(self._conn()) as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO file_hashes (rel_path, size, mtime_ns, content_hash)"
+                " VALUES (?, ?, ?, ?)",
+                (rel_path, size, mtime_ns, content_hash),
+            )
 
     def get_refusal(self, content_hash: str, input_fingerprint: str) -> str | None:
         """Why these bytes were refused under these caps, if they were."""
