@@ -44,8 +44,8 @@ def for_image_work() -> None:
 
 
 def for_other_work() -> None:
-    """Back to glibc's usual thresholds after image work in a long-lived process, and hand
-    what the images left back to the system."""
+    """Back to glibc's starting thresholds after image work in a long-lived process (fixed
+    from here: glibc no longer adapts them), and hand what the images left to the system."""
     with contextlib.suppress(OSError, AttributeError):
         libc = ctypes.CDLL(None)
         libc.mallopt(M_MMAP_THRESHOLD, DEFAULT_THRESHOLD)

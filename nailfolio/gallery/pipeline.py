@@ -128,8 +128,8 @@ def _moderator() -> Moderator:
 def _process(
     job: Job, settings: Settings, content: ContentStore, renditions: RenditionStore
 ) -> Outcome:
-    """The ingest stage's image work for one job. Runs in a worker (the stores are pickled:
-    the local ones as their folders)."""
+    """The ingest stage's image work for one job, in a pool worker (the stores are pickled:
+    the local ones as their folders) or in the build's own process."""
     return ingest.analyse(
         job, settings.images, settings.moderation, content, renditions, _moderator
     )
@@ -168,6 +168,10 @@ class _LazyPool:
                 initargs=(self._factory,),
             )
         return self._executor
+
+    def started_for(self, items: Sequence[object]) -> ProcessPoolExecutor | None:
+        """The pool, started now, when there is more than one item to share with it."""
+        return self.get() if len(items) > 1 else None
 
     def close(self) -> None:
         if self._executor:
@@ -237,9 +241,9 @@ def _hash_sources(
         hashes[source.key] = hashed.digest
 
     hash_one = functools.partial(_hash_one, content, limit)
-    pool = lazy_pool.get() if len(missing) > 1 else None
+    pool = lazy_pool.started_for(missing)
     _work_through(list(stamps), hash_one, pool, lazy_pool.workers, note)
-    return {source.key: hashes[source.key] for source in sources if source.key in hashes}
+    return hashes
 
 
 def build_gallery(
@@ -383,7 +387,7 @@ def _run_jobs(
     to `on_outcome` as it comes: this process records one between its own images (recording
     all at the end had added ~0.3 s of one core to a 200-photo cold build), and a build
     stopped mid-way keeps what it did."""
-    pool = lazy_pool.get() if len(jobs) > 1 else None
+    pool = lazy_pool.started_for(jobs)  # forked before this process loads libvips, below
     process = functools.partial(_process, settings=settings, content=content, renditions=store)
     _prepare_image_work(factory)
     try:
