@@ -85,29 +85,33 @@ class FolderContentStore:
 
     def _open_parent(self, key: str, folders: list[str]) -> int:
         """A descriptor of the folder holding `key`, no link followed on the way."""
-        parent = os.open(self.content_dir, os.O_RDONLY | os.O_DIRECTORY)
         try:
-            for folder in folders:
-                inner = _open_folder(folder, parent)
-                os.close(parent)
-                parent = inner
+            return self._walk(folders)
         except OSError as error:
-            os.close(parent)
             raise _unreadable(key, error) from None
-        return parent
 
     def _open(self, key: str) -> int:
         """A descriptor for the file at `key`, no link followed on the way (dir_fd walk)."""
         *folders, name = key.split("/")
+        parent = self._walk(folders)
+        try:
+            return os.open(name, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=parent)
+        finally:
+            os.close(parent)
+
+    def _walk(self, folders: list[str]) -> int:
+        """A descriptor of content/'s sub-folder `folders`, opened one at a time so that no
+        link is followed on the way; raises OSError."""
         parent = os.open(self.content_dir, os.O_RDONLY | os.O_DIRECTORY)
         try:
             for folder in folders:
                 inner = _open_folder(folder, parent)
                 os.close(parent)
                 parent = inner
-            return os.open(name, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=parent)
-        finally:
+        except OSError:
             os.close(parent)
+            raise
+        return parent
 
     def _entries(self, folder_key: str) -> Iterator[ContentEntry]:
         folder = self.content_dir / folder_key
