@@ -426,6 +426,36 @@ export async function signOut() {
 }
 
 /**
+ * The three views of a page that works signed in, one shown at a time: `signedOut` (its
+ * sign-in forms), `refused` (signed in without a role the page needs) and `page`.
+ * `gate(user, { focus })` shows the one that fits `user` (or null), and says whether the
+ * page may go on; `onShow(view)` runs after every change of view.
+ */
+export function signedInViews(root, { signedOut, refused, page, accountStatus, allows, onShow = () => {} }) {
+  const views = [signedOut, refused, page];
+  function show(view) {
+    for (const each of views) each.hidden = each !== view;
+    onShow(view);
+  }
+  function gate(user, { focus = false } = {}) {
+    accountStatus.textContent = "";
+    if (!user) {
+      show(signedOut);
+      return false;
+    }
+    showUserName(root, user);
+    if (!allows(user)) {
+      show(refused);
+      if (focus) refused.querySelector("[data-sign-out]")?.focus();
+      return false;
+    }
+    show(page);
+    return true;
+  }
+  return { show, gate };
+}
+
+/**
  * Start a page that works signed in (/admin/, its insights and moderation, /studio/): its
  * sign-in forms in `signedOut`, its sign-out buttons, then whether someone is signed in.
  * `show(view)` shows one view; `route(user, { focus })` shows the page for a user (or

@@ -9,7 +9,7 @@ import {
   el,
   setBusy,
   showError,
-  showUserName,
+  signedInViews,
   startSignedInPage,
 } from "./account.js";
 import { STATUSES, bindStatus, replyHref } from "./replies.js";
@@ -143,12 +143,14 @@ function start(root) {
     return values;
   }
 
-  function show(view) {
-    signedOut.hidden = view !== signedOut;
-    notAdmin.hidden = view !== notAdmin;
-    adminView.hidden = view !== adminView;
-    linkNote.hidden = view === adminView || !Object.keys(link.ignored).length;
-  }
+  const { show, gate } = signedInViews(root, {
+    signedOut,
+    refused: notAdmin,
+    page: adminView,
+    accountStatus,
+    allows: (user) => user.role === "admins",
+    onShow: (view) => (linkNote.hidden = view === adminView || !Object.keys(link.ignored).length),
+  });
 
   /** Say which of the link's filters were ignored and why: in one list, and by each field. */
   function showIgnored() {
@@ -168,16 +170,8 @@ function start(root) {
   }
 
   function route(user, { focus = false } = {}) {
-    accountStatus.textContent = "";
-    if (!user) return show(signedOut);
-    showUserName(root, user);
-    sessionNote.textContent = "";
-    if (user.role !== "admins") {
-      show(notAdmin);
-      if (focus) notAdmin.querySelector("[data-sign-out]").focus();
-      return;
-    }
-    show(adminView);
+    if (user) sessionNote.textContent = "";
+    if (!gate(user, { focus })) return;
     for (const name of FILTERS) filtersForm.elements[name].value = filters[name];
     if (focus) filtersForm.elements.design.focus();
     reload();

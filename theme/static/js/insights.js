@@ -11,7 +11,7 @@ import {
   el,
   setBusy,
   showError,
-  showUserName,
+  signedInViews,
   startSignedInPage,
 } from "./account.js";
 import { replyHref, setStatus } from "./replies.js";
@@ -245,11 +245,13 @@ function start(root) {
   let last = null;
   let generation = 0;
 
-  function show(view) {
-    signedOut.hidden = view !== signedOut;
-    notAdmin.hidden = view !== notAdmin;
-    adminView.hidden = view !== adminView;
-  }
+  const { show, gate } = signedInViews(root, {
+    signedOut,
+    refused: notAdmin,
+    page: adminView,
+    accountStatus,
+    allows: (user) => user.role === "admins",
+  });
 
   function query() {
     return new URLSearchParams(Object.entries(filters).filter(([, value]) => value)).toString();
@@ -297,11 +299,7 @@ function start(root) {
   }
 
   function route(user) {
-    accountStatus.textContent = "";
-    if (!user) return show(signedOut);
-    showUserName(root, user);
-    if (user.role !== "admins") return show(notAdmin);
-    show(adminView);
+    if (!gate(user)) return;
     for (const name of FILTERS) form.elements[name].value = filters[name];
     reload();
   }

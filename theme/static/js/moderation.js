@@ -9,7 +9,7 @@ import {
   clearError,
   el,
   showError,
-  showUserName,
+  signedInViews,
   startSignedInPage,
 } from "./account.js";
 
@@ -79,23 +79,17 @@ function start(root) {
   const outboxWhere = $("[data-outbox-where]");
   let generation = 0;
 
-  function show(view) {
-    signedOut.hidden = view !== signedOut;
-    notAdmin.hidden = view !== notAdmin;
-    adminView.hidden = view !== adminView;
-  }
+  const { show, gate } = signedInViews(root, {
+    signedOut,
+    refused: notAdmin,
+    page: adminView,
+    accountStatus,
+    allows: (user) => user.role === "admins",
+  });
 
   function route(user, { focus = false } = {}) {
-    accountStatus.textContent = "";
-    if (!user) return show(signedOut);
-    showUserName(root, user);
-    sessionNote.textContent = "";
-    if (user.role !== "admins") {
-      show(notAdmin);
-      if (focus) notAdmin.querySelector("[data-sign-out]").focus();
-      return;
-    }
-    show(adminView);
+    if (user) sessionNote.textContent = "";
+    if (!gate(user, { focus })) return;
     if (focus) statusForm.elements.status.focus();
     reload();
   }

@@ -10,7 +10,7 @@ import {
   el,
   setBusy,
   showError,
-  showUserName,
+  signedInViews,
   startSignedInPage,
 } from "./account.js";
 
@@ -86,20 +86,18 @@ function start(root) {
   let pollTimer = null;
   let previews = [];
 
-  function show(view) {
-    signedOut.hidden = view !== signedOut;
-    notDesigner.hidden = view !== notDesigner;
-    studioView.hidden = view !== studioView;
-  }
+  const { show, gate } = signedInViews(root, {
+    signedOut,
+    refused: notDesigner,
+    page: studioView,
+    accountStatus,
+    allows: (user) => user.role === "designers" || user.role === "admins",
+  });
 
   function route(user, { focus = false } = {}) {
-    accountStatus.textContent = "";
-    if (!user) return show(signedOut);
-    showUserName(root, user);
-    if (user.role !== "designers" && user.role !== "admins") return show(notDesigner);
+    if (!gate(user)) return;
     admin = user.role === "admins";
     folderForm.hidden = !admin;
-    show(studioView);
     load(admin ? new URLSearchParams(location.search).get("designer") : "", focus);
   }
 
