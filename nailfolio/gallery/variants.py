@@ -60,7 +60,7 @@ def render_variants(
     chain = ScaleChain(loaded.image)
     if consume:
         loaded.image.close()  # from here only the chain's steps are read
-    previous = loaded.image
+    previous: Image.Image | None = None  # the last step's picture
     with _Committer(store) as committer:
         for width in steps:
             if thumb is None and not _holds_thumb(width, loaded, settings.thumb_size):
@@ -80,7 +80,8 @@ def render_variants(
             thumb = _cover_thumb(chain, loaded, settings.thumb_size)
         thumb_name = f"{prefix}-thumb.webp"
         committer.save(thumb, thumb_name, *_webp(settings))
-    assert fallback is not None  # fallback_width is always among the widths scaled
+    # fallback_width is always among the widths scaled, so there was at least one step
+    assert fallback is not None and previous is not None
     dominant, palette = read_colours(previous)  # the smallest picture, as recolour reads
     return Rendition(
         content_hash=content_hash,
@@ -159,10 +160,6 @@ def _cover_thumb(chain: ScaleChain, loaded: LoadedImage, size: tuple[int, int]) 
     right = max(x + 1, min(chain.width, round((left + crop_w) * sx)))
     bottom = max(y + 1, min(chain.height, round((top + crop_h) * sy)))
     return chain.cropped((x, y, right, bottom), out)
-
-
-def _area(image: Image.Image) -> int:
-    return image.width * image.height
 
 
 def _flatten(image: Image.Image) -> Image.Image:
