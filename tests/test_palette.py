@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from conftest import REPO
 from PIL import Image, ImageColor, ImageDraw
 
-from nailfolio.gallery import palette
+from nailfolio.config import load_settings
+from nailfolio.gallery import images, palette
 from nailfolio.gallery.models import Swatch
 from nailfolio.gallery.palette import distance, read_palette, shared, similar
 from nailfolio.gallery.shades import SHADES, delta_e, hex_to_lab, nearest_shade, srgb_to_lab
+from nailfolio.gallery.variants import render_variants
 from nailfolio.gallery.views import css_colour
+from nailfolio.local.folder_rendition_store import FolderRenditionStore
 
 BACKDROP = (236, 233, 230)  # a light grey studio backdrop
 SKIN = (224, 172, 140)  # a hand
@@ -204,3 +210,42 @@ def test_one_reading_gives_the_most_common_colour_and_the_palette() -> None:
     most_common, swatches = palette.read_colours(image)
     assert delta_e(hex_to_lab(most_common), srgb_to_lab(BACKDROP)) < 3
     assert swatches == read_palette(image) and swatches[0].shade == "red"
+
+
+def test_the_design_pixels_are_exactly_those_outside_the_backdrop() -> None:
+    image = _nail_photo((205, 28, 36), tip=(250, 250, 250))
+    sample = palette._sample(image)
+    quantized = sample.quantize(palette.CLUSTERS, Image.Quantize.MEDIANCUT)
+    rgb, indices = sample.tobytes(), quantized.tobytes()
+    backdrop = {indices[0], indices[-1]}  # the top left corner's cluster and the hand's
+    expected = b"".join(
+        rgb[3 * i : 3 * i + 3] for i, index in enumerate(indices) if index not in backdrop
+    )
+    assert 0 < len(expected) < len(rgb)
+    assert palette._design_pixels(rgb, quantized, backdrop) == expected
+    assert palette._design_pixels(rgb, quantized, set()) == rgb
+
+
+# The sample gallery's designs, and the shades a person names first in each.
+SAMPLE_SHADES = {
+    "ana-lima/Lavender Ombre 02.jpg": "lavender",
+    "ana-lima/Rose Gold Chrome.jpg": "rose gold",
+    "ana-lima/milky-marble.png": "white",
+    "Bea Okafor/citrus-dots.webp": "yellow",
+    "Bea Okafor/navy_stripes.jpg": "navy",
+    "Bea Okafor/Gold Flake Glitter.JPG": "black",
+    "chloe_martin/Emerald Marble.jpg": "emerald",
+    "chloe_martin/pearl-chrome.jpg": "pearl",
+}
+
+
+def test_the_sample_designs_read_as_a_person_names_them(tmp_path: Path) -> None:
+    # Read as a build reads them: from the smallest picture the variants make.
+    settings = load_settings(env={}, root=tmp_path).images
+    store = FolderRenditionStore(tmp_path / "renditions")
+    first = {}
+    for name in SAMPLE_SHADES:
+        loaded = images.load_image(REPO / "content" / "designs" / name, settings)
+        rendition = render_variants(loaded, "0" * 64, settings, store)
+        first[name] = rendition.palette[0].shade
+    assert first == SAMPLE_SHADES
