@@ -267,6 +267,44 @@ def test_the_folder_lists_a_pipe_as_special(tmp_path: Path) -> None:
     assert _by_key(FolderContentStore(tmp_path))["designs/ana/pipe.jpg"].kind is EntryKind.SPECIAL
 
 
+def test_a_folder_read_under_a_big_limit_allocates_the_file_not_the_limit(
+    tmp_path: Path,
+) -> None:
+    import tracemalloc
+
+    path = tmp_path / "designs" / "ana" / "red.jpg"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(os.urandom(100_000))
+    store = FolderContentStore(tmp_path)
+    tracemalloc.start()
+    try:
+        data = store.read("designs/ana/red.jpg", 256 * 2**20)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert data == path.read_bytes()
+    assert peak < 1_000_000  # read(limit + 1) alone had allocated the 256 MB
+
+
+def test_a_folder_read_gets_what_a_file_grew_by_after_its_size_was_taken(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nailfolio.local import folder_content_store
+
+    path = tmp_path / "designs" / "ana" / "red.jpg"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(bytes(range(100)))
+    real_fstat = os.fstat
+
+    def stale_fstat(fd: int) -> Any:  # the size before the last 40 bytes were written
+        return type("Stat", (), {"st_size": real_fstat(fd).st_size - 40})()
+
+    monkeypatch.setattr(folder_content_store.os, "fstat", stale_fstat)
+    store = FolderContentStore(tmp_path)
+    assert store.read("designs/ana/red.jpg", 1000) == bytes(range(100))
+    assert store.read("designs/ana/red.jpg", 70) == bytes(range(71))
+
+
 def test_the_folder_store_pickles_as_its_folder(tmp_path: Path) -> None:
     import pickle
 

@@ -14,6 +14,7 @@ import secrets
 import stat
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from nailfolio.errors import ContentError, ContentNotFound, ContentUnreadable
 from nailfolio.gallery.content_store import (
@@ -55,7 +56,7 @@ class FolderContentStore:
             raise _unreadable(key, error) from None
         with os.fdopen(fd, "rb") as fp:
             try:
-                return fp.read() if limit is None else fp.read(limit + 1)
+                return fp.read() if limit is None else _read_up_to(fp, limit + 1)
             except OSError as error:
                 raise _unreadable(key, error) from None
 
@@ -159,3 +160,13 @@ def _unreadable(key: str, error: OSError) -> ContentUnreadable:
     if error.errno == errno.ELOOP:  # O_NOFOLLOW met a link on the way
         return ContentUnreadable(key, LINK_REASON)
     return ContentUnreadable(key, f"cannot be read ({error.strerror}); check its permissions")
+
+
+def _read_up_to(fp: BinaryIO, most: int) -> bytes:
+    """At most `most` bytes of `fp`, sized by the file: `read(most)` alone allocates all of
+    `most` (the 50 MB cap) for every photo, ~2 ms of each of a cold build's two reads."""
+    size = os.fstat(fp.fileno()).st_size
+    data = fp.read(min(size + 1, most))
+    if len(data) > size:  # it grew since the fstat: read on, up to `most`
+        data += fp.read(most - len(data))
+    return data
