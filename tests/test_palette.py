@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,14 @@ from nailfolio.config import load_settings
 from nailfolio.gallery import images, palette
 from nailfolio.gallery.models import Swatch
 from nailfolio.gallery.palette import distance, read_palette, shared, similar
-from nailfolio.gallery.shades import SHADES, delta_e, hex_to_lab, nearest_shade, srgb_to_lab
+from nailfolio.gallery.shades import (
+    SHADES,
+    delta_e,
+    hex_to_lab,
+    lightness_apart,
+    nearest_shade,
+    srgb_to_lab,
+)
 from nailfolio.gallery.variants import render_variants
 from nailfolio.gallery.views import css_colour
 from nailfolio.local.folder_rendition_store import FolderRenditionStore
@@ -123,6 +131,30 @@ def test_reading_is_deterministic() -> None:
 def test_delta_e_matches_the_ciede2000_reference_data(first, second, expected) -> None:
     assert delta_e(first, second) == pytest.approx(expected, abs=1e-4)
     assert delta_e(second, first) == pytest.approx(expected, abs=1e-4)
+
+
+def _random_labs(count: int, seed: int) -> list[tuple[float, float, float]]:
+    rng = random.Random(seed)
+    return [
+        srgb_to_lab((rng.randrange(256), rng.randrange(256), rng.randrange(256)))
+        for _ in range(count)
+    ]
+
+
+def test_the_nearest_shade_is_the_least_delta_e_of_all_shades_ties_in_table_order() -> None:
+    # nearest_shade skips shades by a lightness bound; the answer is the one measuring all.
+    labs = {name: hex_to_lab(colour) for name, colour in SHADES.items()}
+    colours = _random_labs(20_000, seed=7) + list(labs.values())
+    for lab in colours:
+        assert nearest_shade(lab) == min(labs, key=lambda name: delta_e(lab, labs[name]))
+
+
+def test_the_lightness_bound_never_exceeds_delta_e() -> None:
+    colours = _random_labs(4_000, seed=11)
+    pairs = list(zip(colours, colours[1:] + colours[:1], strict=True))
+    pairs += [((0.0, 0.0, 0.0), (100.0, 0.0, 0.0)), ((50.0, 80.0, -60.0), (50.0, -80.0, 60.0))]
+    for first, second in pairs:
+        assert lightness_apart(first, second) <= delta_e(first, second) + 1e-12
 
 
 def test_every_shade_is_its_own_nearest_and_clearly_apart_from_the_others() -> None:
