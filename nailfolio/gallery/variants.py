@@ -80,9 +80,11 @@ def render_variants(
             thumb = _cover_thumb(chain, loaded, settings.thumb_size)
         thumb_name = f"{prefix}-thumb.webp"
         committer.save(thumb, thumb_name, *_webp(settings))
-    # fallback_width is always among the widths scaled, so there was at least one step
-    assert fallback is not None and previous is not None
-    dominant, palette = read_colours(previous)  # the smallest picture, as recolour reads
+        # fallback_width is always among the widths scaled, so there was at least one step
+        assert fallback is not None and previous is not None
+        # Read while the last files are flushed, not after: leaving the block waits for them.
+        dominant, palette = read_colours(previous)  # the smallest picture, as recolour reads
+        placeholder = _placeholder(previous, settings.placeholder_width)
     return Rendition(
         content_hash=content_hash,
         width=loaded.width,
@@ -92,7 +94,7 @@ def render_variants(
             fallback,
             Variant(thumb_name, thumb.width, thumb.height, "webp", "thumb"),
         ),
-        placeholder=_placeholder(previous, settings.placeholder_width),
+        placeholder=placeholder,
         dominant_colour=dominant,
         taken_at=loaded.taken_at,
         palette=palette,
