@@ -8,9 +8,10 @@ tree-memory sampling and idle-machine checks as bench_build.py. Writes
 bench/out/results-sigal.json. Compare its images/s with bench_build.py's on the same day.
 
 `--versus [CHECKOUT ...]` measures the ratio in one run: each round runs a cold Nailfolio
-build of every checkout named (this one when none is), then sigal, alternating (A B A B), so
-the machine's load drifts over both alike; each Nailfolio run is divided by the sigal run of
-its own round, and the median ratio is reported. A checkout is any folder holding build.py
+build of every checkout named (this one when none is), each round starting with the next
+one, then sigal (A B sigal, B A sigal), so the machine's load drifts over all alike; each
+Nailfolio run is divided by the sigal run of its own round, and the median ratio is
+reported. A checkout is any folder holding build.py
 and nailfolio/ (e.g. an older commit unpacked with `git archive`).
 """
 
@@ -116,7 +117,10 @@ def versus(args: argparse.Namespace, photo_set: Path, sigal: Path) -> None:
     rows = []
     for i in range(args.repeat):
         round_runs = []
-        for checkout in checkouts:
+        # Each round starts with the next checkout (A B, then B A): none always runs first,
+        # right after the idle wait, which one day here ran a few per cent faster or slower.
+        shift = i % len(checkouts)
+        for checkout in checkouts[shift:] + checkouts[:shift]:
             if args.max_wait_idle > 0:
                 bench_build.wait_until_idle(args.max_wait_idle)
             run = _nailfolio_run(checkout, project, f"nailfolio #{i + 1}", args.workers)
