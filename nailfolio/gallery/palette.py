@@ -1,7 +1,7 @@
 """A design's palette: its dominant colours read from the pixels, and palette distance.
 
 `read_palette` runs at ingest on the smallest whole picture the variants already made
-(~480 px wide), so it decodes nothing and costs ~7 ms a design (~24 ms a noisy phone photo):
+(~480 px wide), so it decodes nothing and costs ~5 ms a design (~22 ms a noisy phone photo):
 scaled to SAMPLE_WIDTH, median-cut into a few clusters, clusters that look alike in CIELAB
 merged, the background and the hands left out, and each colour left named after its nearest
 polish shade.
