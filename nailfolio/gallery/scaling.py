@@ -47,8 +47,9 @@ def _vips() -> ModuleType:
 
 
 def one_thread() -> None:
-    """Resample on the calling thread only: for a process pool that has a worker per core,
-    where libvips's own threads would only take turns with the other workers."""
+    """Resample on one libvips worker thread (the calling thread waits for it): for a
+    process pool that has a worker per core, where more of libvips's threads would only take
+    turns with the other workers."""
     _vips().concurrency_set(1)
 
 
