@@ -11,8 +11,8 @@ bench/out/results-sigal.json. Compare its images/s with bench_build.py's on the 
 build of every checkout named (this one when none is), each round starting with the next
 one, then sigal (A B sigal, B A sigal), so the machine's load drifts over all alike; each
 Nailfolio run is divided by the sigal run of its own round, and the median ratio is
-reported. A checkout is any folder holding build.py
-and nailfolio/ (e.g. an older commit unpacked with `git archive`).
+reported. A checkout is any folder holding build.py and nailfolio/ (e.g. an older commit
+unpacked with `git archive`).
 """
 
 from __future__ import annotations

@@ -32,16 +32,15 @@ from PIL import Image
 
 from nailfolio.gallery.models import Swatch
 from nailfolio.gallery.shades import (
-    BOUND_SLACK,
     Lab,
     chroma,
     delta_e,
     hex_to_lab,
     hue,
-    lightness_apart,
     nearest_shade,
     rgb_to_hex,
     srgb_to_lab,
+    surely_apart,
 )
 
 # Bump when reading changes (this module or the shade table): stored palettes are read again
@@ -233,9 +232,8 @@ def _merge(clusters: list[_Cluster]) -> list[tuple[_Cluster, tuple[int, ...]]]:
     merged: list[tuple[_Cluster, tuple[int, ...]]] = []
     for cluster in sorted(clusters, key=lambda c: (-c.count, c.rgb)):
         for i, (kept, members) in enumerate(merged):
-            if (
-                lightness_apart(kept.lab, cluster.lab) < MERGE_BELOW + BOUND_SLACK
-                and delta_e(kept.lab, cluster.lab) < MERGE_BELOW
+            if not surely_apart(kept.lab, cluster.lab, MERGE_BELOW) and (
+                delta_e(kept.lab, cluster.lab) < MERGE_BELOW
             ):
                 count, framed = kept.count + cluster.count, kept.framed + cluster.framed
                 grown = _Cluster(kept.index, kept.rgb, kept.lab, count, framed)

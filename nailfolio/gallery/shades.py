@@ -19,7 +19,7 @@ import math
 from functools import lru_cache
 
 Lab = tuple[float, float, float]
-# What a skip by `lightness_apart` leaves to rounding: far above float error (~1e-14), far
+# What a skip by `surely_apart` leaves to rounding: far above float error (~1e-14), far
 # below any difference a reading tells apart.
 BOUND_SLACK = 1e-9
 
@@ -128,6 +128,12 @@ def lightness_apart(first: Lab, second: Lab) -> float:
     return abs(second[0] - first[0]) / _lightness_weight((first[0] + second[0]) / 2)
 
 
+def surely_apart(first: Lab, second: Lab, limit: float) -> bool:
+    """Whether the pair's delta_e is over `limit` by its lightness alone: no need to measure
+    it to know it is not under `limit`."""
+    return lightness_apart(first, second) > limit + BOUND_SLACK
+
+
 def nearest_shade(lab: Lab) -> str:
     """The name of the shade in SHADES that looks closest to `lab` (ties: table order).
     Shades whose lightness alone puts them further than the one nearest by CIE76 (cheap)
@@ -135,7 +141,7 @@ def nearest_shade(lab: Lab) -> str:
     guess = min(_SHADE_LABS.values(), key=lambda shade: math.dist(lab, shade))
     nearest, best = "", delta_e(lab, guess) + BOUND_SLACK
     for name, shade in _SHADE_LABS.items():
-        if lightness_apart(lab, shade) > best + BOUND_SLACK:
+        if surely_apart(lab, shade, best):
             continue
         difference = delta_e(lab, shade)
         if difference < best:
