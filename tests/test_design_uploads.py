@@ -146,6 +146,19 @@ def test_a_form_is_refused_for_what_could_not_be_published(
     assert json.loads(answer.body)["error"]["field"] == field
 
 
+def test_a_form_over_a_small_cap_names_the_cap_as_people_read_it(
+    api_project: ApiProject, studio: ApiClient
+) -> None:
+    images = replace(api_project.settings.images, max_file_bytes=200 * 1024)
+    api_project.settings = replace(api_project.settings, images=images)
+    api_project.configure()
+    answer = ask(studio, size=300_000)
+    assert answer.status_code == 413
+    assert json.loads(answer.body)["error"]["message"].startswith(
+        "The file is over the 200 KB limit"  # not "the 0 MB limit"
+    )
+
+
 @pytest.mark.parametrize(
     ("filename", "content_type", "key"),
     [
@@ -282,7 +295,11 @@ def test_the_receiving_end_checks_the_form_as_s3_would(
         assert answer.status_code != 204, name
         assert error(answer) == expected, name
     too_big = jpeg() + b"\0" * cap
-    assert error(post_form(studio, form, too_big)) == (413, "too_large")
+    refused = post_form(studio, form, too_big)
+    assert error(refused) == (413, "too_large")
+    assert json.loads(refused.body)["error"]["message"].startswith(
+        "The file is over the 196 KB limit"  # 200,000 bytes; not "the 0 MB limit"
+    )
     monkeypatch.setattr(studio_module, "UPLOAD_TTL_S", -1)  # a form whose time is up
     expired = json.loads(ask(studio).body)
     assert error(post_form(studio, expired, jpeg())) == (403, "forbidden")

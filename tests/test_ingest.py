@@ -366,3 +366,23 @@ def test_on_aws_the_palette_is_kept_in_dynamodb_and_recoloured_from_s3() -> None
         assert again.rendition is not None and again.rendition.palette_version == PALETTE_VERSION
         kept = catalog.get_rendition(first.content_hash, SMALL.fingerprint())
         assert kept == again.rendition and [s.shade for s in kept.palette] == ["navy"]
+
+
+def test_a_file_refused_by_its_listed_size_reads_as_the_decode_would_refuse_it() -> None:
+    from nailfolio.gallery.ingest import too_big
+    from nailfolio.gallery.models import Designer, DesignSource
+
+    def source(size: int) -> DesignSource:
+        designer = Designer("ana", "Ana")
+        path, rel = Path("/c/designs/ana/red.jpg"), "designs/ana/red.jpg"
+        return DesignSource("ana/red", path, rel, designer, "red", "Red", size=size)
+
+    def reason(size: int, settings: ImageSettings) -> str | None:
+        problem = too_big(source(size), settings)
+        return problem.reason if problem else None
+
+    # As the decode words it (tests/test_images.py): the 50 MB cap, not "52 MB"
+    assert reason(int(61.2 * 2**20), ImageSettings()) == "file is 61.2 MB, over the 50 MB limit"
+    small_cap = ImageSettings(max_file_bytes=200 * 1024)  # NAILFOLIO_MAX_FILE_MB=0.2
+    assert reason(250_000, small_cap) == "file is 245 KB, over the 200 KB limit"  # not "0 MB"
+    assert reason(200 * 1024, small_cap) is None

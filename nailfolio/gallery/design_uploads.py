@@ -33,7 +33,7 @@ from nailfolio.gallery.content import (
     parse_metadata,
 )
 from nailfolio.gallery.content_store import ContentStore, version_stamp
-from nailfolio.gallery.images import UPLOAD_TYPES
+from nailfolio.gallery.images import UPLOAD_TYPES, megabytes
 from nailfolio.gallery.models import DesignSource
 from nailfolio.gallery.settings import ImageSettings
 from nailfolio.gallery.slugs import slugify
@@ -169,8 +169,8 @@ class DesignerStudio:
         if isinstance(size, bool) or not isinstance(size, int) or size < 1:
             raise InvalidUpload("Give the file's size in bytes", "size")
         if size > self._images.max_file_bytes:
-            limit = self._images.max_file_bytes // 2**20
-            raise UploadTooLarge(f"The file is over the {limit} MB limit", "size")
+            limit = megabytes(self._images.max_file_bytes)
+            raise UploadTooLarge(f"The file is over the {limit} limit", "size")
         key = self._new_key(folder, filename, media)
         return self._forms.form(key, media, self._images.max_file_bytes, UPLOAD_TTL_S)
 

@@ -198,10 +198,18 @@ def load_image_bytes(data: bytes, settings: ImageSettings, display_path: str) ->
     return _load(io.BytesIO(data), len(data), settings, display_path)
 
 
+def oversize_reason(size: int, max_file_bytes: int) -> str | None:
+    """Why a file of `size` bytes is refused under the cap, or None: one wording for the
+    listing's check, the decode's and the upload forms'."""
+    if size <= max_file_bytes:
+        return None
+    return f"file is {megabytes(size)}, over the {megabytes(max_file_bytes)} limit"
+
+
 def _load(fp: IO[bytes], size: int, settings: ImageSettings, name: str) -> LoadedImage:
-    if size > settings.max_file_bytes:
-        limit = _megabytes(settings.max_file_bytes)
-        raise ImageRejected(name, f"file is {_megabytes(size)}, over the {limit} limit")
+    oversize = oversize_reason(size, settings.max_file_bytes)
+    if oversize:
+        raise ImageRejected(name, oversize)
     head = fp.read(HEAD_BYTES)
     kind = sniff_type(head)
     if kind is None:
@@ -414,7 +422,8 @@ def _as_text(head: bytes) -> str | None:
     return text if controls == 0 else None
 
 
-def _megabytes(size: int) -> str:
+def megabytes(size: int) -> str:
+    """A byte count as people read file sizes: "300 KB" under a megabyte (2**20), else "61.2 MB"."""
     if size < MB:
         return f"{math.ceil(size / 1024)} KB"
     return f"{size / MB:.1f}".removesuffix(".0") + " MB"

@@ -127,12 +127,8 @@ def display(source: DesignSource) -> str:
 
 def too_big(source: DesignSource, settings: ImageSettings) -> Problem | None:
     """Refuse oversize files from their listed size: reading a huge file is work wasted."""
-    if source.size <= settings.max_file_bytes:
-        return None
-    limit = settings.max_file_bytes
-    return Problem(
-        display(source), f"file is {source.size / 1e6:.1f} MB, over the {limit / 1e6:.0f} MB limit"
-    )
+    oversize = images.oversize_reason(source.size, settings.max_file_bytes)
+    return Problem(display(source), oversize) if oversize else None
 
 
 def hash_content(content: ContentStore, key: str, limit: int) -> str:

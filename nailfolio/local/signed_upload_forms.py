@@ -28,7 +28,7 @@ from nailfolio.gallery.design_uploads import (
     UploadTooLarge,
 )
 from nailfolio.gallery.events import is_content_key
-from nailfolio.gallery.images import HEAD_BYTES, UPLOAD_TYPES, sniff_type
+from nailfolio.gallery.images import HEAD_BYTES, UPLOAD_TYPES, megabytes, sniff_type
 from nailfolio.identity.base64url import decode_base64url, encode_base64url
 from nailfolio.local.signing_key import derived_secret
 
@@ -75,8 +75,9 @@ class SignedUploadForms:
         if not data:
             raise UploadTooLarge("The file is empty", "file")
         if len(data) > policy["max_bytes"]:
-            limit = policy["max_bytes"] // 2**20
-            raise UploadTooLarge(f"The file is over the {limit} MB limit", "file")
+            raise UploadTooLarge(
+                f"The file is over the {megabytes(policy['max_bytes'])} limit", "file"
+            )
         wanted, _ = UPLOAD_TYPES[policy["content_type"]]
         found = sniff_type(data[:HEAD_BYTES])
         if found != wanted:
