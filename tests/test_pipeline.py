@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -360,6 +362,34 @@ def test_a_file_removed_after_the_scan_is_a_problem_and_the_rest_still_build(
     monkeypatch.undo()
     gone.write_bytes(saved)  # not remembered as a refusal: the file put back is published
     assert run(project).published == 2
+
+
+def test_touched_designs_are_hashed_on_threads_and_no_worker_process_starts(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Files touched (a sync tool, a re-export of the same bytes) must be read again to learn
+    # their hashes, but the bytes are known: that is the whole build's work, done on the
+    # build's own threads, with no worker process forked for it.
+    paths = [project.add_image(f"ana/design-{i}.jpg", colour=(50 * i, 100, 150)) for i in range(4)]
+    assert run(project, workers=2).processed == 4
+    for path in paths:
+        os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    threads: set[str] = set()
+    real_hash = pipeline.ingest.hash_content
+
+    def noting_thread(*args: object) -> str:
+        threads.add(threading.current_thread().name)
+        time.sleep(0.05)  # long enough for the other thread to take the next file
+        return real_hash(*args)
+
+    def no_pool(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a worker process was started for hashing alone")
+
+    monkeypatch.setattr(pipeline.ingest, "hash_content", noting_thread)
+    monkeypatch.setattr(pipeline, "ProcessPoolExecutor", no_pool)
+    report = run(project, workers=2)
+    assert (report.processed, report.reused, report.published) == (0, 4, 4)
+    assert len(threads) == 2 and threading.current_thread().name not in threads
 
 
 def test_a_build_on_renditions_in_a_bucket_publishes_their_images(project: Project) -> None:

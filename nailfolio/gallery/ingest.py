@@ -132,7 +132,8 @@ def too_big(source: DesignSource, settings: ImageSettings) -> Problem | None:
 
 
 def hash_content(content: ContentStore, key: str, limit: int) -> str:
-    """The sha256 of a content file's bytes (raises ContentUnreadable). Runs in a worker."""
+    """The sha256 of a content file's bytes (raises ContentUnreadable); a build runs it on
+    several threads at once."""
     return images.hash_bytes(content.read(key, limit))
 
 
