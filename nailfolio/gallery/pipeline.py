@@ -250,6 +250,8 @@ def _hash_sources(
     hashed = _threaded_map(functools.partial(_hash_one, content, limit), list(stamps), threads)
     for rel_path, found in zip(stamps, hashed, strict=True):
         note(rel_path, found)
+    if len(stamps) > 1:
+        heap.release_freed_memory()  # each thread's arena kept the last files it read (~5 MB)
     return hashes
 
 
