@@ -1,26 +1,31 @@
 """Colour from the pixels through a whole build: colour tags, colour pages, similar designs,
-and renditions made before palettes recoloured without re-encoding."""
+and renditions made before palettes (or by an older reading) recoloured without re-encoding,
+to the palette a fresh build reads."""
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
 from dataclasses import replace
 
-from conftest import MarkerModerator, Project
+from conftest import REPO, MarkerModerator, Project
+from PIL import Image
 
 from nailfolio import config
+from nailfolio.gallery.models import Label
 from nailfolio.gallery.palette import PALETTE_VERSION
 from nailfolio.gallery.pipeline import BuildReport, build_gallery
 
 RED, RED2, NAVY, LILAC = (205, 28, 36), (215, 40, 44), (28, 37, 80), (200, 165, 215)
 
 
-def run(project: Project) -> BuildReport:
+def run(project: Project, moderator: type[MarkerModerator] = MarkerModerator) -> BuildReport:
     with (
         config.open_catalog(project.settings) as catalog,
         config.open_notifier(project.settings) as notifier,
     ):
-        return build_gallery(project.settings, catalog, notifier, MarkerModerator)
+        return build_gallery(project.settings, catalog, notifier, moderator)
 
 
 def doc(project: Project, path: str) -> str:
@@ -110,11 +115,51 @@ def test_renditions_made_before_palettes_get_theirs_on_the_next_build_without_re
     assert chips(doc(project, "designs/ana/red")) == ["red"]
     after = {p.name: p.stat().st_mtime_ns for p in project.settings.renditions_dir.iterdir()}
     assert after == stored and MarkerModerator.calls == 0  # nothing encoded or moderated
-    assert (report.processed, report.published) == (2, 2)  # two small variants read
+    assert (report.processed, report.published) == (2, 2)  # two photos read again
     with config.open_catalog(project.settings) as catalog:
         versions = catalog._conn().execute("SELECT palette_version FROM renditions").fetchall()
     assert versions == [(PALETTE_VERSION,), (PALETTE_VERSION,)]
     assert run(project).processed == 0  # and then no work at all
+
+
+def _palettes(project: Project) -> dict[str, list[dict[str, object]]]:
+    with config.open_catalog(project.settings) as catalog:
+        rows = catalog._conn().execute("SELECT content_hash, palette FROM renditions")
+        return {digest: json.loads(palette) for digest, palette in rows}
+
+
+class _Approving(MarkerModerator):
+    """Approves every picture: real photos' corners would read as the marker's score."""
+
+    def detect_labels(self, image: Image.Image) -> tuple[Label, ...]:
+        type(self).calls += 1
+        return (Label("Explicit Nudity", "", 0.0),)
+
+
+def test_a_recoloured_photo_reads_the_palette_a_fresh_build_reads(project: Project) -> None:
+    # Three sample photos whose stored WebPs read otherwise (their halved chroma and noise):
+    # recoloured from those, milky marble was silver, lavender ombre silver first, and
+    # emerald marble lost its sage. A version bump must not change a gallery's colours.
+    designs = project.root / "content" / "designs" / "ana"
+    designs.mkdir(parents=True)
+    for name in ("milky-marble.png", "Lavender Ombre 02.jpg"):
+        shutil.copy(REPO / "content" / "designs" / "ana-lima" / name, designs / name)
+    shutil.copy(REPO / "content" / "designs" / "chloe_martin" / "Emerald Marble.jpg", designs)
+    assert run(project, _Approving).published == 3
+    fresh = _palettes(project)
+    shades = {digest: [s["shade"] for s in palette] for digest, palette in fresh.items()}
+    assert sorted(shades.values()) == [
+        ["emerald", "grey", "sage"],
+        ["lavender", "nude"],
+        ["white"],
+    ]
+    with config.open_catalog(project.settings) as catalog:  # as an older reading left them
+        catalog._conn().execute("UPDATE renditions SET palette = '[]', palette_version = 0")
+    stored = {p.name: p.stat().st_mtime_ns for p in project.settings.renditions_dir.iterdir()}
+    assert run(project, _Approving).processed == 3
+    assert _palettes(project) == fresh
+    after = {p.name: p.stat().st_mtime_ns for p in project.settings.renditions_dir.iterdir()}
+    assert after == stored  # nothing encoded again
 
 
 def test_a_pool_build_recolours_as_an_inline_build_does(project: Project) -> None:

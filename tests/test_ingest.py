@@ -20,16 +20,13 @@ from nailfolio.aws.dynamodb_catalog import DynamoCatalog
 from nailfolio.aws.s3_content_store import S3ContentStore
 from nailfolio.aws.s3_rendition_store import S3RenditionStore
 from nailfolio.errors import ContentNotFound
-from nailfolio.gallery import images
 from nailfolio.gallery.content import scan_designs
 from nailfolio.gallery.content_store import ContentStore, version_stamp
-from nailfolio.gallery.ingest import IngestResult, ingest
+from nailfolio.gallery.ingest import CacheKeys, IngestResult, ingest
 from nailfolio.gallery.models import Status
 from nailfolio.gallery.palette import PALETTE_VERSION
 from nailfolio.gallery.rendition_store import RenditionStore
 from nailfolio.gallery.settings import ImageSettings, ModerationSettings
-from nailfolio.gallery.shades import delta_e, hex_to_lab
-from nailfolio.gallery.variants import smallest_picture
 from nailfolio.local.folder_content_store import FolderContentStore
 from nailfolio.local.folder_rendition_store import FolderRenditionStore
 from nailfolio.local.sqlite_catalog import SqliteCatalog
@@ -300,45 +297,46 @@ def _forget_palette(stage: Stage, content_hash: str) -> None:
     stage.catalog.put_rendition(fingerprint, replace(old, palette=(), palette_version=0))
 
 
-def test_a_rendition_without_a_palette_gets_it_from_a_variant_without_decoding_the_photo(
-    stage: Stage, monkeypatch: pytest.MonkeyPatch
+def test_a_rendition_without_a_palette_gets_the_one_a_fresh_render_read_with_nothing_encoded(
+    stage: Stage,
 ) -> None:
     stage.put("designs/ana/red.jpg", _jpeg(colour=(205, 28, 36)))
     first = stage.ingest("designs/ana/red.jpg")
     _forget_palette(stage, first.content_hash)
     counting = PutCountingStore(stage.renditions)
     stage.renditions = counting  # type: ignore[assignment]
-
-    def no_decoding(*args: object, **kwargs: object) -> None:
-        raise AssertionError("the photo was decoded again")
-
-    monkeypatch.setattr(images, "load_image_bytes", no_decoding)
     again = stage.ingest("designs/ana/red.jpg")
     assert first.rendition is not None and again.rendition is not None
-    assert again.rendition.palette_version == PALETTE_VERSION
-    assert replace(again.rendition, palette=first.rendition.palette) == first.rendition
-    ((swatch, share),) = [(s, s.share) for s in again.rendition.palette]  # from the WebP:
-    (read_first,) = first.rendition.palette  # the same shade, within a rounding of its colour
-    assert swatch.shade == read_first.shade and share == pytest.approx(read_first.share, abs=0.01)
-    assert delta_e(hex_to_lab(swatch.colour), hex_to_lab(read_first.colour)) < 2
+    assert again.processed and again.rendition == first.rendition  # the same pixels, read again
     assert counting.puts == [] and MarkerModerator.calls == 1  # nothing encoded or moderated
     kept = stage.catalog.get_rendition(first.content_hash, SMALL.fingerprint())
     assert kept == again.rendition
     assert stage.ingest("designs/ana/red.jpg").processed is False  # and then no work at all
 
 
-def test_a_damaged_variant_leaves_the_palette_unread_and_the_design_published(
+def test_a_photo_no_longer_decoded_leaves_the_palette_unread_and_the_design_published(
     stage: Stage, caplog: pytest.LogCaptureFixture
 ) -> None:
     stage.put("designs/ana/red.jpg", _jpeg(colour=(205, 28, 36)))
     first = stage.ingest("designs/ana/red.jpg")
     assert first.rendition is not None
     _forget_palette(stage, first.content_hash)
-    stage.renditions.put(smallest_picture(first.rendition).name, b"not a webp")
-    again = stage.ingest("designs/ana/red.jpg")
+    capped = replace(SMALL, max_pixels=1000)  # the 400x300 photo is now over the cap
+    again = ingest(
+        "designs/ana/red.jpg",
+        content=stage.content,
+        renditions=stage.renditions,
+        catalog=stage.catalog,
+        notifier=stage.notifier,
+        moderator=MarkerModerator(),
+        images_settings=capped,
+        policy=ModerationSettings(),
+    )
     assert again.status is Status.APPROVED and again.problem is None
     assert again.rendition is not None and again.rendition.palette_version == 0
-    assert "ana/red.jpg: palette not read from its rendition" in caplog.text
+    assert "ana/red.jpg: palette not read again: image is 400x300 pixels" in caplog.text
+    keys = CacheKeys.of(capped)
+    assert stage.catalog.get_refusal(first.content_hash, keys.caps) is None  # not remembered
 
 
 def test_on_aws_the_palette_is_kept_in_dynamodb_and_recoloured_from_s3() -> None:

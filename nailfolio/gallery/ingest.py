@@ -4,9 +4,9 @@ when approved, its variants in the rendition store.
 - `plan` says what work one version of a design still needs, from the catalog alone.
 - `analyse` does that work: read the bytes, sniff and decode them safely, moderate, render
   the variants and read the palette (nailfolio.gallery.palette) from the smallest. A cached
-  rendition without a current palette is recoloured from that variant alone: the photo is
-  not decoded, nothing is encoded. It touches no catalog, so the build runs it in its
-  process pool.
+  rendition without a current palette is recoloured: the photo is decoded and scaled as a
+  render scales it, and nothing is encoded. It touches no catalog, so the build runs it in
+  its process pool.
 - `record` stores what `analyse` found (decision, rendition, refusal) and tells the admins
   when a design is held back.
 - `ingest(key, ...)` is the whole stage for one content key, as one upload event runs it.
@@ -28,7 +28,6 @@ from nailfolio.errors import (
     ContentUnreadable,
     ImageRejected,
     NailfolioError,
-    RenditionNotFound,
 )
 from nailfolio.gallery import images, variants
 from nailfolio.gallery.catalog import Catalog
@@ -81,7 +80,7 @@ class Job:
     render: bool  # renditions are wanted and not in the store
     known_status: Status | None
     # A cached rendition whose palette is missing or read by an older PALETTE_VERSION: read
-    # again from its smallest variant, without decoding the photo (unless it is decoded anyway).
+    # again from the photo (variants.recolour), nothing encoded.
     recolour: Rendition | None = None
 
 
@@ -185,11 +184,11 @@ def analyse(
     moderator: Callable[[], Moderator],
     data: bytes | None = None,
 ) -> Outcome:
-    """Read (unless given the bytes), decode once, moderate if needed, render if approved;
-    a job that only recolours reads a small variant, never the photo."""
+    """Read (unless given the bytes), decode once, moderate if needed, render if approved,
+    and read a cached rendition's palette again if the job asks. A job that only recolours
+    publishes its design whatever becomes of the photo: a photo that cannot be read or
+    decoded (a cap lowered since) leaves the palette as it was, logged, for the next build."""
     source = job.source
-    if not (job.moderate or job.render):
-        return Outcome(source.key, rendition=_recoloured(job, renditions))
     try:
         if data is None:
             data = content.read(source.rel_path, settings.max_file_bytes)
@@ -206,26 +205,22 @@ def analyse(
             rendition = variants.render_variants(
                 loaded, job.content_hash, settings, renditions, consume=True
             )
-        elif status is Status.APPROVED:
-            rendition = _recoloured(job, renditions)
+        elif status is Status.APPROVED and job.recolour is not None:
+            rendition = variants.recolour(job.recolour, loaded, settings)
         return Outcome(source.key, labels, status if job.moderate else None, rendition, None, model)
     except ImageRejected as exc:
-        return Outcome(source.key, problem=Problem(exc.path, exc.reason))
+        return _failed(job, Problem(exc.path, exc.reason))
     except ContentUnreadable as exc:  # a link swapped in, a file gone: not the bytes' fault
-        return Outcome(source.key, problem=Problem(display(source), exc.reason), remember=False)
+        return _failed(job, Problem(display(source), exc.reason), remember=False)
 
 
-def _recoloured(job: Job, renditions: RenditionStore) -> Rendition | None:
-    """The job's cached rendition with its palette read again, if it asks for that. A variant
-    gone or damaged is logged and leaves the palette as it was: the design still publishes,
-    and the next build tries again."""
-    if job.recolour is None:
-        return None
-    try:
-        return variants.recolour(job.recolour, renditions)
-    except (RenditionNotFound, OSError) as exc:
-        logger.warning("%s: palette not read from its rendition: %s", display(job.source), exc)
-        return None
+def _failed(job: Job, problem: Problem, remember: bool = True) -> Outcome:
+    """The outcome of a job whose photo could not be read or decoded: a problem, unless the
+    job only recolours, whose rendition stands (its palette waits for the next build)."""
+    if not (job.moderate or job.render):
+        logger.warning("%s: palette not read again: %s", problem.path, problem.reason)
+        return Outcome(job.source.key)
+    return Outcome(job.source.key, problem=problem, remember=remember)
 
 
 def record(

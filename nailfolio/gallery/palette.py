@@ -1,7 +1,7 @@
 """A design's palette: its dominant colours read from the pixels, and palette distance.
 
 `read_palette` runs at ingest on the smallest whole picture the variants already made
-(~480 px wide), so it decodes nothing and costs ~5 ms a design (~22 ms a noisy phone photo):
+(~480 px wide, before it is encoded), so it costs ~5 ms a design (~22 ms a noisy phone photo):
 scaled to SAMPLE_WIDTH, median-cut into a few clusters, clusters that look alike in CIELAB
 merged, the background and the hands left out, and each colour left named after its nearest
 polish shade.
@@ -44,8 +44,10 @@ from nailfolio.gallery.shades import (
 )
 
 # Bump when reading changes (this module or the shade table): stored palettes are read again
-# from each design's smallest rendition on the next build, with no photo decoded again.
-PALETTE_VERSION = 2
+# on the next build, from each design's photo scaled as a render scales it (variants.recolour;
+# nothing is encoded). 3: version 2 had read them from the stored WebPs instead, and 7 of the
+# 12 sample designs read otherwise than a fresh render (milky marble silver, not white).
+PALETTE_VERSION = 3
 SAMPLE_WIDTH = 96  # px: ~11,000 pixels for a 4:5 photo; thin nails keep some pure ones
 CLUSTERS = 16  # median-cut colours before merging
 # Pillow's k-means refinement of the design's clusters decides what a design shows: without

@@ -10,7 +10,7 @@ Colours are compared in CIELAB (D65) with CIEDE2000, the difference the eye sees
 is matched by how dark and blue it looks rather than by its nearest RGB numbers.
 
 Bump nailfolio.gallery.palette.PALETTE_VERSION when this table changes: stored palettes are
-then read again from each design's smallest rendition (no photo is decoded again).
+then read again from each design's photo (nothing is encoded again).
 """
 
 from __future__ import annotations

@@ -53,10 +53,10 @@ def render_variants(
     responsive: list[Variant] = []
     fallback: Variant | None = None
     thumb: Image.Image | None = None
-    # Whole-picture images from largest to smallest, the fallback's width among them, each
-    # scaled from the one before and encoded at once, so only two are held at a time. The
-    # thumbnail is cut from the smallest step that still holds it at full size.
-    steps = sorted({*widths, fallback_width}, reverse=True)
+    # Whole-picture images from largest to smallest, each scaled from the one before and
+    # encoded at once, so only two are held at a time. The thumbnail is cut from the
+    # smallest step that still holds it at full size.
+    steps = _steps(loaded, settings)
     chain = ScaleChain(loaded.image)
     if consume:
         loaded.image.close()  # from here only the chain's steps are read
@@ -83,7 +83,7 @@ def render_variants(
         # fallback_width is always among the widths scaled, so there was at least one step
         assert fallback is not None and previous is not None
         # Read while the last files are flushed, not after: leaving the block waits for them.
-        dominant, palette = read_colours(previous)  # the smallest picture, as recolour reads
+        dominant, palette = read_colours(previous)  # the smallest step, as recolour reads
         placeholder = _placeholder(previous, settings.placeholder_width)
     return Rendition(
         content_hash=content_hash,
@@ -102,21 +102,26 @@ def render_variants(
     )
 
 
-def recolour(rendition: Rendition, store: RenditionStore) -> Rendition:
-    """`rendition` with its palette read again from its smallest picture in the store (a
-    ~480 px WebP: ~15 ms), for renditions made before palettes or by an older reading; no
-    photo is decoded and nothing is encoded. Raises RenditionNotFound; a damaged file
-    raises OSError (PIL.UnidentifiedImageError among them)."""
-    with Image.open(io.BytesIO(store.get(smallest_picture(rendition).name))) as image:
-        image.load()
-        found = read_palette(image)
-    return replace(rendition, palette=found, palette_version=PALETTE_VERSION)
+def recolour(rendition: Rendition, loaded: LoadedImage, settings: ImageSettings) -> Rendition:
+    """`rendition` with its palette read again from its photo, scaled down through the very
+    steps render_variants takes, so it reads the pixels a fresh render reads; nothing is
+    encoded. For renditions made before palettes or by an older reading.
+
+    Not from the stored ~480 px WebP, which needs no decode of the photo (~15 ms against
+    ~120 for a 12 MP one): its halved chroma and its noise are enough to move a reading, and
+    7 of the 12 sample designs read otherwise than a fresh render, 2 in their first shade
+    (milky marble silver, not white; lavender ombre silver first)."""
+    chain, smallest = ScaleChain(loaded.image), loaded.image
+    for width in _steps(loaded, settings):
+        smallest = _scaled(chain, loaded, width)
+    return replace(rendition, palette=read_palette(smallest), palette_version=PALETTE_VERSION)
 
 
-def smallest_picture(rendition: Rendition) -> Variant:
-    """The narrowest whole-picture variant: what render_variants read the palette from."""
-    pictures = [v for v in rendition.variants if v.role != "thumb"] or list(rendition.variants)
-    return min(pictures, key=lambda v: (v.width, v.name))
+def _steps(loaded: LoadedImage, settings: ImageSettings) -> list[int]:
+    """The widths of the whole pictures, largest first: the responsive ones and the
+    fallback's."""
+    widths = _responsive_widths(loaded.width, settings.widths)
+    return sorted({*widths, min(settings.fallback_width, loaded.width)}, reverse=True)
 
 
 def _responsive_widths(width: int, widths: tuple[int, ...]) -> list[int]:
