@@ -67,7 +67,7 @@ class Stage:
     notifier: ListNotifier
     put: Any
 
-    def ingest(self, key: str) -> IngestResult:
+    def ingest(self, key: str, images_settings: ImageSettings = SMALL) -> IngestResult:
         return ingest(
             key,
             content=self.content,
@@ -75,7 +75,7 @@ class Stage:
             catalog=self.catalog,
             notifier=self.notifier,
             moderator=MarkerModerator(),
-            images_settings=SMALL,
+            images_settings=images_settings,
             policy=ModerationSettings(),
         )
 
@@ -193,16 +193,7 @@ def test_a_file_that_is_no_image_is_refused_and_remembered(stage: Stage) -> None
 
 def test_an_oversize_file_is_refused_from_its_listed_size(stage: Stage) -> None:
     stage.put("designs/ana/red.jpg", _jpeg())
-    result = ingest(
-        "designs/ana/red.jpg",
-        content=stage.content,
-        renditions=stage.renditions,
-        catalog=stage.catalog,
-        notifier=stage.notifier,
-        moderator=MarkerModerator(),
-        images_settings=ImageSettings(max_file_bytes=100),
-        policy=ModerationSettings(),
-    )
+    result = stage.ingest("designs/ana/red.jpg", ImageSettings(max_file_bytes=100))
     assert result.problem is not None and "limit" in result.problem.reason
     assert MarkerModerator.calls == 0
 
@@ -322,16 +313,7 @@ def test_a_photo_no_longer_decoded_leaves_the_palette_unread_and_the_design_publ
     assert first.rendition is not None
     _forget_palette(stage, first.content_hash)
     capped = replace(SMALL, max_pixels=1000)  # the 400x300 photo is now over the cap
-    again = ingest(
-        "designs/ana/red.jpg",
-        content=stage.content,
-        renditions=stage.renditions,
-        catalog=stage.catalog,
-        notifier=stage.notifier,
-        moderator=MarkerModerator(),
-        images_settings=capped,
-        policy=ModerationSettings(),
-    )
+    again = stage.ingest("designs/ana/red.jpg", capped)
     assert again.status is Status.APPROVED and again.problem is None
     assert again.rendition is not None and again.rendition.palette_version == 0
     assert "ana/red.jpg: palette not read again: image is 400x300 pixels" in caplog.text
