@@ -316,7 +316,7 @@ def test_a_photo_no_longer_decoded_leaves_the_palette_unread_and_the_design_publ
     again = stage.ingest("designs/ana/red.jpg", capped)
     assert again.status is Status.APPROVED and again.problem is None
     assert again.rendition is not None and again.rendition.palette_version == 0
-    assert "ana/red.jpg: palette not read again: image is 400x300 pixels" in caplog.text
+    assert "ana/red.jpg: colours kept as they were: image is 400x300 pixels" in caplog.text
     keys = CacheKeys.of(capped)
     assert stage.catalog.get_refusal(first.content_hash, keys.caps) is None  # not remembered
 

@@ -218,7 +218,7 @@ def _failed(job: Job, problem: Problem, remember: bool = True) -> Outcome:
     """The outcome of a job whose photo could not be read or decoded: a problem, unless the
     job only recolours, whose rendition stands (its palette waits for the next build)."""
     if not (job.moderate or job.render):
-        logger.warning("%s: palette not read again: %s", problem.path, problem.reason)
+        logger.warning("%s: colours kept as they were: %s", problem.path, problem.reason)
         return Outcome(job.source.key)
     return Outcome(job.source.key, problem=problem, remember=remember)
 
