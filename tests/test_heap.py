@@ -45,3 +45,32 @@ def test_without_it_every_image_faults_its_pages_in_again() -> None:
     # The control: the measurement sees fresh pages when they are fresh.
     assert _second_image_faults("plain") > PAGES * 0.9
     assert _second_image_faults("trimmed") > PAGES * 0.9
+
+
+# A thread allocating a few MB, then glibc's own count of its arenas (malloc_stats writes one
+# "Arena N:" line each to stderr).
+ARENAS = textwrap.dedent(
+    """
+    import ctypes, sys, threading
+    from nailfolio.gallery import heap
+    if sys.argv[1] == "one":
+        heap.one_arena()
+    kept = []
+    thread = threading.Thread(target=lambda: kept.append(bytearray(3 << 20)))
+    thread.start(), thread.join()
+    ctypes.CDLL(None).malloc_stats()
+    """
+)
+
+
+def _arenas(mode: str) -> int:
+    done = subprocess.run(
+        [sys.executable, "-c", ARENAS, mode], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    return done.stderr.count("Arena ")
+
+
+def test_threads_share_one_arena_once_asked() -> None:
+    # The hashing threads' arenas were handed on to the image work's threads: +6 MB a build.
+    assert _arenas("default") == 2  # the control: a thread gets an arena of its own
+    assert _arenas("one") == 1

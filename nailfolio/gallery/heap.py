@@ -24,11 +24,18 @@ def release_freed_memory() -> None:
         ctypes.CDLL(None).malloc_trim(0)
 
 
+def one_arena() -> None:
+    """One heap for all of the process's threads, from here on: each thread's own arena kept
+    what it freed for itself, ~6 MB more per image worker at peak. Set before a process
+    starts threads (an arena, once made, is handed on to later threads)."""
+    _mallopt((M_ARENA_MAX, 1))
+
+
 def for_image_work() -> None:
     """Set up a worker's heap for one image after another.
 
     - One heap for all of the process's threads (the put thread, libvips's, the model's):
-      each thread's own arena kept what it freed for itself, ~6 MB more per worker at peak.
+      see one_arena.
     - Every image allocates the same few big buffers (the decode, the scaled pictures, the
       encoders'). glibc maps each big one afresh and unmaps it when freed, so the kernel
       zeroed ~55 MB of new pages per photo, a fault every 4 KB: 50 ms of system time of a
@@ -37,7 +44,8 @@ def for_image_work() -> None:
       always coincide: ~10-15 MB more for the tree on 2 cores, which the build's own process
       more than pays back by being one of the workers (nailfolio.gallery.pipeline).
     """
-    _mallopt((M_ARENA_MAX, 1), (M_MMAP_THRESHOLD, KEEP_BYTES), (M_TRIM_THRESHOLD, KEEP_BYTES))
+    one_arena()
+    _mallopt((M_MMAP_THRESHOLD, KEEP_BYTES), (M_TRIM_THRESHOLD, KEEP_BYTES))
 
 
 def for_other_work() -> None:

@@ -247,11 +247,14 @@ def _hash_sources(
         catalog.put_file_hash(source.rel_path, source.size, stamp, hashed.digest)
         hashes[source.key] = hashed.digest
 
+    # One arena: the image work's threads would later be handed the hashing threads' own,
+    # and the build's process peaked ~6 MB higher (199 against 193 MB).
+    heap.one_arena()
     hashed = _threaded_map(functools.partial(_hash_one, content, limit), list(stamps), threads)
     for rel_path, found in zip(stamps, hashed, strict=True):
         note(rel_path, found)
     if len(stamps) > 1:
-        heap.release_freed_memory()  # each thread's arena kept the last files it read (~5 MB)
+        heap.release_freed_memory()  # the last files the threads read
     return hashes
 
 
