@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -491,6 +492,40 @@ class _NotingPid(MarkerModerator):
         folder = Path(os.environ["NOTED_PIDS"])
         (folder / f"{os.getpid()}-{len(list(folder.iterdir()))}-{id(image)}").touch()
         return super().detect_labels(image)
+
+
+def test_the_builds_own_process_gets_ready_to_render_while_the_pool_finishes() -> None:
+    # Once no item is left for this process, it prepares for the render (lets go of its
+    # model, imports Pelican) while the pool's last items still run, not after them.
+    released, seen = threading.Event(), []
+
+    def run(item: int) -> int:
+        if item == 0:  # the pool's first item is the last to finish
+            released.wait(10)
+        return item
+
+    def drained() -> None:
+        seen.append("drained")
+        released.set()
+
+    with ThreadPoolExecutor(1) as pool:
+        pipeline._work_through([0, 1, 2, 3], run, pool, 2, lambda _, got: seen.append(got), drained)
+    assert sorted(x for x in seen if x != "drained") == [0, 1, 2, 3]
+    assert seen.count("drained") == 1
+    assert seen.index("drained") < seen.index(0)
+
+
+def test_without_a_pool_nothing_waits_and_nothing_is_drained_early() -> None:
+    seen: list[object] = []
+    pipeline._work_through(
+        [0, 1, 2],
+        lambda x: x,
+        None,
+        1,
+        lambda _, got: seen.append(got),
+        lambda: seen.append("drained"),
+    )
+    assert seen == [0, 1, 2]
 
 
 @pytest.mark.slow

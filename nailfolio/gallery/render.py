@@ -257,6 +257,19 @@ def _forget_compiled_settings(conf: Path) -> None:
             compiled.unlink(missing_ok=True)
 
 
+def import_pelican() -> None:
+    """Import what a Pelican run needs (~0.2 s), ahead of the run: a build does it while its
+    pool finishes the last images."""
+    import jinja2  # noqa: F401
+    import pelican.generators
+    import pelican.readers
+    import pelican.settings
+    import pelican.writers  # noqa: F401
+
+    import nailfolio.gallery.pelican_plugin
+    import nailfolio.gallery.site  # noqa: F401
+
+
 def _run_pelican(
     settings: Settings,
     conf: Path,
