@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib
 import json
 import logging
 import os
@@ -49,6 +50,16 @@ RENDER_VERSION = 1
 MANIFEST_VERSION = 1
 LIBRARIES = ("pelican", "jinja2", "markdown", "markupsafe", "feedgenerator")
 # Folders holding gallery pages only (the plugin's, in the manifest): not walked after a run.
+# What a Pelican run imports (import_pelican loads them ahead of it).
+PELICAN_MODULES = (
+    "jinja2",
+    "pelican.generators",
+    "pelican.readers",
+    "pelican.settings",
+    "pelican.writers",
+    "nailfolio.gallery.pelican_plugin",
+    "nailfolio.gallery.site",
+)
 GALLERY_FOLDERS = frozenset({"designs", "designers", "page", "tags", "colours", "techniques"})
 _HERE = Path(__file__).resolve().parent
 # The code that shapes the pages: the plugin, the views it renders, the CSP it writes.
@@ -260,14 +271,8 @@ def _forget_compiled_settings(conf: Path) -> None:
 def import_pelican() -> None:
     """Import what a Pelican run needs (~0.2 s), ahead of the run: a build does it while its
     pool finishes the last images."""
-    import jinja2  # noqa: F401
-    import pelican.generators
-    import pelican.readers
-    import pelican.settings
-    import pelican.writers  # noqa: F401
-
-    import nailfolio.gallery.pelican_plugin
-    import nailfolio.gallery.site  # noqa: F401
+    for name in PELICAN_MODULES:
+        importlib.import_module(name)
 
 
 def _run_pelican(
