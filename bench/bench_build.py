@@ -290,13 +290,15 @@ def run_build(
     workers: int | None,
     pss: bool = True,
     repo: Path = REPO,
+    settings: dict[str, str] | None = None,
 ) -> BuildRun:
-    """One `build.py build --quiet` subprocess of the checkout `repo`, timed and sampled."""
+    """One `build.py build --quiet` subprocess of the checkout `repo`, timed and sampled;
+    `settings` are NAILFOLIO_* variables set for it."""
     byte_compile(repo)
     cmd = [sys.executable, str(repo / "build.py"), "--root", str(project), "build", "--quiet"]
     if workers:
         cmd += ["--workers", str(workers)]
-    env = {k: v for k, v in os.environ.items() if k != "NAILFOLIO_ROOT"}
+    env = {k: v for k, v in os.environ.items() if k != "NAILFOLIO_ROOT"} | (settings or {})
     logs = project.parent / f"{project.name}-logs"
     logs.mkdir(exist_ok=True)
     slug = label.replace(" ", "-").replace("#", "")

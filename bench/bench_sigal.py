@@ -88,10 +88,16 @@ def _write_conf(photo_set: Path, work: Path) -> tuple[Path, Path]:
     return conf, build
 
 
-def _nailfolio_run(checkout: Path, project: Path, label: str, workers: int) -> dict:
-    """One cold build of `checkout` on the benchmark project, in bench_sigal's run shape."""
+def _nailfolio_run(
+    checkout: Path, project: Path, label: str, workers: int, widths: str | None
+) -> dict:
+    """One cold build of `checkout` on the benchmark project (at `widths`, else the
+    checkout's default widths), in bench_sigal's run shape."""
     bench_build.clear_state(project)
-    run = bench_build.run_build(project, label, 0.05, workers or None, repo=checkout)
+    settings = {"NAILFOLIO_IMAGE_WIDTHS": widths} if widths else {}
+    run = bench_build.run_build(
+        project, label, 0.05, workers or None, repo=checkout, settings=settings
+    )
     if run.exit_code:
         sys.exit(f"{label} failed (exit {run.exit_code}):\n{run.stderr_tail}")
     return {
@@ -107,24 +113,31 @@ def _nailfolio_run(checkout: Path, project: Path, label: str, workers: int) -> d
 
 
 def versus(args: argparse.Namespace, photo_set: Path, sigal: Path) -> None:
-    """Rounds of (each checkout cold, then sigal cold); ratios within each round."""
-    checkouts = [Path(c).resolve() for c in args.versus] or [bench_build.REPO]
+    """Rounds of (each checkout at each of the widths cold, then sigal cold); ratios within
+    each round."""
+    checkouts = [
+        (Path(c).resolve(), widths)
+        for c in args.versus or [bench_build.REPO]
+        for widths in args.widths or [None]
+    ]
     project = bench_build.make_project(OUT / f"project-{args.photos}")
     bench_build.add_photos(photo_set, project / "content" / "designs")
     conf, build = _write_conf(photo_set, OUT / "sigal")
-    ratios: dict[str, list[float]] = {str(c): [] for c in checkouts}
-    clean: dict[str, list[float]] = {str(c): [] for c in checkouts}  # rounds nobody disturbed
+    names = {(c, w): f"{c} widths {w}" if w else str(c) for c, w in checkouts}
+    ratios: dict[str, list[float]] = {name: [] for name in names.values()}
+    clean: dict[str, list[float]] = {name: [] for name in names.values()}  # undisturbed rounds
     rows = []
     for i in range(args.repeat):
         round_runs = []
         # Each round starts with the next checkout (A B, then B A): none always runs first,
         # right after the idle wait, which one day here ran a few per cent faster or slower.
         shift = i % len(checkouts)
-        for checkout in checkouts[shift:] + checkouts[:shift]:
+        for checkout, widths in checkouts[shift:] + checkouts[:shift]:
             if args.max_wait_idle > 0:
                 bench_build.wait_until_idle(args.max_wait_idle)
-            run = _nailfolio_run(checkout, project, f"nailfolio #{i + 1}", args.workers)
-            round_runs.append((str(checkout), run))
+            label = f"nailfolio #{i + 1}"
+            run = _nailfolio_run(checkout, project, label, args.workers, widths)
+            round_runs.append((names[checkout, widths], run))
         if args.max_wait_idle > 0:
             bench_build.wait_until_idle(args.max_wait_idle)
         sigal_run = run_sigal(sigal, conf, build, 0.05)
@@ -183,6 +196,12 @@ def main() -> None:
         nargs="*",
         metavar="CHECKOUT",
         help="alternate cold Nailfolio builds of these checkouts (default: this one) with sigal",
+    )
+    parser.add_argument(
+        "--widths",
+        nargs="*",
+        metavar="W,W,...",
+        help="with --versus: build each checkout at each of these NAILFOLIO_IMAGE_WIDTHS",
     )
     parser.add_argument("--workers", type=int, default=0, help="--workers N for Nailfolio")
     args = parser.parse_args()

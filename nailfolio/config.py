@@ -12,9 +12,13 @@ Environment variables read here and nowhere else:
   NAILFOLIO_RATE_LIMIT_SCALE  multiplies the web API's rate limits (load tests; default 1)
   NAILFOLIO_MAX_FILE_MB       largest image file accepted (default 50)
   NAILFOLIO_MAX_MEGAPIXELS    largest image accepted, in millions of pixels (default 64)
+  NAILFOLIO_IMAGE_WIDTHS      the design pages' WebP widths in pixels, comma-separated
+                              (default 480,960,1440)
   NAILFOLIO_REVIEW_AT         moderation confidence (0-100) that holds an image for review (40)
   NAILFOLIO_REJECT_AT         moderation confidence (0-100) that rejects it outright (85)
   NAILFOLIO_DIGEST_MINUTES    the admins get a digest of new comments at most this often (15)
+`build.py deploy` carries the last six (TUNING_VARIABLES), as set where it runs, into the
+stack's functions: a deployed rebuild renders and moderates as a local build does.
 With NAILFOLIO_BACKEND=aws, the resources (AWS_SETTINGS below: each name, its variable, its
 default, what it is for). Only the resources a command uses must be set; a missing one is a
 ConfigError naming its variable when that command first needs it.
@@ -55,6 +59,19 @@ if TYPE_CHECKING:
 BACKENDS = ("local", "aws")
 DEFAULT_SITE_URL = "http://127.0.0.1:8000"
 DEFAULT_AWS_PREFIX = "nailfolio"
+# NAILFOLIO_IMAGE_WIDTHS: a phone at 1x is 320 px wide, a 4K screen 3840; each width costs
+# every image an encode, so a handful is plenty.
+IMAGE_WIDTH_RANGE = (160, 3840)
+MAX_IMAGE_WIDTHS = 6
+# What an owner tunes, and the stack's functions must read alike (Settings.tuning).
+TUNING_VARIABLES = (
+    "NAILFOLIO_MAX_FILE_MB",
+    "NAILFOLIO_MAX_MEGAPIXELS",
+    "NAILFOLIO_IMAGE_WIDTHS",
+    "NAILFOLIO_REVIEW_AT",
+    "NAILFOLIO_REJECT_AT",
+    "NAILFOLIO_DIGEST_MINUTES",
+)
 
 
 @dataclass(frozen=True)
@@ -175,6 +192,8 @@ class Settings:
     images: ImageSettings = field(default_factory=ImageSettings)
     moderation: ModerationSettings = field(default_factory=ModerationSettings)
     aws: AwsSettings = field(default_factory=AwsSettings)
+    # The TUNING_VARIABLES that were set, as (variable, value): what `deploy` hands on.
+    tuning: tuple[tuple[str, str], ...] = ()
 
     @property
     def content_dir(self) -> Path:
@@ -262,6 +281,7 @@ def load_settings(env: Mapping[str, str] | None = None, root: Path | None = None
     images = ImageSettings(
         max_file_bytes=round(_number(env, "NAILFOLIO_MAX_FILE_MB", 50, 0, above=True) * 2**20),
         max_pixels=round(_number(env, "NAILFOLIO_MAX_MEGAPIXELS", 64, 0, above=True) * 1e6),
+        widths=_widths(env, "NAILFOLIO_IMAGE_WIDTHS"),
     )
     moderation = ModerationSettings(
         review_at=_number(env, "NAILFOLIO_REVIEW_AT", 40, 0, 100),
@@ -285,6 +305,9 @@ def load_settings(env: Mapping[str, str] | None = None, root: Path | None = None
         images=images,
         moderation=moderation,
         aws=_aws_settings(env),
+        tuning=tuple(
+            (name, env[name].strip()) for name in TUNING_VARIABLES if env.get(name, "").strip()
+        ),
     )
 
 
@@ -387,6 +410,24 @@ def _number(
             bound = f"from {low:g} to {high:g}"
         raise ConfigError(f"{name}={text!r} must be {kind} {bound}")
     return value
+
+
+def _widths(env: Mapping[str, str], name: str) -> tuple[int, ...]:
+    """Image widths in pixels ("480, 960,1440"), smallest first, or a ConfigError."""
+    text = env.get(name, "").strip()
+    if not text:
+        return ImageSettings().widths
+    try:
+        widths = tuple(sorted({int(part) for part in text.split(",")}))
+    except ValueError:
+        widths = ()
+    low, high = IMAGE_WIDTH_RANGE
+    if not widths or len(widths) > MAX_IMAGE_WIDTHS or widths[0] < low or widths[-1] > high:
+        raise ConfigError(
+            f"{name}={text!r} must be 1 to {MAX_IMAGE_WIDTHS} whole numbers from {low} to "
+            f"{high}, comma-separated, such as 480,960,1440"
+        )
+    return widths
 
 
 # Adapter builders: the only code that knows which class serves which port on which backend.

@@ -59,6 +59,25 @@ def test_a_rebuild_reports_a_known_bad_file_without_processing_it(project: Proje
     assert "skipped content/designs/ana/readme.jpg: not an image" in result.output
 
 
+def test_image_widths_come_from_the_environment_and_a_change_renders_again(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project.add_image("ana/red.jpg", size=(1600, 1200))
+    page = project.root / "output" / "designs" / "ana" / "red" / "index.html"
+    monkeypatch.setenv("NAILFOLIO_IMAGE_WIDTHS", "640,320")
+    assert invoke(project, "build", "--quiet").exit_code == 0
+    assert re.findall(r"-(\d+)w\.webp (\d+)w", page.read_text()) == [("320", "320"), ("640", "640")]
+    monkeypatch.setenv("NAILFOLIO_IMAGE_WIDTHS", "480,960,1200")
+    result = invoke(project, "build", "--quiet")
+    assert "1 designs: 1 processed, 0 reused, 1 published" in result.output, result.output
+    widths = re.findall(r"-(\d+)w\.webp \d+w", page.read_text())
+    assert widths == ["480", "960", "1200"]
+    monkeypatch.setenv("NAILFOLIO_IMAGE_WIDTHS", "480,9600")
+    result = invoke(project, "build", "--quiet")
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: NAILFOLIO_IMAGE_WIDTHS='480,9600' must be 1 to 6")
+
+
 def test_strict_build_fails_when_anything_is_rejected(project: Project) -> None:
     project.add_image("ana/red.jpg")
     project.add_image("ana/bad.jpg", marker=255)

@@ -28,6 +28,7 @@ def test_every_knob_is_read(tmp_path: Path) -> None:
         "NAILFOLIO_RATE_LIMIT_SCALE": "2.5",
         "NAILFOLIO_MAX_FILE_MB": "10",
         "NAILFOLIO_MAX_MEGAPIXELS": "24",
+        "NAILFOLIO_IMAGE_WIDTHS": " 1200,480, 960,480",
         "NAILFOLIO_REVIEW_AT": "30",
         "NAILFOLIO_REJECT_AT": "70",
     }
@@ -37,12 +38,29 @@ def test_every_knob_is_read(tmp_path: Path) -> None:
     assert settings.trusted_proxies == ("10.0.0.0/8", "2001:db8::/32")
     assert settings.rate_limit_scale == 2.5
     assert (settings.images.max_file_bytes, settings.images.max_pixels) == (10 * 2**20, 24e6)
+    assert settings.images.widths == (480, 960, 1200)  # smallest first, each once
     assert settings.moderation == ModerationSettings(review_at=30, reject_at=70)
+    assert settings.tuning == (  # what deploy hands on, in TUNING_VARIABLES' order
+        ("NAILFOLIO_MAX_FILE_MB", "10"),
+        ("NAILFOLIO_MAX_MEGAPIXELS", "24"),
+        ("NAILFOLIO_IMAGE_WIDTHS", "1200,480, 960,480"),
+        ("NAILFOLIO_REVIEW_AT", "30"),
+        ("NAILFOLIO_REJECT_AT", "70"),
+    )
 
 
 def test_input_caps_do_not_change_the_rendition_fingerprint(tmp_path: Path) -> None:
     capped = load_settings(env={"NAILFOLIO_MAX_FILE_MB": "5"}, root=tmp_path)
     assert capped.images.fingerprint() == ImageSettings().fingerprint()
+
+
+def test_other_widths_render_every_image_again(tmp_path: Path) -> None:
+    """The widths are part of the renditions' fingerprint: a change re-renders, the default
+    spelled out does not."""
+    default = load_settings(env={"NAILFOLIO_IMAGE_WIDTHS": "1440,960,480"}, root=tmp_path)
+    assert default.images.fingerprint() == ImageSettings().fingerprint()
+    other = load_settings(env={"NAILFOLIO_IMAGE_WIDTHS": "480,960,1200"}, root=tmp_path)
+    assert other.images.fingerprint() != ImageSettings().fingerprint()
 
 
 @pytest.mark.parametrize(
@@ -63,6 +81,21 @@ def test_input_caps_do_not_change_the_rendition_fingerprint(tmp_path: Path) -> N
         ),
         ({"NAILFOLIO_REVIEW_AT": "-5"}, "NAILFOLIO_REVIEW_AT='-5' must be a number from 0 to 100"),
         ({"NAILFOLIO_REVIEW_AT": "90"}, "NAILFOLIO_REVIEW_AT=90 is above NAILFOLIO_REJECT_AT=85"),
+        *(
+            (
+                {"NAILFOLIO_IMAGE_WIDTHS": widths},
+                f"NAILFOLIO_IMAGE_WIDTHS={widths!r} must be 1 to 6 whole numbers from 160 to 3840",
+            )
+            for widths in (
+                "big",
+                "480,,960",
+                "480;960",
+                "960.5",
+                "100,480",
+                "480,4000",
+                "160,320,480,640,800,960,1200",
+            )
+        ),
         ({"NAILFOLIO_TRUSTED_PROXIES": "proxy"}, "'proxy' is not an address or CIDR"),
         ({"NAILFOLIO_RATE_LIMIT_SCALE": "0"}, "NAILFOLIO_RATE_LIMIT_SCALE='0' must be a number"),
         *(

@@ -217,12 +217,14 @@ def test_stack_parameters_refuse_what_cannot_deploy(
 
 
 @pytest.fixture
-def small_bundle(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[tuple[str, Path]]:
+def small_bundle(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> list[tuple[str, Path, dict[str, str]]]:
     """package_app replaced by one writing a tiny zip and TEMPLATE; the calls it got."""
-    calls: list[tuple[str, Path]] = []
+    calls: list[tuple[str, Path, dict[str, str]]] = []
 
     def package_app(root: Path, stage: str, out: Path, **kwargs: Any) -> bundle.Bundle:
-        calls.append((stage, out))
+        calls.append((stage, out, kwargs["tuning"]))
         out.mkdir(parents=True, exist_ok=True)
         with zipfile.ZipFile(out / "deployment.zip", "w") as archive:
             archive.writestr("app.py", "")
@@ -240,13 +242,17 @@ def project(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def run(project: Path, *args: str, input: str | None = None) -> Any:
-    env = {"NAILFOLIO_AWS_REGION": REGION, "NAILFOLIO_ROOT": str(project)}
+def run(
+    project: Path, *args: str, input: str | None = None, env: dict[str, str] | None = None
+) -> Any:
+    env = {"NAILFOLIO_AWS_REGION": REGION, "NAILFOLIO_ROOT": str(project)} | (env or {})
     return CliRunner().invoke(main, list(args), obj=load_settings(env), input=input)
 
 
 def test_package_only_writes_the_bundle_and_touches_no_account(
-    project: Path, small_bundle: list[tuple[str, Path]], monkeypatch: pytest.MonkeyPatch
+    project: Path,
+    small_bundle: list[tuple[str, Path, dict[str, str]]],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     def no_aws(*args: Any) -> None:
         raise AssertionError("--package-only made an AWS client")
@@ -254,12 +260,25 @@ def test_package_only_writes_the_bundle_and_touches_no_account(
     monkeypatch.setattr(clients, "client", no_aws)
     result = run(project, "deploy", "--stage", "prod", "--package-only", str(project / "pkg"))
     assert result.exit_code == 0, result.output
-    assert small_bundle == [("prod", project / "pkg")]
+    assert small_bundle == [("prod", project / "pkg", {})]
     assert (project / "pkg" / "sam.json").is_file()
+    assert "the functions get" not in result.output
+
+
+def test_deploy_hands_the_owners_tuning_to_the_functions(
+    project: Path, small_bundle: list[tuple[str, Path, dict[str, str]]]
+) -> None:
+    tuning = {"NAILFOLIO_IMAGE_WIDTHS": "480,960,1200", "NAILFOLIO_REJECT_AT": "90"}
+    others = {"NAILFOLIO_WORKERS": "3", "NAILFOLIO_SITE_URL": "https://studio.example"}
+    args = ("deploy", "--stage", "prod", "--package-only", str(project / "pkg"))
+    result = run(project, *args, env=tuning | others)
+    assert result.exit_code == 0, result.output
+    assert small_bundle == [("prod", project / "pkg", tuning)]  # the stack sets the others
+    assert "the functions get NAILFOLIO_IMAGE_WIDTHS=480,960,1200, as set here" in result.output
 
 
 def test_deploy_dry_run_prints_the_change_set_and_changes_nothing(
-    project: Path, small_bundle: list[tuple[str, Path]], aws: tuple[Any, Any]
+    project: Path, small_bundle: list[tuple[str, Path, dict[str, str]]], aws: tuple[Any, Any]
 ) -> None:
     cfn, s3 = aws
     args = ("deploy", "--stage", "prod", "--admin-email", "admin@example.com")
@@ -273,7 +292,7 @@ def test_deploy_dry_run_prints_the_change_set_and_changes_nothing(
 
 
 def test_deploy_creates_the_stack_then_finds_it_up_to_date(
-    project: Path, small_bundle: list[tuple[str, Path]], aws: tuple[Any, Any]
+    project: Path, small_bundle: list[tuple[str, Path, dict[str, str]]], aws: tuple[Any, Any]
 ) -> None:
     cfn, _ = aws
     result = run(project, "deploy", "--stage", "prod", "--admin-email", "admin@example.com")
@@ -332,7 +351,7 @@ def no_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[
 
 
 def test_deploy_without_credentials_is_one_line_saying_what_to_set_before_packaging(
-    project: Path, small_bundle: list[tuple[str, Path]], no_credentials: None
+    project: Path, small_bundle: list[tuple[str, Path, dict[str, str]]], no_credentials: None
 ) -> None:
     """Found running deploy as a new owner would: a NoCredentialsError traceback, and only
     after the whole packaging."""

@@ -28,6 +28,8 @@ from nailfolio.web import api, csp
 
 ROOT = Path(__file__).resolve().parents[1]
 STAGE = "prod"
+# What deploy hands on from its environment (config.TUNING_VARIABLES): the bundle is made with it.
+TUNING = {"NAILFOLIO_IMAGE_WIDTHS": "480,960,1200", "NAILFOLIO_REVIEW_AT": "30"}
 REGION = "us-east-1"
 PYENV_PYTHON312 = Path("/root/.pyenv/versions/3.12.1/bin/python3.12")
 # A real interpreter, not pyenv's shim (which answers "command not found" for a version
@@ -57,7 +59,13 @@ def packaged(tmp_path_factory: pytest.TempPathFactory) -> bundle.Bundle:
         if not done.is_file():
             python = Path(PYTHON312) if PYTHON312 else None  # the import test says what's missing
             made = bundle.package_app(
-                ROOT, STAGE, out, region=REGION, work=shared / "work", bytecode_python=python
+                ROOT,
+                STAGE,
+                out,
+                region=REGION,
+                work=shared / "work",
+                bytecode_python=python,
+                tuning=TUNING,
             )
             done.write_text(json.dumps([made.zipped_bytes, made.unzipped_bytes]))
     zipped, unzipped = json.loads(done.read_text())
@@ -485,6 +493,17 @@ def test_every_resource_setting_reaches_the_lambdas(sam: dict[str, Any]) -> None
     # The bundle is read-only: the rebuild must make its root in /tmp (config.lambda_settings),
     # which a NAILFOLIO_ROOT pointing into /var/task would override.
     assert "NAILFOLIO_ROOT" not in rebuild_env
+
+
+def test_every_function_gets_the_owners_tuning(sam: dict[str, Any]) -> None:
+    """A deployed rebuild renders the widths, and moderates at the thresholds, that deploy
+    ran with: Chalice's packaging keeps them beside the stack's own variables."""
+    functions = resources(sam, "AWS::Serverless::Function")
+    assert set(functions) >= set(stack_template.FUNCTIONS.values())
+    for logical_id, function in functions.items():
+        variables = function["Properties"]["Environment"]["Variables"]
+        assert variables.items() >= TUNING.items(), logical_id
+        assert variables["NAILFOLIO_BACKEND"] == "aws"
 
 
 def test_wheels_come_from_the_cache_the_second_time(

@@ -21,7 +21,7 @@ import subprocess
 import sys
 import tarfile
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -349,10 +349,12 @@ def package_app(
     wheel_cache: Path | None = None,
     work: Path | None = None,
     bytecode_python: Path | None = None,
+    tuning: Mapping[str, str] | None = None,
 ) -> Bundle:
     """Install the wheels, stage the app in `work` (default var/deploy/<stage>/), write
-    the merge template there and package into `out` (deployment.zip and sam.json); nothing
-    here touches an AWS account."""
+    the merge template there (its functions given `tuning`, see
+    stack_template.environment) and package into `out` (deployment.zip and sam.json);
+    nothing here touches an AWS account."""
     from nailfolio.aws import stack_template
 
     app_dir = project_root / "chalice_app"
@@ -371,7 +373,9 @@ def package_app(
     if bytecode_python:  # the wheels' bytecode came with them; Chalice zips app.py alone
         compile_bytecode(staging / "vendor" / "nailfolio", bytecode_python)
     merge_path = work / "resources.json"
-    merge_path.write_text(json.dumps(stack_template.merge_template(project_root, stage), indent=1))
+    merge_path.write_text(
+        json.dumps(stack_template.merge_template(project_root, stage, tuning), indent=1)
+    )
     bundle = chalice_package(staging, stage, merge_path, out, region)
     packaged = json.loads(bundle.template_path.read_text())
     stack_template.finish_packaged(packaged)

@@ -97,24 +97,27 @@ def variable(name: str) -> str:
     return config.AWS_SETTINGS[name].variable
 
 
-def environment(function: str) -> dict[str, Any]:
-    """The environment variables of one Chalice function ("rebuild"...)."""
+def environment(function: str, tuning: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The environment variables of one Chalice function ("rebuild"...), with the owner's
+    `tuning` (config.TUNING_VARIABLES that deploy runs with) for every function."""
     found = {
         variable(name): value for name, (value, to) in LAMBDA_ENVIRONMENT.items() if function in to
     }
     found.update({name: value for name, (value, to) in PLAIN_ENVIRONMENT.items() if function in to})
-    return found
+    return found | dict(tuning or {})
 
 
-def merge_template(project_root: Path, stage: str) -> dict[str, Any]:
-    """The whole template to merge into Chalice's for `stage`."""
+def merge_template(
+    project_root: Path, stage: str, tuning: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """The whole template to merge into Chalice's for `stage`, its functions given `tuning`."""
     template = load_yaml(project_root / "deploy" / "resources.yaml")
     template["Parameters"]["Stage"]["Default"] = stage
     resources = template["Resources"]
     resources.update(table_resources())
     resources.update(user_pool_resources())
     _fill_cloudfront(resources, _api_stage(project_root, stage))
-    resources.update(function_overrides())
+    resources.update(function_overrides(tuning))
     template["Outputs"].update(
         {
             "UserPoolId": {"Value": {"Ref": "UserPool"}},
@@ -200,11 +203,14 @@ def _fill_cloudfront(resources: dict[str, Any], api_stage: str) -> None:
     ]
 
 
-def function_overrides() -> dict[str, Any]:
+def function_overrides(tuning: Mapping[str, str] | None = None) -> dict[str, Any]:
     """What Chalice cannot say itself, merged over its function resources."""
     overrides: dict[str, Any] = {
         logical_id: {
-            "Properties": {"Runtime": RUNTIME, "Environment": {"Variables": environment(name)}}
+            "Properties": {
+                "Runtime": RUNTIME,
+                "Environment": {"Variables": environment(name, tuning)},
+            }
         }
         for name, logical_id in FUNCTIONS.items()
     }

@@ -42,7 +42,12 @@ def _package(stage: str, out: Path, region: str) -> bundle.Bundle:
             fg="yellow",
             err=True,
         )
-    made = bundle.package_app(_root(), stage, out, region=region, bytecode_python=python)
+    tuning = click.get_current_context().obj.tuning
+    for name, value in tuning:
+        click.echo(f"  the functions get {name}={value}, as set here")
+    made = bundle.package_app(
+        _root(), stage, out, region=region, bytecode_python=python, tuning=dict(tuning)
+    )
     click.echo(
         f"  {made.zip_path}: {made.zipped_bytes / 2**20:.1f} MB zipped, "
         f"{made.unzipped_bytes / 2**20:.1f} MB unzipped; template {made.template_path}"

@@ -23,8 +23,10 @@ class ImageSettings:
 
     max_file_bytes: int = 50 * 1024 * 1024
     max_pixels: int = 64_000_000
-    # Responsive WebP variants, never upscaled. 1440 covers the 36rem (576 px) design column at
-    # 2.5x DPR, and lets a 12 MP photo decode at half size in either orientation.
+    # Responsive WebP variants, never upscaled (NAILFOLIO_IMAGE_WIDTHS). The widest is for the
+    # screens that want most: below 60em a design spans the viewport less 2.5rem, so a tablet
+    # in portrait at 2x wants 1408-1560 px and a 3x phone 1050-1170; a 2x laptop's 36rem column
+    # wants 1152. 1440 also lets a 12 MP photo decode at half size in either orientation.
     widths: tuple[int, ...] = (480, 960, 1440)
     fallback_width: int = 1200  # the one JPEG for browsers without WebP
     thumb_size: tuple[int, int] = (400, 500)  # grid thumbnail, cover-cropped (4:5)
