@@ -97,3 +97,32 @@ def test_no_wcag_a_or_aa_violations(page: Page, sample_site: str) -> None:
             options={"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21aa"]}},
         )
         assert results.violations_count == 0, f"{url}\n{results.generate_report()}"
+
+
+@pytest.mark.parametrize(
+    ("viewport", "scale", "css_width", "fetched"),
+    [
+        ({"width": 390, "height": 844}, 3, 350, "1200w"),  # phone: the screen less 2.5rem
+        ({"width": 820, "height": 1180}, 2, 780, "1200w"),  # tablet in portrait
+        ({"width": 1366, "height": 900}, 1, 576, "960w"),  # laptop: the 36rem column
+    ],
+)
+def test_each_screen_fetches_the_smallest_width_that_fills_the_picture(
+    browser: Browser,
+    sample_site: str,
+    viewport: dict[str, int],
+    scale: int,
+    css_width: int,
+    fetched: str,
+) -> None:
+    """The README's "Picture sizes": the picture spans the screen less 2.5rem below 60em and
+    36rem from there, and `sizes` says so, so a browser takes the width its pixels need (the
+    sample's photo is 1200 px wide, so 480, 960 and its own 1200)."""
+    context = browser.new_context(viewport=viewport, device_scale_factor=scale)
+    page = context.new_page()
+    page.goto(sample_site + "/designs/chloe-martin/emerald-marble/", wait_until="networkidle")
+    picture = page.locator("main picture img").first
+    width, source = picture.evaluate("i => [i.getBoundingClientRect().width, i.currentSrc]")
+    context.close()
+    assert width == css_width
+    assert source.endswith(f"-{fetched}.webp")
